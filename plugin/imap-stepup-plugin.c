@@ -16,7 +16,7 @@ static imap_client_created_func_t *next_hook_client_created;
 
 static void imap_stepup_client_created(struct client **clientp)
 {
-	e_debug((*clientp)->event, "imap_stepup: client created");
+	e_debug((*clientp)->user->event, "imap_stepup: client created");
 	if (next_hook_client_created != NULL)
 		next_hook_client_created(clientp);
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install (with apt-get, as root) whatever the build, the tests and the demo
+# need and this Debian 12 machine does not have yet. Idempotent and quiet
+# when everything is there.
+set -eu
+
+PACKAGES="
+  gcc make pkg-config autoconf automake libtool clang
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-dev
+  liboath-dev oathtool libconfig-dev libcurl4-openssl-dev libqrencode-dev
+  libssl-dev libcrypt-dev
+  python3 python3-pytest python3-pyotp
+  redis-server util-linux procps openssl
+"
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing Debian packages:$missing (run as root to install them)" >&2
+  exit 2
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Package scripts must not start the system's own Dovecot or Redis.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

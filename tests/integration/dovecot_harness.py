@@ -1,0 +1,364 @@
+"""A real Dovecot on loopback with the modules from the build tree.
+
+Each Dovecot instance lives in its own short temporary directory (UNIX socket
+paths are limited to 108 bytes) with its own base_dir, ports, passwd-file,
+maildirs, state directory and log. The auth module directory is fixed at
+Dovecot's compile time, so the master runs in a private mount namespace in
+which a staging copy of that directory, holding the freshly built
+libauthdb_stepup.so, is bind-mounted over /usr/lib/dovecot/modules/auth;
+nothing on the system changes. Mail plugins load from the instance's own
+mail_plugin_dir.
+"""
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+SYSTEM_AUTH_MODULES = "/usr/lib/dovecot/modules/auth"
+MAIL_UID = 65534  # nobody
+MAIL_GID = 65534
+
+
+def build_dir():
+    here = os.path.dirname(os.path.abspath(__file__))
+    default = os.path.join(here, "..", "..", "build")
+    return os.path.abspath(os.environ.get("STEPUP_BUILD_DIR", default))
+
+
+def built(name):
+    """Path of a module or program built by libtool in the build tree."""
+    for cand in (os.path.join(build_dir(), ".libs", name),
+                 os.path.join(build_dir(), name)):
+        if os.path.exists(cand):
+            return cand
+    raise FileNotFoundError("%s is not built in %s (run make)" %
+                            (name, build_dir()))
+
+
+def sanitizer_runtime():
+    """libasan to preload into Dovecot when the modules are ASan builds."""
+    out = subprocess.run(["ldd", built("libauthdb_stepup.so")],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "libasan" in line and "=>" in line:
+            return line.split("=>")[1].split()[0]
+    return None
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CONF_TEMPLATE = """\
+instance_name = {name}
+base_dir = {t}/run
+state_dir = {t}/dstate
+log_path = {t}/log/dovecot.log
+protocols = imap pop3
+listen = 127.0.0.1, ::1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+auth_debug = yes
+mail_debug = yes
+auth_failure_delay = 0
+auth_cache_size = 1M
+auth_cache_ttl = 1 hour
+first_valid_uid = 100
+default_vsz_limit = 0
+import_environment = $import_environment LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS TZ
+mail_location = maildir:~/Maildir
+mail_plugin_dir = {t}/plugins
+mail_plugins = $mail_plugins stepup
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+{passdbs}
+userdb {{
+  driver = passwd-file
+  args = {t}/etc/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+# Dovecot's per-IP auth penalty would slow every test after a failed
+# login; the plugin's own per-account lockout is what the tests measure.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+plugin {{
+  stepup_policy = {t}/etc/stepup.conf
+}}
+protocol imap {{
+  mail_plugins = $mail_plugins imap_stepup
+}}
+{extra}
+"""
+
+STEPUP_PASSDB = """\
+passdb {{
+  driver = stepup
+  args = policy={t}/etc/stepup.conf
+  result_failure = return-fail
+  result_internalfail = return-fail
+}}
+"""
+
+PASSWD_FILE_PASSDB = """\
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {t}/etc/passwd
+}}
+"""
+
+DEFAULT_POLICY = """\
+version = 1;
+state = {{ path = "{t}/state"; }};
+audit = {{ path = "{t}/log/audit.jsonl"; }};
+login = ( {{ name = "default"; require = "password"; }} );
+folders = ( {{ name = "rest"; mailbox = "*"; require = "none"; }} );
+"""
+
+
+class Dovecot:
+    """One Dovecot master; start() and stop() are idempotent."""
+
+    def __init__(self, name="stepup-test", users=None, policy=None,
+                 passdbs=None, extra="", root=None, imap_port=None,
+                 pop3_port=None, detach=False):
+        self.name = name
+        self.users = users or {"alice": "alicepw", "bob": "bobpw"}
+        self.policy = policy if policy is not None else DEFAULT_POLICY
+        self.passdbs = passdbs if passdbs is not None else \
+            STEPUP_PASSDB + PASSWD_FILE_PASSDB
+        self.extra = extra
+        self.proc = None
+        self.t = None
+        # fixed directory and ports (the demo); tests use fresh ones
+        self.root = root
+        self.fixed_ports = (imap_port, pop3_port)
+        # keep running after this Python process exits (the demo)
+        self.detach = detach
+
+    # -- paths
+    @property
+    def conf(self):
+        return os.path.join(self.t, "etc", "dovecot.conf")
+
+    @property
+    def log_path(self):
+        return os.path.join(self.t, "log", "dovecot.log")
+
+    @property
+    def state_dir(self):
+        return os.path.join(self.t, "state")
+
+    @property
+    def policy_path(self):
+        return os.path.join(self.t, "etc", "stepup.conf")
+
+    def fmt(self, text):
+        return text.format(t=self.t)
+
+    # -- setup
+    def _write(self, rel, text, mode=0o644):
+        path = os.path.join(self.t, rel)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def write_policy(self, text):
+        """Replace the policy file (atomically, as an admin's editor may)."""
+        tmp = self.policy_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(self.fmt(text))
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, self.policy_path)
+
+    def _setup(self):
+        if self.root:
+            shutil.rmtree(self.root, ignore_errors=True)
+            os.makedirs(self.root)
+            self.t = self.root
+        else:
+            self.t = tempfile.mkdtemp(prefix="su-", dir="/tmp")
+        os.chmod(self.t, 0o755)
+        for d in ("etc", "run", "dstate", "log", "mail", "plugins",
+                  "authmods"):
+            os.mkdir(os.path.join(self.t, d))
+        os.chmod(os.path.join(self.t, "log"), 0o777)
+        dovecot = pwd.getpwnam("dovecot")
+        os.mkdir(self.state_dir, 0o700)
+        os.chown(self.state_dir, dovecot.pw_uid, dovecot.pw_gid)
+
+        lines = []
+        for user, pw in self.users.items():
+            home = os.path.join(self.t, "mail", user)
+            os.mkdir(home)
+            os.chown(home, MAIL_UID, MAIL_GID)
+            lines.append("%s:{PLAIN}%s:%d:%d::%s::" %
+                         (user, pw, MAIL_UID, MAIL_GID, home))
+        self._write("etc/passwd", "\n".join(lines) + "\n")
+        self.write_policy(self.policy)
+
+        # Copies, not links: the bind mount would hide the links' targets.
+        for so in glob.glob(os.path.join(SYSTEM_AUTH_MODULES, "*.so")):
+            shutil.copy2(so, os.path.join(self.t, "authmods"))
+        shutil.copy2(built("libauthdb_stepup.so"),
+                     os.path.join(self.t, "authmods"))
+        for so in ("lib90_stepup_plugin.so", "lib95_imap_stepup_plugin.so"):
+            shutil.copy2(built(so), os.path.join(self.t, "plugins"))
+
+        self.imap_port = self.fixed_ports[0] or free_port()
+        self.pop3_port = self.fixed_ports[1] or free_port()
+        self._write("etc/dovecot.conf", CONF_TEMPLATE.format(
+            name=self.name + os.path.basename(self.t), t=self.t,
+            imap_port=self.imap_port, pop3_port=self.pop3_port,
+            passdbs=self.fmt(self.passdbs), extra=self.fmt(self.extra)))
+
+    def start(self):
+        if self.proc is not None:
+            return self
+        self._setup()
+        check = subprocess.run(["doveconf", "-c", self.conf, "-n"],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError("doveconf rejected the test config:\n" +
+                               check.stderr)
+        env = ""
+        asan = sanitizer_runtime()
+        if asan:
+            logs = os.path.join(self.t, "log")
+            env = ("env LD_PRELOAD=%s ASAN_OPTIONS=log_path=%s/asan:"
+                   "detect_leaks=0:abort_on_error=0 "
+                   "UBSAN_OPTIONS=log_path=%s/ubsan:print_stacktrace=1 " %
+                   (asan, logs, logs))
+        script = ("mount --bind %s %s && exec %sdovecot -F -c %s" %
+                  (os.path.join(self.t, "authmods"), SYSTEM_AUTH_MODULES,
+                   env, self.conf))
+        self.master_out = open(os.path.join(self.t, "log", "master.out"),
+                               "w")
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             script], stdin=subprocess.DEVNULL, stdout=self.master_out,
+            stderr=subprocess.STDOUT, start_new_session=self.detach)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dovecot exited at start:\n" +
+                                   self.log_tail())
+            if self._listening(self.imap_port) and \
+               self._listening(self.pop3_port) and \
+               os.path.exists(os.path.join(self.t, "run", "auth-client")):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("dovecot did not start:\n" + self.log_tail())
+
+    @staticmethod
+    def _listening(port):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is None:
+            return
+        subprocess.run(["doveadm", "-c", self.conf, "stop"],
+                       capture_output=True)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self.master_out.close()
+
+    def cleanup(self):
+        self.stop()
+        if self.t and os.environ.get("STEPUP_KEEP_TMP") != "1":
+            shutil.rmtree(self.t, ignore_errors=True)
+
+    # -- inspection
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_mark(self):
+        """An offset into the log: pass to log_since() to see only what a
+        test's own actions logged."""
+        return len(self.log())
+
+    def log_since(self, mark):
+        return self.log()[mark:]
+
+    def log_tail(self, n=40):
+        text = self.log()
+        out = os.path.join(self.t, "log", "master.out")
+        if os.path.exists(out):
+            with open(out, errors="replace") as f:
+                text += f.read()
+        return "\n".join(text.splitlines()[-n:])
+
+    def sanitizer_reports(self):
+        """Every ASan/UBSan report and every crash Dovecot logged."""
+        found = []
+        for path in glob.glob(os.path.join(self.t, "log", "asan.*")) + \
+                glob.glob(os.path.join(self.t, "log", "ubsan.*")):
+            with open(path, errors="replace") as f:
+                found.append("%s:\n%s" % (path, f.read()))
+        for line in self.log().splitlines():
+            if "Panic:" in line or "returned error 1" in line or \
+               "killed with signal" in line:
+                found.append(line)
+        return found
+
+    # -- clients
+    def client_env(self):
+        """Environment for Dovecot tools that load the ASan-built plugins
+        (doveadm runs mail plugins in its own process)."""
+        env = dict(os.environ)
+        asan = sanitizer_runtime()
+        if asan:
+            env["LD_PRELOAD"] = asan
+            env["ASAN_OPTIONS"] = "detect_leaks=0"
+        return env
+
+    def doveadm(self, *args, check=False):
+        return subprocess.run(["doveadm", "-c", self.conf] + list(args),
+                              capture_output=True, text=True, check=check,
+                              timeout=60, env=self.client_env())
+
+    def auth_test(self, user, password, service="imap", rip="127.0.0.1"):
+        """doveadm auth test through the whole passdb chain."""
+        return self.doveadm("auth", "test", "-x", "service=" + service,
+                            "-x", "rip=" + rip, user, password)
