@@ -1,0 +1,209 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "test-common.h"
+#include "audit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static const char *tmp_dir;
+
+static const struct stepup_audit_record rec_login = {
+	.event = "login", .user = "alice@example.org", .session = "sess1",
+	.service = "imap", .ip = "192.0.2.7", .rule = "cabinet",
+	.decision = "allow", .reason = "totp verified", .auth = "totp",
+};
+
+static const char *read_file(const char *path, size_t *size_r)
+{
+	string_t *str = t_str_new(1024);
+	char buf[4096];
+	ssize_t ret;
+	int fd = open(path, O_RDONLY);
+
+	i_assert(fd != -1);
+	while ((ret = read(fd, buf, sizeof(buf))) > 0)
+		str_append_data(str, buf, ret);
+	i_close_fd(&fd);
+	*size_r = str_len(str);
+	return str_c(str);
+}
+
+static void test_audit_format(void)
+{
+	struct timeval tv = { .tv_sec = 1764038400, .tv_usec = 123456 };
+	struct stepup_audit_record rec = rec_login;
+	const char *line, *hash;
+
+	test_begin("audit: record format and escaping");
+	rec.mailbox = "Sec\"ret\\\x01\n";
+	line = stepup_audit_format(&rec, &tv, STEPUP_AUDIT_GENESIS, &hash);
+	test_assert(str_begins(line, "{\"ts\":\"2025-11-25T02:40:00.123Z\","
+			       "\"event\":\"login\",\"user\":\"alice@example.org\""));
+	test_assert(strstr(line, "\"mailbox\":\"Sec\\\"ret\\\\\\u0001\\n\"") != NULL);
+	test_assert(strchr(line, '\n') == NULL);
+	test_assert(strstr(line, "\"prev\":\"" STEPUP_AUDIT_GENESIS "\"") != NULL);
+	test_assert(strstr(line, t_strdup_printf("\"hash\":\"%s\"}", hash)) != NULL);
+	test_assert(strlen(hash) == 64);
+	rec.mailbox = NULL;
+	line = stepup_audit_format(&rec, &tv, STEPUP_AUDIT_GENESIS, &hash);
+	test_assert(strstr(line, "\"mailbox\":null") != NULL);
+	test_end();
+}
+
+static void test_audit_chain(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/chain.jsonl", NULL);
+	struct stepup_audit *audit;
+	struct timeval tv = { .tv_sec = 1764038400 };
+	const char *error, *data, *p;
+	char *copy, *q;
+	unsigned int i, records;
+	size_t size;
+
+	test_begin("audit: chain written, verified, tampering detected");
+	test_assert(stepup_audit_open(path, &audit, &error) == 0);
+	for (i = 0; i < 5; i++) {
+		tv.tv_sec++;
+		test_assert(stepup_audit_write(audit, &rec_login, &tv,
+					       &error) == 0);
+	}
+	stepup_audit_close(&audit);
+	data = read_file(path, &size);
+	test_assert(stepup_audit_verify_buffer(data, size, &records,
+					       &error) == 0);
+	test_assert(records == 5);
+
+	/* an edited field */
+	copy = t_strdup_noconst(data);
+	q = strstr(copy, "\"decision\":\"allow\"");
+	q = strstr(q + 1, "\"decision\":\"allow\"");
+	memcpy(q + 12, "deny\",", 6);
+	test_assert(stepup_audit_verify_buffer(copy, size, &records,
+					       &error) == -1);
+	test_assert(records == 1);
+	test_assert(strstr(error, "line 2") != NULL);
+
+	/* a deleted record */
+	p = strchr(data, '\n') + 1;
+	p = strchr(p, '\n') + 1;	/* start of line 3 */
+	data = t_strconcat(t_strdup_until(data, strchr(data, '\n') + 1),
+			   p, NULL);
+	test_assert(stepup_audit_verify_buffer(data, strlen(data), &records,
+					       &error) == -1);
+	test_assert(strstr(error, "line 2: chain broken") != NULL);
+
+	/* a truncated last record */
+	data = read_file(path, &size);
+	test_assert(stepup_audit_verify_buffer(data, size - 10, &records,
+					       &error) == -1);
+	test_assert(records == 4);
+	test_end();
+}
+
+static void test_audit_partial_line_recovery(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/partial.jsonl", NULL);
+	struct stepup_audit *audit;
+	struct timeval tv = { .tv_sec = 1764038400 };
+	const char *error, *data;
+	unsigned int records;
+	size_t size;
+	int fd;
+
+	test_begin("audit: a partial line breaks the chain visibly");
+	test_assert(stepup_audit_open(path, &audit, &error) == 0);
+	test_assert(stepup_audit_write(audit, &rec_login, &tv, &error) == 0);
+	fd = open(path, O_WRONLY | O_APPEND);
+	test_assert(write(fd, "{\"ts\":", 6) == 6);
+	i_close_fd(&fd);
+	test_assert(stepup_audit_write(audit, &rec_login, &tv, &error) == 0);
+	stepup_audit_close(&audit);
+	data = read_file(path, &size);
+	test_assert(stepup_audit_verify_buffer(data, size, &records,
+					       &error) == -1);
+	test_assert(records == 1);
+	test_assert(strstr(error, "line 2") != NULL);
+	test_end();
+}
+
+static void test_audit_concurrent_writers(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/conc.jsonl", NULL);
+	struct timeval tv = { .tv_sec = 1764038400 };
+	const char *error, *data;
+	unsigned int i, j, records;
+	pid_t pids[4];
+	int status;
+	size_t size;
+
+	test_begin("audit: 4 processes append 50 records each, chain intact");
+	for (i = 0; i < N_ELEMENTS(pids); i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct stepup_audit *audit;
+
+			if (stepup_audit_open(path, &audit, &error) < 0)
+				_exit(1);
+			for (j = 0; j < 50; j++) {
+				if (stepup_audit_write(audit, &rec_login, &tv,
+						       &error) < 0)
+					_exit(1);
+			}
+			stepup_audit_close(&audit);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < N_ELEMENTS(pids); i++) {
+		test_assert(waitpid(pids[i], &status, 0) == pids[i]);
+		test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	data = read_file(path, &size);
+	test_assert(stepup_audit_verify_buffer(data, size, &records,
+					       &error) == 0);
+	test_assert(records == 200);
+	test_end();
+}
+
+static void test_audit_refuses_symlink(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/link.jsonl", NULL);
+	struct stepup_audit *audit;
+	const char *error;
+
+	test_begin("audit: refuses a symlink");
+	test_assert(symlink("/etc/passwd", path) == 0);
+	test_assert(stepup_audit_open(path, &audit, &error) == -1);
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_audit_format,
+		test_audit_chain,
+		test_audit_partial_line_recovery,
+		test_audit_concurrent_writers,
+		test_audit_refuses_symlink,
+		NULL
+	};
+	char template[] = "/tmp/stepup-audit-XXXXXX";
+	int ret;
+
+	if (mkdtemp(template) == NULL)
+		i_fatal("mkdtemp: %m");
+	tmp_dir = template;
+	char cmd[sizeof(template) + 16];
+
+	ret = test_run(test_functions);
+	/* lib is deinitialised by now: no data stack */
+	i_snprintf(cmd, sizeof(cmd), "rm -rf %s", template);
+	if (system(cmd) != 0)
+		ret = 1;
+	return ret;
+}
