@@ -9,7 +9,7 @@ int stepup_passdb_args_parse(pool_t pool, const char *args,
 			     const char **error_r)
 {
 	const char *const *tmp;
-	bool have_policy = FALSE;
+	bool have_policy = FALSE, have_stage = FALSE;
 
 	i_zero(args_r);
 	args_r->policy_path = STEPUP_DEFAULT_POLICY;
@@ -39,6 +39,22 @@ int stepup_passdb_args_parse(pool_t pool, const char *args,
 			}
 			have_policy = TRUE;
 			args_r->policy_path = p_strdup(pool, value);
+		} else if (strcmp(key, "stage") == 0) {
+			if (have_stage) {
+				*error_r = "Duplicate parameter: stage";
+				return -1;
+			}
+			have_stage = TRUE;
+			if (strcmp(value, "login") == 0)
+				args_r->stage = STEPUP_PASSDB_STAGE_LOGIN;
+			else if (strcmp(value, "verify") == 0)
+				args_r->stage = STEPUP_PASSDB_STAGE_VERIFY;
+			else {
+				*error_r = t_strdup_printf(
+					"stage must be login or verify: %s",
+					value);
+				return -1;
+			}
 		} else {
 			*error_r = t_strdup_printf("Unknown parameter: %s",
 						   key);

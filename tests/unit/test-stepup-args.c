@@ -20,6 +20,14 @@ static void test_args_good(void)
 	test_assert(stepup_passdb_args_parse(pool_datastack_create(),
 		"  policy=/etc/x.conf  ", &args, &error) == 0);
 	test_assert_strcmp(args.policy_path, "/etc/x.conf");
+	test_assert(args.stage == STEPUP_PASSDB_STAGE_LOGIN);
+	test_assert(stepup_passdb_args_parse(pool_datastack_create(),
+		"stage=verify policy=/p", &args, &error) == 0);
+	test_assert(args.stage == STEPUP_PASSDB_STAGE_VERIFY);
+	test_assert_strcmp(args.policy_path, "/p");
+	test_assert(stepup_passdb_args_parse(pool_datastack_create(),
+		"stage=login", &args, &error) == 0);
+	test_assert(args.stage == STEPUP_PASSDB_STAGE_LOGIN);
 	test_end();
 }
 
@@ -27,7 +35,8 @@ static void test_args_bad(void)
 {
 	static const char *const bad[] = {
 		"policy", "policy=", "polcy=/x", "policy=/a policy=/b",
-		"policy=relative.conf", "=x",
+		"policy=relative.conf", "=x", "stage=first",
+		"stage=verify stage=login",
 	};
 	struct stepup_passdb_args args;
 	const char *error;
