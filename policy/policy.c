@@ -1,0 +1,217 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+/* Loading the policy file, accessors and the reload-aware cache. */
+
+#include "lib.h"
+#include "str.h"
+#include "policy-private.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+/* No policy is ever this large. */
+#define POLICY_MAX_SIZE (16 * 1024 * 1024)
+
+int stepup_policy_load(const char *path, struct stepup_policy **policy_r,
+		       const char **error_r)
+{
+	struct stat st;
+	string_t *data;
+	char buf[8192];
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("%s:0: open() failed: %m", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		*error_r = t_strdup_printf("%s:0: fstat() failed: %m", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*error_r = t_strdup_printf("%s:0: not a regular file", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	if ((st.st_mode & 0022) != 0) {
+		*error_r = t_strdup_printf("%s:0: writable by group or others "
+					   "(mode %04o): chmod go-w", path,
+					   (unsigned int)(st.st_mode & 07777));
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		*error_r = t_strdup_printf("%s:0: owned by uid %u: must be "
+					   "owned by root", path,
+					   (unsigned int)st.st_uid);
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (st.st_size > POLICY_MAX_SIZE) {
+		*error_r = t_strdup_printf("%s:0: too large", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	data = t_str_new(st.st_size + 1);
+	while ((ret = read(fd, buf, sizeof(buf))) > 0) {
+		str_append_data(data, buf, ret);
+		if (str_len(data) > POLICY_MAX_SIZE)
+			break;
+	}
+	if (ret < 0) {
+		*error_r = t_strdup_printf("%s:0: read() failed: %m", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	i_close_fd(&fd);
+	return stepup_policy_parse_buffer(path, str_data(data), str_len(data),
+					  policy_r, error_r);
+}
+
+const char *stepup_policy_get_path(const struct stepup_policy *policy)
+{
+	return policy->path;
+}
+
+bool stepup_policy_is_audit_mode(const struct stepup_policy *policy)
+{
+	return policy->audit_mode;
+}
+
+const struct stepup_totp_settings *
+stepup_policy_get_totp(const struct stepup_policy *policy)
+{
+	return &policy->totp;
+}
+
+const char *stepup_policy_get_state_path(const struct stepup_policy *policy)
+{
+	return policy->state_path;
+}
+
+const char *stepup_policy_get_state_redis(const struct stepup_policy *policy)
+{
+	return policy->state_redis;
+}
+
+const char *stepup_policy_get_audit_path(const struct stepup_policy *policy)
+{
+	return policy->audit_path;
+}
+
+const struct stepup_approval_settings *
+stepup_policy_get_approval(const struct stepup_policy *policy)
+{
+	return &policy->approval;
+}
+
+/* ---- reload-aware cache */
+
+struct stepup_policy_cache {
+	char *path;
+	struct event *event;
+	struct stepup_policy *policy;
+	time_t last_check;
+	struct stat last_st;
+	bool checked;
+	char *last_error;
+};
+
+struct stepup_policy_cache *
+stepup_policy_cache_init(const char *path, struct event *event)
+{
+	struct stepup_policy_cache *cache;
+
+	cache = i_new(struct stepup_policy_cache, 1);
+	cache->path = i_strdup(path);
+	cache->event = event;
+	event_ref(event);
+	return cache;
+}
+
+void stepup_policy_cache_deinit(struct stepup_policy_cache **_cache)
+{
+	struct stepup_policy_cache *cache = *_cache;
+
+	if (cache == NULL)
+		return;
+	*_cache = NULL;
+	stepup_policy_unref(&cache->policy);
+	event_unref(&cache->event);
+	i_free(cache->last_error);
+	i_free(cache->path);
+	i_free(cache);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+		a->st_size == b->st_size && a->st_mtime == b->st_mtime &&
+		ST_MTIME_NSEC(*a) == ST_MTIME_NSEC(*b) &&
+		a->st_ctime == b->st_ctime;
+}
+
+static void policy_cache_reload(struct stepup_policy_cache *cache)
+{
+	struct stepup_policy *policy;
+	const char *error;
+	struct stat st;
+
+	if (stat(cache->path, &st) < 0) {
+		error = t_strdup_printf("stat(%s) failed: %m", cache->path);
+	} else if (cache->checked && same_file(&st, &cache->last_st)) {
+		return;
+	} else if (stepup_policy_load(cache->path, &policy, &error) == 0) {
+		cache->checked = TRUE;
+		cache->last_st = st;
+		if (cache->policy != NULL) {
+			e_info(cache->event, "stepup: policy %s reloaded",
+			       cache->path);
+		}
+		stepup_policy_unref(&cache->policy);
+		cache->policy = policy;
+		i_free_and_null(cache->last_error);
+		return;
+	} else {
+		cache->checked = TRUE;
+		cache->last_st = st;
+	}
+	if (cache->last_error == NULL ||
+	    strcmp(cache->last_error, error) != 0) {
+		const char *const *line;
+
+		for (line = t_strsplit(error, "\n"); *line != NULL; line++)
+			e_error(cache->event, "stepup: policy: %s", *line);
+		if (cache->policy != NULL) {
+			e_error(cache->event, "stepup: keeping the last good "
+				"policy of %s", cache->path);
+		}
+		i_free(cache->last_error);
+		cache->last_error = i_strdup(error);
+	}
+}
+
+int stepup_policy_cache_get(struct stepup_policy_cache *cache, time_t now,
+			    const struct stepup_policy **policy_r,
+			    const char **error_r)
+{
+	if (!cache->checked || now != cache->last_check) {
+		cache->last_check = now;
+		T_BEGIN {
+			policy_cache_reload(cache);
+		} T_END;
+	}
+	if (cache->policy == NULL) {
+		*error_r = t_strdup_printf("no valid policy in %s%s%s",
+			cache->path, cache->last_error == NULL ? "" : ": ",
+			cache->last_error == NULL ? "" :
+			t_strcut(cache->last_error, '\n'));
+		return -1;
+	}
+	*policy_r = cache->policy;
+	return 0;
+}

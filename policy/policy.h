@@ -1,0 +1,131 @@
+#ifndef STEPUP_POLICY_H
+#define STEPUP_POLICY_H
+
+#include "net.h"
+#include "stepup-settings.h"
+
+/* The policy file (SPEC "Policy file", doc/policy.md): parsed strictly,
+   compiled once per load, immutable afterwards, refcounted. */
+struct stepup_policy;
+
+struct stepup_approval_settings {
+	const char *url;	/* NULL if there is no approval block */
+	const char *key_file;
+	const char *ca_file;
+	unsigned int timeout_secs, wait_secs;
+	bool failmode_open;
+};
+
+/* Load, validate and compile. On error returns -1 and error_r holds every
+   error, one per line, each "file:line: message"; nothing is half loaded
+   and the process never exits. The file must be a regular file, not
+   writable by group or others. */
+int stepup_policy_load(const char *path, struct stepup_policy **policy_r,
+		       const char **error_r);
+/* The same from memory (tests, fuzzing); name is used in messages. */
+int stepup_policy_parse_buffer(const char *name, const void *data,
+			       size_t size, struct stepup_policy **policy_r,
+			       const char **error_r);
+void stepup_policy_ref(struct stepup_policy *policy);
+void stepup_policy_unref(struct stepup_policy **policy);
+
+const char *stepup_policy_get_path(const struct stepup_policy *policy);
+bool stepup_policy_is_audit_mode(const struct stepup_policy *policy);
+const struct stepup_totp_settings *
+stepup_policy_get_totp(const struct stepup_policy *policy);
+/* state.path (default /var/lib/dovecot/stepup); NULL if state.redis */
+const char *stepup_policy_get_state_path(const struct stepup_policy *policy);
+const char *stepup_policy_get_state_redis(const struct stepup_policy *policy);
+const char *stepup_policy_get_audit_path(const struct stepup_policy *policy);
+const struct stepup_approval_settings *
+stepup_policy_get_approval(const struct stepup_policy *policy);
+
+/* Login rules */
+enum stepup_login_require {
+	STEPUP_LOGIN_PASSWORD,
+	STEPUP_LOGIN_TOTP,
+	STEPUP_LOGIN_DENY,
+};
+
+struct stepup_login_query {
+	const char *user;
+	const struct ip_addr *remote_ip;	/* NULL/family 0: none */
+	const char *protocol;
+	time_t now;
+	bool enrolled;
+};
+
+struct stepup_login_decision {
+	enum stepup_login_require require;
+	const char *rule;		/* NULL if no rule matched */
+	const char *reason;
+	bool app_passwords;
+	/* require == TOTP, not enrolled, before enroll_by */
+	bool grace;
+	time_t enroll_by;		/* 0 if none */
+	bool audit_only;
+};
+
+/* No matching rule: DENY ("no login rule matched"). */
+void stepup_policy_login(const struct stepup_policy *policy,
+			 const struct stepup_login_query *query,
+			 struct stepup_login_decision *decision_r);
+
+/* Folder rules */
+enum stepup_folder_require {
+	STEPUP_FOLDER_NONE,
+	STEPUP_FOLDER_DENY,
+	STEPUP_FOLDER_TOTP,
+	STEPUP_FOLDER_APPROVAL,
+	STEPUP_FOLDER_TOTP_OR_APPROVAL,
+	STEPUP_FOLDER_TOTP_AND_APPROVAL,
+};
+
+struct stepup_folder_query {
+	const char *user;
+	/* normalised: see stepup_policy_normalize_mailbox() */
+	const char *mailbox;
+	const char *protocol;
+	const struct ip_addr *remote_ip;
+	time_t now;
+	enum stepup_auth_level level;
+	time_t mfa_time;		/* 0 if none */
+};
+
+struct stepup_folder_decision {
+	enum stepup_folder_require require;	/* NONE if no rule matched */
+	/* the TOTP part is satisfied by the session (level, max_age); never
+	   TRUE for rules that need an approval */
+	bool allow;
+	const char *rule, *reason;
+	unsigned int max_age_secs, grant_secs;
+	unsigned int fetch_limit_messages, fetch_limit_window_secs;
+	bool audit_only;
+};
+
+void stepup_policy_folder(const struct stepup_policy *policy,
+			  const struct stepup_folder_query *query,
+			  struct stepup_folder_decision *decision_r);
+
+/* A mailbox vname as the policy sees it: '/' as the separator, INBOX in
+   capitals, a private namespace's prefix removed ("INBOX/Direction" with
+   prefix "INBOX/" -> "Direction"), other namespaces keep theirs
+   ("shared/alice/Secret"). Allocated from the data stack. */
+const char *stepup_policy_normalize_mailbox(const char *vname, char sep,
+					    const char *ns_prefix,
+					    bool private_ns);
+
+/* Reload-aware holder, one per process: stats the file at most once a
+   second, reloads when it changed, keeps the last good policy (logging
+   every error of the bad one through event) and returns -1 only while no
+   good policy was ever loaded (callers refuse protected access). */
+struct stepup_policy_cache;
+
+struct stepup_policy_cache *
+stepup_policy_cache_init(const char *path, struct event *event);
+void stepup_policy_cache_deinit(struct stepup_policy_cache **cache);
+int stepup_policy_cache_get(struct stepup_policy_cache *cache, time_t now,
+			    const struct stepup_policy **policy_r,
+			    const char **error_r);
+
+#endif

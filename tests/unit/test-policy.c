@@ -1,0 +1,382 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+#include "lib.h"
+#include "net.h"
+#include "test-common.h"
+#include "policy.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define BASE "version = 1;\n"
+#define LOGIN_DEFAULT "login = ( { name = \"default\"; require = \"password\"; } );\n"
+
+static struct stepup_policy *parse(const char *text, const char **error_r)
+{
+	struct stepup_policy *policy = NULL;
+
+	if (stepup_policy_parse_buffer("p.conf", text, strlen(text), &policy,
+				       error_r) < 0)
+		return NULL;
+	return policy;
+}
+
+static void test_policy_bad(void)
+{
+	static const struct {
+		const char *text;
+		const char *error;	/* expected substring */
+	} tests[] = {
+		{ LOGIN_DEFAULT, "p.conf:1: version = 1; is missing" },
+		{ "version = 2;\n" LOGIN_DEFAULT, "p.conf:1: version must be between 1 and 1" },
+		{ BASE "colour = 1;\n" LOGIN_DEFAULT, "p.conf:2: unknown setting colour" },
+		{ BASE "totp = { digits = 7; };\n" LOGIN_DEFAULT, "p.conf:2: totp.digits must be 6 or 8" },
+		{ BASE "totp = { window = 3; };\n" LOGIN_DEFAULT, "p.conf:2: window must be between 0 and 2" },
+		{ BASE "totp = { window = 1000000; };\n" LOGIN_DEFAULT, "p.conf:2: window must be between 0 and 2" },
+		{ BASE "totp = { max_failures = 4294967596; };\n" LOGIN_DEFAULT, "p.conf:2: number 4294967596 is out of range" },
+		{ BASE "totp = { max_failures = 2147483648; };\n" LOGIN_DEFAULT, "p.conf:2: number 2147483648 is out of range" },
+		{ BASE "totp = { max_failures = 99999999999L; };\n" LOGIN_DEFAULT, "out of range" },
+		{ BASE "totp = { max_failures = -1; };\n" LOGIN_DEFAULT, "max_failures must be between 1 and 100" },
+		{ BASE "totp = { max_failures = \"5\"; };\n" LOGIN_DEFAULT, "max_failures must be an integer" },
+		{ BASE "totp = { lockout = \"15x\"; };\n" LOGIN_DEFAULT, "bad duration '15x'" },
+		{ BASE "totp = { issuer = \"a:b\"; };\n" LOGIN_DEFAULT, "must not contain ':'" },
+		{ BASE "totp = { algorithm = \"MD5\"; };\n" LOGIN_DEFAULT, "totp.algorithm must be" },
+		{ BASE "totp = { colour = 1; };\n" LOGIN_DEFAULT, "unknown setting totp.colour" },
+		{ BASE "@include \".\"\n" LOGIN_DEFAULT, "p.conf:2: @include and other directives are not allowed" },
+		{ BASE "mode = \"lenient\";\n" LOGIN_DEFAULT, "mode must be" },
+		{ BASE "mode = \"audit\";\nmode = \"enforce\";\n" LOGIN_DEFAULT, "p.conf:3: duplicate setting name" },
+		{ BASE "networks = { office = [ \"10.0.0.0/33\" ]; };\n" LOGIN_DEFAULT, "bad address or CIDR '10.0.0.0/33'" },
+		{ BASE "login = ( { name = \"a\"; networks = [ \"nowhere\" ]; require = \"password\"; } );\n", "p.conf:2: unknown network 'nowhere'" },
+		{ BASE "login = ( { name = \"a\"; users = [ \"@nobody\" ]; require = \"password\"; } );\n", "unknown group 'nobody'" },
+		{ BASE "login = ( { name = \"a\"; require = \"maybe\"; } );\n", "require must be one of password, totp, deny" },
+		{ BASE "login = ( { require = \"totp\"; } );\n", "login rule 1 has no name" },
+		{ BASE "login = ( { name = \"a\"; } );\n", "login rule 'a' has no require" },
+		{ BASE "login = ( { name = \"a\"; require = \"totp\"; }, { name = \"a\"; require = \"deny\"; } );\n", "duplicate login rule name 'a'" },
+		{ BASE "login = ( { name = \"a\"; require = \"totp\"; enroll_by = \"2027-02-30\"; } );\n", "enroll_by must be a date" },
+		{ BASE "login = ( { name = \"a\"; require = \"totp\"; hours = \"8-18\"; } );\n", "hours must be" },
+		{ BASE "login = ( { name = \"a\"; require = \"totp\"; days = [ \"someday\" ]; } );\n", "unknown day 'someday'" },
+		{ BASE "login = ( { name = \"a\"; require = \"totp\"; protocols = [ \"gopher\" ]; } );\n", "unknown protocol 'gopher'" },
+		{ BASE LOGIN_DEFAULT "folders = ( { name = \"f\"; mailbox = \"Secret/\"; require = \"totp\"; } );\n", "bad mailbox pattern 'Secret/'" },
+		{ BASE LOGIN_DEFAULT "folders = ( { name = \"f\"; mailbox = \"S\"; require = \"approval\"; } );\n", "requires an approval but there is no approval block" },
+		{ BASE LOGIN_DEFAULT "folders = ( { name = \"f\"; require = \"totp\"; } );\n", "folder rule 'f' has no mailbox" },
+		{ BASE "login = { name = \"a\"; };\n", "login must be a list of rules" },
+		{ BASE "login = ( { name = \"a\"; require = \"totp\"; }\n", "p.conf:3: syntax error" },
+	};
+	struct stepup_policy *policy;
+	const char *error;
+	unsigned int i;
+
+	test_begin("policy: bad policies refused with file:line");
+	for (i = 0; i < N_ELEMENTS(tests); i++) {
+		error = "";
+		policy = parse(tests[i].text, &error);
+		test_assert_idx(policy == NULL, i);
+		if (strstr(error, tests[i].error) == NULL) {
+			i_error("case %u: '%s' not in '%s'", i, tests[i].error,
+				error);
+			test_assert_idx(FALSE, i);
+		}
+		stepup_policy_unref(&policy);
+	}
+	test_end();
+}
+
+static void test_policy_all_errors_at_once(void)
+{
+	const char *error;
+
+	test_begin("policy: every error reported at once");
+	test_assert(parse(BASE "totp = { digits = 7; window = 5; };\n"
+			  "bogus = 1;\n"
+			  "login = ( { name = \"a\"; require = \"x\"; } );\n",
+			  &error) == NULL);
+	test_assert(strstr(error, "p.conf:2: totp.digits") != NULL);
+	test_assert(strstr(error, "p.conf:2: window") != NULL);
+	test_assert(strstr(error, "p.conf:3: unknown setting bogus") != NULL);
+	test_assert(strstr(error, "p.conf:4: require must be") != NULL);
+	test_end();
+}
+
+static const char *spec_policy =
+	"version = 1;\n"
+	"mode = \"enforce\";\n"
+	"totp = { issuer = \"Example Ministry\"; digits = 6; period = 30; window = 1;\n"
+	"         max_failures = 10; lockout = \"15m\";\n"
+	"         reconnect = \"8h\"; reconnect_idle = \"30m\"; };\n"
+	"state = { path = \"/var/lib/dovecot/stepup\"; };\n"
+	"groups   = { cabinet = [ \"alice@example.org\", \"bob@example.org\" ]; };\n"
+	"networks = { internal = [ \"10.0.0.0/8\", \"fd00::/8\" ]; };\n"
+	"approval = {\n"
+	"  url = \"https://approvals.example.org/v1/requests\";\n"
+	"  key_file = \"/etc/dovecot/stepup-approval.key\";\n"
+	"  ca_file = \"/etc/dovecot/stepup-approval-ca.pem\";\n"
+	"  timeout = \"5s\"; wait = \"30s\"; failmode = \"closed\";\n"
+	"};\n"
+	"audit = { path = \"/var/log/dovecot/stepup-audit.jsonl\"; };\n"
+	"login = (\n"
+	"  { name = \"cabinet\"; users = [ \"@cabinet\" ]; require = \"totp\"; app_passwords = false; },\n"
+	"  { name = \"office\"; networks = [ \"internal\" ]; require = \"password\"; },\n"
+	"  { name = \"default\"; require = \"totp\"; enroll_by = \"2027-01-31\"; }\n"
+	");\n"
+	"folders = (\n"
+	"  { name = \"hr\"; mailbox = \"Confidentiel\"; require = \"approval\"; grant = \"15m\"; },\n"
+	"  { name = \"direction\"; mailbox = \"Direction\"; require = \"totp\"; max_age = \"15m\";\n"
+	"    fetch_limit = { messages = 200; window = \"10m\"; }; },\n"
+	"  { name = \"cabinet-share\"; mailbox = \"shared/cabinet\"; require = \"totp_and_approval\"; },\n"
+	"  { name = \"rest\"; mailbox = \"*\"; require = \"none\"; }\n"
+	");\n";
+
+static void test_policy_spec_example(void)
+{
+	struct stepup_policy *policy;
+	const struct stepup_totp_settings *set;
+	struct stepup_login_query q;
+	struct stepup_login_decision d;
+	struct ip_addr ip_out, ip_in, ip6_in;
+	const char *error = NULL;
+
+	test_begin("policy: the SPEC example loads and decides logins");
+	policy = parse(spec_policy, &error);
+	test_assert(policy != NULL);
+	if (policy == NULL) {
+		i_error("%s", error);
+		test_end();
+		return;
+	}
+	set = stepup_policy_get_totp(policy);
+	test_assert_strcmp(set->issuer, "Example Ministry");
+	test_assert(set->lockout_secs == 900 && set->reconnect_secs == 8 * 3600 &&
+		    set->reconnect_idle_secs == 1800 && set->max_failures == 10);
+	test_assert_strcmp(stepup_policy_get_state_path(policy),
+			   "/var/lib/dovecot/stepup");
+	test_assert(stepup_policy_get_approval(policy)->timeout_secs == 5);
+	test_assert(!stepup_policy_is_audit_mode(policy));
+
+	test_assert(net_addr2ip("192.0.2.1", &ip_out) == 0);
+	test_assert(net_addr2ip("10.1.2.3", &ip_in) == 0);
+	test_assert(net_addr2ip("fd00::1", &ip6_in) == 0);
+	i_zero(&q);
+	q.protocol = "imap";
+	q.now = 1764000000; /* 2025-11-24 */
+
+	q.user = "alice@example.org"; q.remote_ip = &ip_in;
+	stepup_policy_login(policy, &q, &d);
+	test_assert(d.require == STEPUP_LOGIN_TOTP);
+	test_assert_strcmp(d.rule, "cabinet");
+	test_assert(!d.app_passwords);
+
+	q.user = "carol@example.org";
+	stepup_policy_login(policy, &q, &d);
+	test_assert(d.require == STEPUP_LOGIN_PASSWORD);
+	test_assert_strcmp(d.rule, "office");
+	q.remote_ip = &ip6_in;
+	stepup_policy_login(policy, &q, &d);
+	test_assert_strcmp(d.rule, "office");
+
+	q.remote_ip = &ip_out;
+	stepup_policy_login(policy, &q, &d);
+	test_assert(d.require == STEPUP_LOGIN_TOTP);
+	test_assert_strcmp(d.rule, "default");
+	test_assert(d.grace && d.app_passwords);
+	q.enrolled = TRUE;
+	stepup_policy_login(policy, &q, &d);
+	test_assert(!d.grace);
+	q.enrolled = FALSE;
+	q.now = 1801526400; /* 2027-02-01 */
+	stepup_policy_login(policy, &q, &d);
+	test_assert(!d.grace);
+	q.remote_ip = NULL;
+	stepup_policy_login(policy, &q, &d);
+	test_assert_strcmp(d.rule, "default");
+
+	stepup_policy_unref(&policy);
+	test_end();
+}
+
+static void test_policy_folders(void)
+{
+	struct stepup_policy *policy;
+	struct stepup_folder_query q;
+	struct stepup_folder_decision d;
+	const char *error;
+
+	test_begin("policy: folder decisions");
+	policy = parse(spec_policy, &error);
+	i_zero(&q);
+	q.user = "alice@example.org";
+	q.protocol = "imap";
+	q.now = 1764000000;
+	q.level = STEPUP_AUTH_PASSWORD;
+
+	q.mailbox = "Direction";
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.require == STEPUP_FOLDER_TOTP && !d.allow);
+	test_assert_strcmp(d.rule, "direction");
+	test_assert(d.fetch_limit_messages == 200 && d.max_age_secs == 900);
+
+	q.mailbox = "Direction/2026/Q1";	/* subfolders covered */
+	stepup_policy_folder(policy, &q, &d);
+	test_assert_strcmp(d.rule, "direction");
+	q.mailbox = "Directions";		/* not a subfolder */
+	stepup_policy_folder(policy, &q, &d);
+	test_assert_strcmp(d.rule, "rest");
+	test_assert(d.allow);
+
+	q.mailbox = "Direction";
+	q.level = STEPUP_AUTH_TOTP;
+	q.mfa_time = q.now - 60;
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.allow);
+	q.mfa_time = q.now - 901;		/* max_age */
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(!d.allow);
+
+	q.mailbox = "Confidentiel";
+	q.mfa_time = q.now;
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.require == STEPUP_FOLDER_APPROVAL && !d.allow);
+	test_assert(d.grant_secs == 900);
+	q.mailbox = "shared/cabinet/Notes";
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.require == STEPUP_FOLDER_TOTP_AND_APPROVAL);
+	stepup_policy_unref(&policy);
+	test_end();
+}
+
+static void test_policy_normalize(void)
+{
+	test_begin("policy: mailbox names normalised");
+	test_assert_strcmp(stepup_policy_normalize_mailbox("inBoX", '/', "", TRUE), "INBOX");
+	test_assert_strcmp(stepup_policy_normalize_mailbox("inbox/x", '/', "", TRUE), "INBOX/x");
+	test_assert_strcmp(stepup_policy_normalize_mailbox("inboxes", '/', "", TRUE), "inboxes");
+	test_assert_strcmp(stepup_policy_normalize_mailbox("Direction.2026", '.', "", TRUE), "Direction/2026");
+	test_assert_strcmp(stepup_policy_normalize_mailbox("INBOX.Direction", '.', "INBOX.", TRUE), "Direction");
+	test_assert_strcmp(stepup_policy_normalize_mailbox("shared/alice/Secret", '/', "shared/alice/", FALSE), "shared/alice/Secret");
+	test_end();
+}
+
+static void test_policy_audit_mode_and_no_match(void)
+{
+	struct stepup_policy *policy;
+	struct stepup_login_query q;
+	struct stepup_login_decision d;
+	const char *error;
+
+	test_begin("policy: audit mode, no matching rule denies");
+	policy = parse(BASE "mode = \"audit\";\n"
+		       "login = ( { name = \"pop\"; protocols = [ \"pop3\" ]; require = \"deny\"; } );\n",
+		       &error);
+	test_assert(policy != NULL);
+	i_zero(&q);
+	q.user = "u";
+	q.protocol = "imap";
+	stepup_policy_login(policy, &q, &d);
+	test_assert(d.require == STEPUP_LOGIN_DENY && d.rule == NULL);
+	test_assert(d.audit_only);
+	q.protocol = "pop3";
+	stepup_policy_login(policy, &q, &d);
+	test_assert_strcmp(d.rule, "pop");
+	stepup_policy_unref(&policy);
+	test_end();
+}
+
+static void test_policy_load_file_checks(void)
+{
+	char path[] = "/tmp/stepup-policy-XXXXXX";
+	struct stepup_policy *policy;
+	const char *error;
+	int fd;
+
+	test_begin("policy: file checks (mode, type)");
+	fd = mkstemp(path);
+	test_assert(fd != -1);
+	test_assert(write(fd, BASE LOGIN_DEFAULT, strlen(BASE LOGIN_DEFAULT)) > 0);
+	i_close_fd(&fd);
+	test_assert(chmod(path, 0644) == 0);
+	test_assert(stepup_policy_load(path, &policy, &error) == 0);
+	stepup_policy_unref(&policy);
+	test_assert(chmod(path, 0664) == 0);
+	test_assert(stepup_policy_load(path, &policy, &error) == -1);
+	test_assert(strstr(error, "writable by group or others") != NULL);
+	test_assert(stepup_policy_load("/tmp", &policy, &error) == -1);
+	test_assert(unlink(path) == 0);
+	test_assert(stepup_policy_load(path, &policy, &error) == -1);
+	test_end();
+}
+
+static void write_policy(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0644);
+
+	i_assert(fd != -1);
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		i_unreached();
+	i_close_fd(&fd);
+}
+
+static void test_policy_cache_reload(void)
+{
+	char path[] = "/tmp/stepup-policy-XXXXXX";
+	struct event *event = event_create(NULL);
+	struct stepup_policy_cache *cache;
+	const struct stepup_policy *policy;
+	const char *error;
+	struct timeval times[2];
+	time_t now = 1000;
+	int fd;
+
+	test_begin("policy: cache reloads, keeps the last good policy");
+	fd = mkstemp(path);
+	i_close_fd(&fd);
+	write_policy(path, "garbage");
+	cache = stepup_policy_cache_init(path, event);
+	test_expect_error_string("stepup: policy:");
+	test_assert(stepup_policy_cache_get(cache, now++, &policy, &error) == -1);
+	test_expect_no_more_errors();
+
+	write_policy(path, BASE "totp = { digits = 8; };\n" LOGIN_DEFAULT);
+	times[0].tv_sec = times[1].tv_sec = 2000; times[0].tv_usec = times[1].tv_usec = 0;
+	test_assert(utimes(path, times) == 0);
+	test_assert(stepup_policy_cache_get(cache, now++, &policy, &error) == 0);
+	test_assert(stepup_policy_get_totp(policy)->digits == 8);
+
+	write_policy(path, BASE "totp = { digits = 9; };\n" LOGIN_DEFAULT);
+	times[0].tv_sec = times[1].tv_sec = 3000;
+	test_assert(utimes(path, times) == 0);
+	test_expect_errors(2);
+	test_assert(stepup_policy_cache_get(cache, now++, &policy, &error) == 0);
+	test_expect_no_more_errors();
+	test_assert(stepup_policy_get_totp(policy)->digits == 8);
+
+	write_policy(path, BASE "totp = { digits = 6; };\n" LOGIN_DEFAULT);
+	times[0].tv_sec = times[1].tv_sec = 4000;
+	test_assert(utimes(path, times) == 0);
+	/* same second: not looked at yet */
+	test_assert(stepup_policy_cache_get(cache, now - 1, &policy, &error) == 0);
+	test_assert(stepup_policy_get_totp(policy)->digits == 8);
+	test_assert(stepup_policy_cache_get(cache, now++, &policy, &error) == 0);
+	test_assert(stepup_policy_get_totp(policy)->digits == 6);
+
+	stepup_policy_cache_deinit(&cache);
+	event_unref(&event);
+	i_unlink(path);
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_policy_bad,
+		test_policy_all_errors_at_once,
+		test_policy_spec_example,
+		test_policy_folders,
+		test_policy_normalize,
+		test_policy_audit_mode_and_no_match,
+		test_policy_load_file_checks,
+		test_policy_cache_reload,
+		NULL
+	};
+	return test_run(test_functions);
+}
