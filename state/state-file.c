@@ -1,0 +1,298 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+/* The embedded backend: one small file per user in the state directory.
+
+   - names: hex(SHA-256(user)) (path-safe, fixed length, whatever the user
+     name); the record also holds the name and is refused for another user;
+   - locking: flock() on a persistent USER.lock, never removed, so a process
+     that dies never leaves a lock behind;
+   - writes: USER.tmp created with O_EXCL|O_NOFOLLOW (a stale one is
+     removed first, under the lock), written, fsync()ed, renamed over the
+     record, then the directory is fsync()ed: a crash at any point leaves
+     the old record or the new one, never a torn one;
+   - every file is opened relative to the directory's descriptor with
+     O_NOFOLLOW and must be a regular file owned by the directory's owner
+     (the auth process's user) with no group or other permissions; the
+     directory must not be writable by group or others. */
+
+#include "lib.h"
+#include "str.h"
+#include "hex-binary.h"
+#include "sha2.h"
+#include "safe-memset.h"
+#include "state-private.h"
+
+#include <stdio.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#define STATE_FILE_MAX (1024 * 1024)
+
+struct state_file {
+	struct stepup_state state;
+	char *path;
+	int dir_fd;
+	uid_t uid;
+};
+
+void (*stepup_state_fault_hook)(const char *point) = NULL;
+
+static void fault(const char *point)
+{
+	if (stepup_state_fault_hook != NULL)
+		stepup_state_fault_hook(point);
+}
+
+static const char *user_file(const char *user, const char *suffix)
+{
+	unsigned char digest[SHA256_RESULTLEN];
+
+	sha256_get_digest(user, strlen(user), digest);
+	return t_strconcat(binary_to_hex(digest, sizeof(digest)), suffix,
+			   NULL);
+}
+
+static int
+check_file(struct state_file *fs, int fd, const char *name,
+	   const char **error_r)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		*error_r = t_strdup_printf("fstat(%s/%s) failed: %m",
+					   fs->path, name);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*error_r = t_strdup_printf("%s/%s is not a regular file",
+					   fs->path, name);
+		return -1;
+	}
+	if (st.st_uid != fs->uid || (st.st_mode & 0077) != 0) {
+		*error_r = t_strdup_printf("%s/%s has owner %u mode %04o "
+			"(must be owner %u, mode 0600)", fs->path, name,
+			(unsigned int)st.st_uid,
+			(unsigned int)(st.st_mode & 07777),
+			(unsigned int)fs->uid);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+state_file_lock(struct stepup_state *state, const char *user, int *lock_r,
+		const char **error_r)
+{
+	struct state_file *fs = (struct state_file *)state;
+	const char *name = user_file(user, ".lock");
+	int fd;
+
+	fd = openat(fs->dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s/%s) failed: %m",
+					   fs->path, name);
+		return -1;
+	}
+	if (check_file(fs, fd, name, error_r) < 0) {
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX) < 0) {
+		*error_r = t_strdup_printf("flock(%s/%s) failed: %m",
+					   fs->path, name);
+		i_close_fd(&fd);
+		return -1;
+	}
+	*lock_r = fd;
+	return 0;
+}
+
+static void state_file_unlock(struct stepup_state *state ATTR_UNUSED,
+			      int *lock)
+{
+	/* closing releases the flock */
+	i_close_fd(lock);
+}
+
+static int
+state_file_read(struct stepup_state *state, const char *user,
+		string_t **text_r, const char **error_r)
+{
+	struct state_file *fs = (struct state_file *)state;
+	const char *name = user_file(user, "");
+	string_t *text;
+	char buf[4096];
+	ssize_t ret;
+	int fd;
+
+	fd = openat(fs->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("open(%s/%s) failed: %m",
+					   fs->path, name);
+		return -1;
+	}
+	if (check_file(fs, fd, name, error_r) < 0) {
+		i_close_fd(&fd);
+		return -1;
+	}
+	text = t_str_new(1024);
+	while ((ret = read(fd, buf, sizeof(buf))) > 0) {
+		str_append_data(text, buf, ret);
+		if (str_len(text) > STATE_FILE_MAX) {
+			*error_r = t_strdup_printf("%s/%s is too large",
+						   fs->path, name);
+			ret = -2;
+			break;
+		}
+	}
+	safe_memset(buf, 0, sizeof(buf));
+	if (ret == -1) {
+		*error_r = t_strdup_printf("read(%s/%s) failed: %m",
+					   fs->path, name);
+	}
+	i_close_fd(&fd);
+	if (ret < 0) {
+		safe_memset(str_c_modifiable(text), 0, str_len(text));
+		return -1;
+	}
+	if (str_len(text) == 0) {
+		*error_r = t_strdup_printf("%s/%s is empty", fs->path, name);
+		return -1;
+	}
+	*text_r = text;
+	return 1;
+}
+
+static int
+state_file_write(struct stepup_state *state, const char *user,
+		 const string_t *text, const char **error_r)
+{
+	struct state_file *fs = (struct state_file *)state;
+	const char *name = user_file(user, "");
+	const char *tmp = user_file(user, ".tmp");
+	ssize_t ret;
+	int fd;
+
+	if (str_len(text) == 0) {
+		if (unlinkat(fs->dir_fd, name, 0) < 0 && errno != ENOENT) {
+			*error_r = t_strdup_printf("unlink(%s/%s) failed: %m",
+						   fs->path, name);
+			return -1;
+		}
+		return fsync(fs->dir_fd) < 0 ? -1 : 0;
+	}
+	/* we hold the user's lock: any temp file is a dead writer's */
+	if (unlinkat(fs->dir_fd, tmp, 0) < 0 && errno != ENOENT) {
+		*error_r = t_strdup_printf("unlink(%s/%s) failed: %m",
+					   fs->path, tmp);
+		return -1;
+	}
+	fd = openat(fs->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s/%s) failed: %m",
+					   fs->path, tmp);
+		return -1;
+	}
+	ret = write(fd, str_data(text), str_len(text));
+	if (ret < 0 || (size_t)ret != str_len(text)) {
+		*error_r = t_strdup_printf("write(%s/%s) failed: %m",
+					   fs->path, tmp);
+		i_close_fd(&fd);
+		(void)unlinkat(fs->dir_fd, tmp, 0);
+		return -1;
+	}
+	fault("tmp-written");
+	if (fsync(fd) < 0) {
+		*error_r = t_strdup_printf("fsync(%s/%s) failed: %m",
+					   fs->path, tmp);
+		i_close_fd(&fd);
+		(void)unlinkat(fs->dir_fd, tmp, 0);
+		return -1;
+	}
+	i_close_fd(&fd);
+	fault("tmp-synced");
+	if (renameat(fs->dir_fd, tmp, fs->dir_fd, name) < 0) {
+		*error_r = t_strdup_printf("rename(%s/%s) failed: %m",
+					   fs->path, tmp);
+		(void)unlinkat(fs->dir_fd, tmp, 0);
+		return -1;
+	}
+	fault("renamed");
+	if (fsync(fs->dir_fd) < 0) {
+		*error_r = t_strdup_printf("fsync(%s) failed: %m", fs->path);
+		return -1;
+	}
+	return 0;
+}
+
+static void state_file_deinit(struct stepup_state *state)
+{
+	struct state_file *fs = (struct state_file *)state;
+
+	i_close_fd(&fs->dir_fd);
+	i_free(fs->path);
+	i_free(fs);
+}
+
+static const struct state_backend_vfuncs state_file_vfuncs = {
+	.deinit = state_file_deinit,
+	.lock = state_file_lock,
+	.unlock = state_file_unlock,
+	.read = state_file_read,
+	.write = state_file_write,
+};
+
+int stepup_state_init_dir(const char *path, struct stepup_state **state_r,
+			  const char **error_r)
+{
+	struct state_file *fs;
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		*error_r = t_strdup_printf("fstat(%s) failed: %m", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		*error_r = t_strdup_printf("%s is owned by uid %u, not by this "
+			"process's user (uid %u)", path,
+			(unsigned int)st.st_uid, (unsigned int)geteuid());
+		i_close_fd(&fd);
+		return -1;
+	}
+	if ((st.st_mode & 0077) != 0) {
+		*error_r = t_strdup_printf("%s has mode %04o: must be 0700",
+			path, (unsigned int)(st.st_mode & 07777));
+		i_close_fd(&fd);
+		return -1;
+	}
+	fs = i_new(struct state_file, 1);
+	fs->state.v = &state_file_vfuncs;
+	fs->path = i_strdup(path);
+	fs->dir_fd = fd;
+	fs->uid = st.st_uid;
+	*state_r = &fs->state;
+	return 0;
+}
+
+void stepup_state_deinit(struct stepup_state **_state)
+{
+	struct stepup_state *state = *_state;
+
+	if (state == NULL)
+		return;
+	*_state = NULL;
+	state->v->deinit(state);
+}

@@ -1,0 +1,69 @@
+#ifndef STEPUP_STATE_PRIVATE_H
+#define STEPUP_STATE_PRIVATE_H
+
+#include "array.h"
+#include "buffer.h"
+#include "state.h"
+
+/* One user's record, decoded (data stack). */
+struct state_app {
+	const char *label, *hash;
+	time_t created, expires, last_used;
+	const char *networks, *protocols, *last_ip;	/* "" = none */
+};
+ARRAY_DEFINE_TYPE(state_app, struct state_app);
+
+struct state_record {
+	const char *user;
+	bool enrolled;
+	enum stepup_totp_algorithm algorithm;
+	unsigned int digits, period;
+	buffer_t *secret;
+	time_t enrolled_at;
+	uint64_t last_counter;
+	time_t last_used;
+	unsigned int failures;
+	time_t locked_until;
+	const char *recovery_salt;
+	ARRAY_TYPE(const_string) recovery;	/* hex hashes of unused codes */
+	ARRAY_TYPE(state_app) apps;
+};
+
+void state_record_init(struct state_record *rec, const char *user);
+/* -1: corrupt, unknown version or another user's record */
+int state_record_parse(const char *text, const char *user,
+		       struct state_record *rec, const char **error_r);
+/* The record as text; wipe it with safe_memset when done. */
+string_t *state_record_format(const struct state_record *rec);
+bool state_record_is_empty(const struct state_record *rec);
+void state_record_wipe(struct state_record *rec);
+/* zero a buffer's contents and empty it */
+void state_buffer_wipe(buffer_t *buf);
+
+/* The backend: where records live and how they are locked. The file
+   backend (state-file.c) is the embedded default; a shared one (Redis)
+   implements the same operations. */
+struct state_backend_vfuncs {
+	void (*deinit)(struct stepup_state *state);
+	/* exclusive per-user lock, held across read-verify-write */
+	int (*lock)(struct stepup_state *state, const char *user,
+		    int *lock_r, const char **error_r);
+	void (*unlock)(struct stepup_state *state, int *lock);
+	/* 1 read (text_r set, data stack), 0 no record, -1 error */
+	int (*read)(struct stepup_state *state, const char *user,
+		    string_t **text_r, const char **error_r);
+	/* atomic replace; empty text removes the record */
+	int (*write)(struct stepup_state *state, const char *user,
+		     const string_t *text, const char **error_r);
+};
+
+struct stepup_state {
+	const struct state_backend_vfuncs *v;
+};
+
+/* Test hook: called at each step of a file write ("tmp-written",
+   "tmp-synced", "renamed"); unit tests _exit() there to simulate a
+   crash. */
+extern void (*stepup_state_fault_hook)(const char *point);
+
+#endif

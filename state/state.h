@@ -1,0 +1,129 @@
+#ifndef STEPUP_STATE_H
+#define STEPUP_STATE_H
+
+#include "net.h"
+#include "stepup-settings.h"
+
+/* Per-user state: the TOTP enrollment, single use of codes, the failure
+   count and lockout, recovery codes and app passwords. Every change is
+   made under the user's lock and persisted before success is returned.
+   A record that cannot be read or understood is an error (callers deny),
+   never "not enrolled". */
+
+#define STEPUP_RECOVERY_CODES 10
+/* xxxx-xxxx-xxxx from a 31-letter alphabet: 59 bits */
+#define STEPUP_RECOVERY_CODE_LEN 14
+/* xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx: 158 bits */
+#define STEPUP_APP_PASSWORD_LEN 39
+
+struct stepup_state;
+
+int stepup_state_init_dir(const char *path, struct stepup_state **state_r,
+			  const char **error_r);
+void stepup_state_deinit(struct stepup_state **state);
+
+/* 1 enrolled, 0 not, -1 error */
+int stepup_state_is_enrolled(struct stepup_state *state, const char *user,
+			     const char **error_r);
+
+enum stepup_verify_result {
+	STEPUP_VERIFY_OK,
+	STEPUP_VERIFY_WRONG,
+	STEPUP_VERIFY_REPLAY,
+	STEPUP_VERIFY_LOCKED,
+	STEPUP_VERIFY_NOT_ENROLLED,
+};
+
+struct stepup_verify_info {
+	enum stepup_verify_result result;
+	bool recovery_code_used;
+	unsigned int recovery_codes_left;
+	time_t locked_until;
+	unsigned int failures;
+	uint64_t counter;
+};
+
+/* Verify a TOTP code (exactly set->digits digits) or a recovery code.
+   Accepts a TOTP code only if its time step is newer than the last
+   accepted one; counts failures and locks out after set->max_failures
+   for set->lockout_secs. -1 = internal error (deny). */
+int stepup_state_verify_code(struct stepup_state *state, const char *user,
+			     const struct stepup_totp_settings *set,
+			     const char *code, time_t now,
+			     struct stepup_verify_info *info_r,
+			     const char **error_r);
+
+/* TRUE if password ends with something shaped like a recovery code;
+   start_r is where it starts. */
+bool stepup_recovery_code_suffix(const char *password, size_t *start_r);
+/* TRUE if the whole string is shaped like an app password. */
+bool stepup_app_password_shape(const char *password);
+
+/* 1: a valid app password of the user (label_r set, last use recorded),
+   0: none matches (or expired, or outside its networks/protocols),
+   -1: error. */
+int stepup_state_verify_app_password(struct stepup_state *state,
+				     const char *user, const char *password,
+				     const struct ip_addr *remote_ip,
+				     const char *protocol, time_t now,
+				     const char **label_r,
+				     const char **error_r);
+
+/* Enrollment: stores secret (already confirmed by a code of time step
+   confirmed_counter, which is then used up) and returns the new recovery
+   codes (data stack). 0 if the user is already enrolled. */
+int stepup_state_enroll(struct stepup_state *state, const char *user,
+			const struct stepup_totp_settings *set,
+			const unsigned char *secret, size_t secret_len,
+			uint64_t confirmed_counter, time_t now,
+			const char *const **recovery_codes_r,
+			const char **error_r);
+/* New recovery codes replace the old ones. 0 if not enrolled. */
+int stepup_state_new_recovery_codes(struct stepup_state *state,
+				    const char *user,
+				    const char *const **recovery_codes_r,
+				    const char **error_r);
+/* Remove TOTP, recovery codes, lockout and grants (app passwords stay).
+   1 removed, 0 there was nothing. */
+int stepup_state_reset(struct stepup_state *state, const char *user,
+		       const char **error_r);
+
+struct stepup_app_password_info {
+	const char *label;
+	time_t created, expires, last_used;
+	const char *last_ip;		/* NULL if never used */
+	const char *networks;		/* comma-separated, NULL = any */
+	const char *protocols;		/* comma-separated, NULL = any */
+};
+ARRAY_DEFINE_TYPE(stepup_app_password_info, struct stepup_app_password_info);
+
+struct stepup_user_status {
+	bool enrolled;
+	enum stepup_totp_algorithm algorithm;
+	unsigned int digits, period;
+	time_t enrolled_at, last_used;
+	unsigned int failures;
+	time_t locked_until;
+	unsigned int recovery_codes_left;
+	ARRAY_TYPE(stepup_app_password_info) app_passwords;
+};
+
+/* Data stack. 0 if the user has no state at all. */
+int stepup_state_get_status(struct stepup_state *state, const char *user,
+			    struct stepup_user_status *status_r,
+			    const char **error_r);
+
+/* Returns the new password (data stack; shown once). 0 if the label is
+   taken. networks/protocols: comma-separated or NULL. */
+int stepup_state_app_password_add(struct stepup_state *state,
+				  const char *user, const char *label,
+				  time_t expires, const char *networks,
+				  const char *protocols, time_t now,
+				  const char **password_r,
+				  const char **error_r);
+/* 1 revoked, 0 no such label */
+int stepup_state_app_password_revoke(struct stepup_state *state,
+				     const char *user, const char *label,
+				     const char **error_r);
+
+#endif
