@@ -1,21 +1,137 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
-/* passdb driver "stepup": placed first in the passdb chain, in front of the
-   admin's own passdb. It never returns PASSDB_RESULT_OK in front of a
-   passdb that still has to verify the password: an OK followed by
-   "continue" marks the password as verified and every later passdb would
-   skip its check. */
+/* passdb driver "stepup": login enforcement, in two stages around the
+   admin's own passdb (see login/login.h):
+
+     passdb { driver = stepup  args = policy=FILE }               stage 1
+     passdb { driver = passwd-file ...  result_success = continue-ok }
+     passdb { driver = stepup  args = policy=FILE stage=verify
+              skip = unauthenticated }                             stage 2
+
+   Stage 1 never returns PASSDB_RESULT_OK in front of a passdb that still
+   has to verify the password (only for an app password, which it verified
+   itself and which ends the chain): an OK followed by "continue" marks the
+   password as verified and every later passdb would skip its check. The
+   chain is checked when the auth process starts; a chain that could let a
+   login through without stage 2 stops Dovecot's auth with a clear error. */
 
 #include "auth-common.h"
+#include "ioloop.h"
+#include "safe-memset.h"
 #include "passdb.h"
+#include "auth.h"
 #include "auth-request.h"
 #include "stepup-config.h"
 #include "stepup-args.h"
+#include "policy.h"
+#include "state.h"
+#include "audit.h"
+#include "login.h"
+
+#define PENDING_FIELD "stepup_pending"
 
 struct stepup_passdb_module {
 	struct passdb_module module;
 	struct stepup_passdb_args args;
 };
+
+/* Shared by both stages in this process. */
+struct stepup_passdb_global {
+	int refcount;
+	char *policy_path;
+	struct stepup_policy_cache *policy_cache;
+	struct stepup_state *state;
+	char *state_path;
+	struct stepup_audit *audit;
+	char *nonce;
+	struct event *event;
+};
+
+static struct event_category event_category_stepup = {
+	.name = "stepup",
+};
+
+static struct stepup_passdb_global *global;
+
+static void stepup_global_ref(const char *policy_path)
+{
+	const struct stepup_policy *policy;
+	const char *audit_path, *error;
+
+	if (global != NULL) {
+		if (strcmp(global->policy_path, policy_path) != 0) {
+			i_fatal("passdb stepup: both stages must use the same "
+				"policy (%s vs %s)", global->policy_path,
+				policy_path);
+		}
+		global->refcount++;
+		return;
+	}
+	global = i_new(struct stepup_passdb_global, 1);
+	global->refcount = 1;
+	global->policy_path = i_strdup(policy_path);
+	global->nonce = i_strdup(stepup_login_new_nonce(pool_datastack_create()));
+	global->event = event_create(NULL);
+	event_add_category(global->event, &event_category_stepup);
+	global->policy_cache = stepup_policy_cache_init(policy_path,
+							global->event);
+
+	/* preinit runs as root: the audit log may live where only root can
+	   create files; the descriptor stays open after privileges drop. */
+	if (stepup_policy_cache_get(global->policy_cache, ioloop_time,
+				    &policy, &error) < 0) {
+		e_error(global->event, "stepup: %s: logins will be refused "
+			"until the policy is fixed", error);
+		return;
+	}
+	audit_path = stepup_policy_get_audit_path(policy);
+	if (audit_path != NULL &&
+	    stepup_audit_open(audit_path, &global->audit, &error) < 0)
+		e_error(global->event, "stepup: audit log: %s", error);
+}
+
+static void stepup_global_unref(void)
+{
+	i_assert(global != NULL && global->refcount > 0);
+	if (--global->refcount > 0)
+		return;
+	stepup_audit_close(&global->audit);
+	if (global->state != NULL)
+		stepup_state_deinit(&global->state);
+	stepup_policy_cache_deinit(&global->policy_cache);
+	event_unref(&global->event);
+	i_free(global->state_path);
+	i_free(global->nonce);
+	i_free(global->policy_path);
+	i_free(global);
+}
+
+/* The state store follows state.path of the policy in force. */
+static struct stepup_state *
+stepup_global_state(const struct stepup_policy *policy)
+{
+	const char *path = stepup_policy_get_state_path(policy);
+	const char *error;
+
+	if (path == NULL) {
+		e_error(global->event, "stepup: the policy has no usable "
+			"state store (state.path)");
+		return NULL;
+	}
+	if (global->state != NULL && strcmp(global->state_path, path) == 0)
+		return global->state;
+	if (global->state != NULL)
+		stepup_state_deinit(&global->state);
+	i_free(global->state_path);
+	if (stepup_state_init_dir(path, &global->state, &error) < 0) {
+		e_error(global->event, "stepup: state store %s: %s", path,
+			error);
+		global->state = NULL;
+		return NULL;
+	}
+	global->state_path = i_strdup(path);
+	return global->state;
+}
 
 static struct passdb_module *
 stepup_passdb_preinit(pool_t pool, const char *args)
@@ -30,28 +146,270 @@ stepup_passdb_preinit(pool_t pool, const char *args)
 	   cache, and the auth process must never block. */
 	module->module.default_cache_key = NULL;
 	module->module.blocking = FALSE;
+	stepup_global_ref(module->args.policy_path);
 	return &module->module;
+}
+
+static const char *rule_name(enum auth_db_rule rule)
+{
+	switch (rule) {
+	case AUTH_DB_RULE_RETURN: return "return";
+	case AUTH_DB_RULE_RETURN_OK: return "return-ok";
+	case AUTH_DB_RULE_RETURN_FAIL: return "return-fail";
+	case AUTH_DB_RULE_CONTINUE: return "continue";
+	case AUTH_DB_RULE_CONTINUE_OK: return "continue-ok";
+	case AUTH_DB_RULE_CONTINUE_FAIL: return "continue-fail";
+	}
+	return "?";
+}
+
+static bool is_stepup(const struct auth_passdb *p, enum stepup_passdb_stage stage)
+{
+	const struct stepup_passdb_module *m;
+
+	if (strcmp(p->passdb->iface.name, "stepup") != 0)
+		return FALSE;
+	m = (const struct stepup_passdb_module *)p->passdb;
+	return m->args.stage == stage;
+}
+
+#define CHAIN_HELP \
+	" (see doc/admin-guide.md: passdb { driver = stepup  args = " \
+	"policy=FILE  result_failure = return-fail  result_internalfail = " \
+	"return-fail }, then your passdbs with result_success = continue-ok, " \
+	"then passdb { driver = stepup  args = policy=FILE stage=verify  " \
+	"skip = unauthenticated  result_failure = return-fail  " \
+	"result_internalfail = return-fail })"
+
+/* Refuse to run with a chain that could let a login through without the
+   second stage, or that could skip the password. */
+static void stepup_validate_chain(const struct auth_passdb *first)
+{
+	const struct auth_passdb *p, *last = NULL;
+	unsigned int n = 0;
+
+	if (first == NULL || !is_stepup(first, STEPUP_PASSDB_STAGE_LOGIN))
+		i_fatal("passdb stepup: must be the first passdb" CHAIN_HELP);
+	if (first->result_success != AUTH_DB_RULE_RETURN_OK ||
+	    first->result_failure != AUTH_DB_RULE_RETURN_FAIL ||
+	    first->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
+	    first->skip != AUTH_PASSDB_SKIP_NEVER ||
+	    first->mechanisms != NULL || first->username_filter != NULL) {
+		i_fatal("passdb stepup: needs result_success = return-ok, "
+			"result_failure = return-fail, result_internalfail = "
+			"return-fail and no skip, mechanisms or "
+			"username_filter (has result_success = %s, "
+			"result_failure = %s, result_internalfail = %s)"
+			CHAIN_HELP, rule_name(first->result_success),
+			rule_name(first->result_failure),
+			rule_name(first->result_internalfail));
+	}
+	for (p = first->next; p != NULL; p = p->next) {
+		if (p->next == NULL) {
+			last = p;
+			break;
+		}
+		if (strcmp(p->passdb->iface.name, "stepup") == 0)
+			i_fatal("passdb stepup: stage=verify must be the last "
+				"passdb" CHAIN_HELP);
+		if (p->result_success != AUTH_DB_RULE_CONTINUE_OK) {
+			i_fatal("passdb stepup: passdb %s between the two "
+				"stepup stages needs result_success = "
+				"continue-ok (has %s)" CHAIN_HELP,
+				p->passdb->iface.name,
+				rule_name(p->result_success));
+		}
+		n++;
+	}
+	if (last == NULL || n == 0 || !is_stepup(last, STEPUP_PASSDB_STAGE_VERIFY))
+		i_fatal("passdb stepup: the last passdb must be stepup with "
+			"stage=verify, after at least one passdb that checks "
+			"the password" CHAIN_HELP);
+	if (last->skip != AUTH_PASSDB_SKIP_UNAUTHENTICATED ||
+	    last->result_success != AUTH_DB_RULE_RETURN_OK ||
+	    last->result_failure != AUTH_DB_RULE_RETURN_FAIL ||
+	    last->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
+	    last->mechanisms != NULL || last->username_filter != NULL) {
+		i_fatal("passdb stepup: stage=verify needs skip = "
+			"unauthenticated, result_success = return-ok, "
+			"result_failure = return-fail, result_internalfail = "
+			"return-fail and no mechanisms or username_filter"
+			CHAIN_HELP);
+	}
+}
+
+static void stepup_passdb_init(struct passdb_module *_module)
+{
+	struct stepup_passdb_module *module =
+		(struct stepup_passdb_module *)_module;
+	struct auth *auth = auth_default_service();
+
+	if (module->args.stage == STEPUP_PASSDB_STAGE_LOGIN)
+		stepup_validate_chain(auth->passdbs);
+}
+
+static void stepup_passdb_deinit(struct passdb_module *_module ATTR_UNUSED)
+{
+	stepup_global_unref();
+}
+
+static void
+stepup_request_env(struct auth_request *request,
+		   struct stepup_login_env *env_r,
+		   struct stepup_login_request *req_r)
+{
+	const struct stepup_policy *policy;
+	const char *error;
+
+	i_zero(env_r);
+	env_r->event = authdb_event(request);
+	env_r->nonce = global->nonce;
+	env_r->audit = global->audit;
+	if (stepup_policy_cache_get(global->policy_cache, ioloop_time,
+				    &policy, &error) < 0) {
+		e_error(authdb_event(request), "stepup: %s", error);
+	} else {
+		env_r->policy = policy;
+		env_r->state = stepup_global_state(policy);
+	}
+
+	i_zero(req_r);
+	req_r->user = request->fields.user;
+	req_r->protocol = request->fields.service;
+	req_r->session = request->fields.session_id;
+	req_r->remote_ip = &request->fields.remote_ip;
+	req_r->now = ioloop_time;
+}
+
+static void
+stepup_set_facts(struct auth_request *request,
+		 const struct stepup_login_result *result)
+{
+	auth_request_set_field(request, "userdb_stepup_level",
+			       stepup_auth_level_to_str(result->level), NULL);
+	if (result->rule != NULL) {
+		auth_request_set_field(request, "userdb_stepup_rule",
+				       result->rule, NULL);
+	}
+	if (result->mfa_time != 0) {
+		auth_request_set_field(request, "userdb_stepup_mfa_time",
+				       dec2str(result->mfa_time), NULL);
+	}
+	if (result->enroll_by != NULL) {
+		auth_request_set_field(request, "userdb_stepup_enroll_by",
+				       result->enroll_by, NULL);
+	}
+}
+
+static void
+stepup_verify_stage1(struct auth_request *request, const char *password,
+		     verify_plain_callback_t *callback)
+{
+	struct stepup_login_env env;
+	struct stepup_login_request req;
+	struct stepup_login_result result;
+	size_t len;
+
+	stepup_request_env(request, &env, &req);
+	stepup_login_stage1(&env, &req, password, &result);
+	switch (result.action) {
+	case STEPUP_LOGIN_CONTINUE:
+		len = strlen(request->mech_password);
+		if (result.password_len < len) {
+			/* the next passdb verifies the password without the
+			   code */
+			char *stripped = p_strndup(request->pool,
+						   request->mech_password,
+						   result.password_len);
+			safe_memset(request->mech_password, 0, len);
+			request->mech_password = stripped;
+		}
+		auth_fields_add(request->fields.extra_fields, PENDING_FIELD,
+				result.pending, AUTH_FIELD_FLAG_HIDDEN);
+		stepup_set_facts(request, &result);
+		callback(PASSDB_RESULT_NEXT, request);
+		return;
+	case STEPUP_LOGIN_OK:
+		stepup_set_facts(request, &result);
+		callback(PASSDB_RESULT_OK, request);
+		return;
+	case STEPUP_LOGIN_FAIL:
+		callback(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		return;
+	case STEPUP_LOGIN_INTERNAL_FAIL:
+		callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		return;
+	}
+	i_unreached();
+}
+
+static void
+stepup_verify_stage2(struct auth_request *request,
+		     verify_plain_callback_t *callback)
+{
+	struct stepup_login_env env;
+	struct stepup_login_request req;
+	struct stepup_login_result result;
+	const char *pending;
+
+	stepup_request_env(request, &env, &req);
+	pending = auth_fields_find(request->fields.extra_fields,
+				   PENDING_FIELD);
+	if (request->fields.userdb_reply != NULL) {
+		req.rule = auth_fields_find(request->fields.userdb_reply,
+					    "stepup_rule");
+	}
+	stepup_login_stage2(&env, &req, pending, &result);
+	if (pending != NULL)
+		auth_fields_remove(request->fields.extra_fields,
+				   PENDING_FIELD);
+	switch (result.action) {
+	case STEPUP_LOGIN_OK:
+		stepup_set_facts(request, &result);
+		callback(PASSDB_RESULT_OK, request);
+		return;
+	case STEPUP_LOGIN_FAIL:
+		if (result.client_reason != NULL) {
+			/* The password was right: the client may learn why.
+			   Only USER_DISABLED keeps the reason field. */
+			auth_request_set_field(request, "reason",
+					       result.client_reason, NULL);
+			callback(PASSDB_RESULT_USER_DISABLED, request);
+		} else {
+			callback(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		}
+		return;
+	case STEPUP_LOGIN_CONTINUE:
+	case STEPUP_LOGIN_INTERNAL_FAIL:
+		callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		return;
+	}
+	i_unreached();
 }
 
 static void
 stepup_passdb_verify_plain(struct auth_request *request,
-			   const char *password ATTR_UNUSED,
+			   const char *password,
 			   verify_plain_callback_t *callback)
 {
-	struct event_passthrough *e =
-		event_create_passthrough(authdb_event(request))->
-		set_name("stepup_decision")->
-		add_str("stage", "login")->
-		add_str("decision", "next");
+	struct stepup_passdb_module *module =
+		(struct stepup_passdb_module *)request->passdb->passdb;
 
-	e_info(e->event(), "stepup: passing on to the next passdb");
-	callback(PASSDB_RESULT_NEXT, request);
+	if (module->args.stage == STEPUP_PASSDB_STAGE_LOGIN)
+		stepup_verify_stage1(request, password, callback);
+	else
+		stepup_verify_stage2(request, callback);
 }
 
 static struct passdb_module_interface passdb_stepup = {
 	.name = "stepup",
 	.preinit = stepup_passdb_preinit,
+	.init = stepup_passdb_init,
+	.deinit = stepup_passdb_deinit,
 	.verify_plain = stepup_passdb_verify_plain,
+	/* No lookup_credentials: non-plaintext mechanisms (CRAM-MD5,
+	   SCRAM ...) cannot carry a code and fail closed with "scheme not
+	   available". */
 };
 
 void authdb_stepup_init(void);

@@ -1,0 +1,390 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "hex-binary.h"
+#include "randgen.h"
+#include "net.h"
+#include "policy.h"
+#include "state.h"
+#include "audit.h"
+#include "login.h"
+
+#include <time.h>
+
+/* What stage 1 leaves for stage 2, after "<nonce>:" and an optional "a:"
+   (audit mode: never refuse, log what enforce would have done). */
+#define PENDING_PASSWORD "pw"		/* nothing left to check */
+#define PENDING_CODE "code:"		/* verify this code */
+#define PENDING_MISSING "missing"	/* the rule needs a code, none came */
+#define PENDING_ENROLL "enroll"		/* the rule needs an enrollment */
+#define PENDING_AUDIT "a:"
+
+#define REASON_WRONG_CODE \
+	"The one-time code is wrong or has expired."
+#define REASON_REPLAY \
+	"This one-time code was already used: wait for the next one."
+#define REASON_MISSING \
+	"This account needs a one-time code: type your password " \
+	"immediately followed by the code from your authenticator app."
+#define REASON_ENROLL \
+	"Two-step verification is required for this account: " \
+	"enroll first (ask your mail administrator)."
+
+const char *stepup_login_new_nonce(pool_t pool)
+{
+	unsigned char buf[16];
+
+	random_fill(buf, sizeof(buf));
+	return p_strdup(pool, binary_to_hex(buf, sizeof(buf)));
+}
+
+static const char *ip_str(const struct ip_addr *ip)
+{
+	if (ip == NULL || ip->family == 0)
+		return NULL;
+	return net_ip2addr(ip);
+}
+
+/* One decision: a Dovecot event (event=stepup_decision) and an audit
+   record. */
+static void
+login_log(const struct stepup_login_env *env,
+	  const struct stepup_login_request *req, const char *stage,
+	  const char *decision, enum stepup_auth_level level,
+	  const char *rule, const char *reason)
+{
+	const char *error;
+	struct event_passthrough *e =
+		event_create_passthrough(env->event)->
+		set_name("stepup_decision")->
+		add_str("event", "login")->
+		add_str("stage", stage)->
+		add_str("decision", decision)->
+		add_str("rule", rule == NULL ? "" : rule)->
+		add_str("auth", stepup_auth_level_to_str(level))->
+		add_str("reason", reason);
+
+	e_info(e->event(), "stepup: login %s (stage=%s, rule=%s, auth=%s): %s",
+	       decision, stage, rule == NULL ? "-" : rule,
+	       stepup_auth_level_to_str(level), reason);
+
+	if (env->audit != NULL) {
+		struct stepup_audit_record rec = {
+			.event = "login",
+			.user = req->user,
+			.session = req->session,
+			.service = req->protocol,
+			.ip = ip_str(req->remote_ip),
+			.rule = rule,
+			.decision = decision,
+			.reason = reason,
+			.auth = level == STEPUP_AUTH_NONE ? NULL :
+				stepup_auth_level_to_str(level),
+		};
+		struct timeval tv;
+
+		if (gettimeofday(&tv, NULL) < 0)
+			i_fatal("gettimeofday() failed: %m");
+		if (stepup_audit_write(env->audit, &rec, &tv, &error) < 0)
+			e_error(env->event, "stepup: audit: %s", error);
+	}
+}
+
+static void
+login_fail_internal(const struct stepup_login_env *env,
+		    const struct stepup_login_request *req, const char *stage,
+		    const char *rule, const char *reason,
+		    struct stepup_login_result *result_r)
+{
+	e_error(env->event, "stepup: %s", reason);
+	login_log(env, req, stage, "deny", STEPUP_AUTH_NONE, rule, reason);
+	result_r->action = STEPUP_LOGIN_INTERNAL_FAIL;
+}
+
+/* Where a code appended to the password starts, or -1 if there is none:
+   a recovery code, or exactly `digits` ASCII digits after at least one
+   character of password. */
+static ssize_t code_suffix_start(const char *password, unsigned int digits)
+{
+	size_t len = strlen(password), start, i;
+
+	if (stepup_recovery_code_suffix(password, &start) && start > 0)
+		return (ssize_t)start;
+	if (len <= digits)
+		return -1;
+	for (i = len - digits; i < len; i++) {
+		if (password[i] < '0' || password[i] > '9')
+			return -1;
+	}
+	return (ssize_t)(len - digits);
+}
+
+static void
+stage1_continue(const struct stepup_login_env *env,
+		const struct stepup_login_request *req, bool audit,
+		const char *what, size_t password_len,
+		const struct stepup_login_decision *d, const char *reason,
+		struct stepup_login_result *result_r)
+{
+	result_r->action = STEPUP_LOGIN_CONTINUE;
+	result_r->password_len = password_len;
+	result_r->pending = t_strconcat(env->nonce, ":",
+					audit ? PENDING_AUDIT : "", what, NULL);
+	result_r->level = STEPUP_AUTH_PASSWORD;
+	result_r->rule = d->rule;
+	login_log(env, req, "1", "pending", STEPUP_AUTH_PASSWORD, d->rule,
+		  reason);
+}
+
+static const char *format_date(time_t t)
+{
+	struct tm *tm = gmtime(&t);
+	char buf[16];
+
+	if (tm == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d", tm) == 0)
+		return "?";
+	return t_strdup(buf);
+}
+
+void stepup_login_stage1(const struct stepup_login_env *env,
+			 const struct stepup_login_request *req,
+			 const char *password,
+			 struct stepup_login_result *result_r)
+{
+	struct stepup_login_query query;
+	struct stepup_login_decision d;
+	const struct stepup_totp_settings *set;
+	const char *error, *label;
+	size_t len = strlen(password);
+	ssize_t code_start;
+	bool audit;
+	int enrolled, ret;
+
+	i_zero(result_r);
+	if (env->policy == NULL) {
+		login_fail_internal(env, req, "1", NULL,
+			"no valid policy loaded: login refused", result_r);
+		return;
+	}
+	if (env->state == NULL) {
+		login_fail_internal(env, req, "1", NULL,
+			"state store unavailable: login refused", result_r);
+		return;
+	}
+	set = stepup_policy_get_totp(env->policy);
+	enrolled = stepup_state_is_enrolled(env->state, req->user, &error);
+	if (enrolled < 0) {
+		login_fail_internal(env, req, "1", NULL, t_strdup_printf(
+			"state of user unreadable, login refused: %s", error),
+			result_r);
+		return;
+	}
+
+	i_zero(&query);
+	query.user = req->user;
+	query.remote_ip = req->remote_ip;
+	query.protocol = req->protocol;
+	query.now = req->now;
+	query.enrolled = enrolled > 0;
+	stepup_policy_login(env->policy, &query, &d);
+	audit = d.audit_only;
+	result_r->rule = d.rule;
+
+	if (d.require == STEPUP_LOGIN_DENY) {
+		if (!audit) {
+			login_log(env, req, "1", "deny", STEPUP_AUTH_NONE,
+				  d.rule, d.reason);
+			result_r->action = STEPUP_LOGIN_FAIL;
+			return;
+		}
+		login_log(env, req, "1", "allow", STEPUP_AUTH_NONE, d.rule,
+			  t_strdup_printf("audit mode: enforce would deny: %s",
+					  d.reason));
+	}
+
+	/* An app password stands for the whole string. */
+	if (d.require != STEPUP_LOGIN_TOTP || d.app_passwords) {
+		ret = stepup_state_verify_app_password(env->state, req->user,
+			password, req->remote_ip, req->protocol, req->now,
+			&label, &error);
+		if (ret < 0) {
+			login_fail_internal(env, req, "1", d.rule,
+				t_strdup_printf("app password check failed: %s",
+						error), result_r);
+			return;
+		}
+		if (ret > 0) {
+			result_r->action = STEPUP_LOGIN_OK;
+			result_r->level = STEPUP_AUTH_APP;
+			login_log(env, req, "1", "allow", STEPUP_AUTH_APP,
+				  d.rule, t_strdup_printf(
+					"app password '%s'", label));
+			return;
+		}
+	}
+
+	code_start = enrolled > 0 ? code_suffix_start(password, set->digits) :
+		-1;
+	if (code_start >= 0) {
+		/* totp rule, or a password rule and the user steps up */
+		stage1_continue(env, req, audit, t_strconcat(PENDING_CODE,
+				password + code_start, NULL),
+				code_start, &d, "code to verify after the "
+				"password", result_r);
+		return;
+	}
+	if (d.require != STEPUP_LOGIN_TOTP) {
+		stage1_continue(env, req, audit, PENDING_PASSWORD, len, &d,
+				d.reason, result_r);
+		return;
+	}
+	if (enrolled > 0) {
+		stage1_continue(env, req, audit, PENDING_MISSING, len, &d,
+				"no code given", result_r);
+		return;
+	}
+	if (d.grace) {
+		result_r->enroll_by = format_date(d.enroll_by);
+		stage1_continue(env, req, audit, PENDING_PASSWORD, len, &d,
+				t_strdup_printf("not enrolled, grace until %s",
+						result_r->enroll_by), result_r);
+		return;
+	}
+	stage1_continue(env, req, audit, PENDING_ENROLL, len, &d,
+			"not enrolled and no grace period", result_r);
+}
+
+static const char *format_time(time_t t)
+{
+	struct tm *tm = gmtime(&t);
+	char buf[32];
+
+	if (tm == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", tm) == 0)
+		return "?";
+	return t_strdup(buf);
+}
+
+static void
+stage2_refuse(const struct stepup_login_env *env,
+	      const struct stepup_login_request *req, bool audit,
+	      const char *rule, const char *client_reason,
+	      const char *log_reason, struct stepup_login_result *result_r)
+{
+	if (audit) {
+		/* let it through at password level, say what would have
+		   happened */
+		result_r->action = STEPUP_LOGIN_OK;
+		result_r->level = STEPUP_AUTH_PASSWORD;
+		login_log(env, req, "2", "allow", STEPUP_AUTH_PASSWORD, rule,
+			  t_strdup_printf("audit mode: enforce would deny: %s",
+					  log_reason));
+		return;
+	}
+	result_r->action = STEPUP_LOGIN_FAIL;
+	result_r->client_reason = client_reason;
+	login_log(env, req, "2", "deny", STEPUP_AUTH_NONE, rule, log_reason);
+}
+
+void stepup_login_stage2(const struct stepup_login_env *env,
+			 const struct stepup_login_request *req,
+			 const char *pending,
+			 struct stepup_login_result *result_r)
+{
+	struct stepup_verify_info info;
+	const char *what, *error, *rule = req->rule;
+	bool audit = FALSE;
+
+	i_zero(result_r);
+	if (pending == NULL || !str_begins(pending, env->nonce) ||
+	    pending[strlen(env->nonce)] != ':') {
+		login_fail_internal(env, req, "2", NULL,
+			"stage 1 did not run for this login (is the stepup "
+			"passdb first in the chain?): login refused", result_r);
+		return;
+	}
+	what = pending + strlen(env->nonce) + 1;
+	if (str_begins(what, PENDING_AUDIT)) {
+		audit = TRUE;
+		what += strlen(PENDING_AUDIT);
+	}
+	if (env->policy == NULL || env->state == NULL) {
+		login_fail_internal(env, req, "2", NULL,
+			"no valid policy or state: login refused", result_r);
+		return;
+	}
+
+	if (strcmp(what, PENDING_PASSWORD) == 0) {
+		result_r->action = STEPUP_LOGIN_OK;
+		result_r->level = STEPUP_AUTH_PASSWORD;
+		login_log(env, req, "2", "allow", STEPUP_AUTH_PASSWORD, rule,
+			  "password verified");
+		return;
+	}
+	if (strcmp(what, PENDING_MISSING) == 0) {
+		stage2_refuse(env, req, audit, rule, REASON_MISSING,
+			      "code required but none given", result_r);
+		return;
+	}
+	if (strcmp(what, PENDING_ENROLL) == 0) {
+		stage2_refuse(env, req, audit, rule, REASON_ENROLL,
+			      "enrollment required", result_r);
+		return;
+	}
+	if (!str_begins(what, PENDING_CODE)) {
+		login_fail_internal(env, req, "2", NULL,
+			"unknown stage 1 result: login refused", result_r);
+		return;
+	}
+	what += strlen(PENDING_CODE);
+
+	if (stepup_state_verify_code(env->state, req->user,
+				     stepup_policy_get_totp(env->policy),
+				     what, req->now, &info, &error) < 0) {
+		if (audit) {
+			stage2_refuse(env, req, audit, rule, NULL, t_strdup_printf(
+				"code check failed: %s", error), result_r);
+			return;
+		}
+		login_fail_internal(env, req, "2", rule, t_strdup_printf(
+			"code check failed, login refused: %s", error),
+			result_r);
+		return;
+	}
+	switch (info.result) {
+	case STEPUP_VERIFY_OK:
+		result_r->action = STEPUP_LOGIN_OK;
+		result_r->level = STEPUP_AUTH_TOTP;
+		result_r->mfa_time = req->now;
+		login_log(env, req, "2", "allow", STEPUP_AUTH_TOTP, rule,
+			  info.recovery_code_used ? t_strdup_printf(
+				"recovery code accepted (%u left)",
+				info.recovery_codes_left) :
+			  "totp code verified");
+		return;
+	case STEPUP_VERIFY_WRONG:
+		stage2_refuse(env, req, audit, rule, REASON_WRONG_CODE,
+			      t_strdup_printf("wrong code (%u consecutive "
+					      "failures)", info.failures),
+			      result_r);
+		return;
+	case STEPUP_VERIFY_REPLAY:
+		stage2_refuse(env, req, audit, rule, REASON_REPLAY,
+			      "replayed code", result_r);
+		return;
+	case STEPUP_VERIFY_LOCKED:
+		stage2_refuse(env, req, audit, rule, t_strdup_printf(
+			"Too many wrong codes: try again after %s.",
+			format_time(info.locked_until)),
+			t_strdup_printf("locked out until %s",
+					format_time(info.locked_until)),
+			result_r);
+		return;
+	case STEPUP_VERIFY_NOT_ENROLLED:
+		stage2_refuse(env, req, audit, rule, REASON_ENROLL,
+			      "not enrolled (any more)", result_r);
+		return;
+	}
+	i_unreached();
+}
