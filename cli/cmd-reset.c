@@ -1,12 +1,42 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
+/* stepup reset USER: remove TOTP, recovery codes, lockout and grants. */
+
 #include "lib.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
+#include "cli-common.h"
+#include "state.h"
 
-int cmd_reset(struct stepup_cli *cli ATTR_UNUSED, int argc ATTR_UNUSED,
-	   char *argv[])
+#include <stdio.h>
+
+int cmd_reset(struct stepup_cli *cli, int argc, char *argv[])
 {
-	return stepup_cli_usage_error("'%s' is not available in this build yet",
-				      argv[0]);
+	struct stepup_cli_ctx ctx;
+	const char *error;
+	int ret;
+
+	if (argc != 2 || !stepup_cli_user_valid(argv[1]))
+		return stepup_cli_usage_error("usage: stepup reset USER");
+	ret = stepup_cli_ctx_init(cli, &ctx);
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
+	ret = stepup_state_reset(ctx.state, argv[1], &error);
+	if (ret < 0) {
+		fprintf(stderr, "stepup: %s\n", error);
+		stepup_cli_ctx_deinit(&ctx);
+		return STEPUP_EXIT_USAGE;
+	}
+	stepup_cli_audit(&ctx, "admin", argv[1], "allow",
+			 ret > 0 ? "reset: TOTP, recovery codes and lockout "
+			 "removed" : "reset: nothing to remove");
+	if (cli->json)
+		printf("{\"user\":%s,\"reset\":%s}\n",
+		       stepup_cli_json_str(argv[1]), ret > 0 ? "true" : "false");
+	else
+		printf("%s: %s\n", argv[1], ret > 0 ? "TOTP enrollment, "
+		       "recovery codes and lockout removed" :
+		       "nothing to reset");
+	stepup_cli_ctx_deinit(&ctx);
+	return STEPUP_EXIT_OK;
 }

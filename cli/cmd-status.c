@@ -1,12 +1,132 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
+/* stepup status USER: enrollment, last use, failures/lockout, app
+   passwords. Never a secret. */
+
 #include "lib.h"
+#include "str.h"
+#include "array.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
+#include "cli-common.h"
+#include "state.h"
+#include "totp.h"
 
-int cmd_status(struct stepup_cli *cli ATTR_UNUSED, int argc ATTR_UNUSED,
-	   char *argv[])
+#include <stdio.h>
+#include <time.h>
+
+static const char *fmt_time(time_t t)
 {
-	return stepup_cli_usage_error("'%s' is not available in this build yet",
-				      argv[0]);
+	struct tm tm;
+	char buf[32];
+
+	if (t == 0)
+		return "never";
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "?";
+	return t_strdup(buf);
+}
+
+static const char *json_time(time_t t)
+{
+	return t == 0 ? "null" : t_strdup_printf("\"%s\"", fmt_time(t));
+}
+
+static const char *json_opt(const char *s)
+{
+	return s == NULL ? "null" : stepup_cli_json_str(s);
+}
+
+static void print_json(const char *user, const struct stepup_user_status *st,
+		       time_t now)
+{
+	const struct stepup_app_password_info *app;
+	string_t *out = t_str_new(512);
+	bool first = TRUE;
+
+	str_printfa(out, "{\"user\":%s,\"enrolled\":%s",
+		    stepup_cli_json_str(user), st->enrolled ? "true" : "false");
+	if (st->enrolled) {
+		str_printfa(out, ",\"algorithm\":\"%s\",\"digits\":%u,"
+			    "\"period\":%u,\"enrolled_at\":%s,\"last_used\":%s,"
+			    "\"recovery_codes_left\":%u",
+			    stepup_totp_algorithm_name(st->algorithm),
+			    st->digits, st->period, json_time(st->enrolled_at),
+			    json_time(st->last_used), st->recovery_codes_left);
+	}
+	str_printfa(out, ",\"failures\":%u,\"locked_until\":%s,"
+		    "\"app_passwords\":[", st->failures,
+		    st->locked_until > now ? json_time(st->locked_until) : "null");
+	array_foreach(&st->app_passwords, app) {
+		str_printfa(out, "%s{\"label\":%s,\"created\":%s,"
+			    "\"expires\":%s,\"last_used\":%s,\"last_ip\":%s,"
+			    "\"networks\":%s,\"protocols\":%s}",
+			    first ? "" : ",", stepup_cli_json_str(app->label),
+			    json_time(app->created), json_time(app->expires),
+			    json_time(app->last_used), json_opt(app->last_ip),
+			    json_opt(app->networks), json_opt(app->protocols));
+		first = FALSE;
+	}
+	str_append(out, "]}\n");
+	fputs(str_c(out), stdout);
+}
+
+static void print_text(const char *user, const struct stepup_user_status *st,
+		       time_t now)
+{
+	const struct stepup_app_password_info *app;
+
+	printf("user:           %s\n", user);
+	if (st->enrolled) {
+		printf("enrolled:       yes, since %s (%s, %u digits, %us)\n",
+		       fmt_time(st->enrolled_at),
+		       stepup_totp_algorithm_name(st->algorithm), st->digits,
+		       st->period);
+		printf("last code:      %s\n", fmt_time(st->last_used));
+		printf("recovery codes: %u left\n", st->recovery_codes_left);
+	} else {
+		printf("enrolled:       no\n");
+	}
+	printf("failures:       %u\n", st->failures);
+	if (st->locked_until > now)
+		printf("locked out:     until %s\n", fmt_time(st->locked_until));
+	printf("app passwords:  %u\n", array_count(&st->app_passwords));
+	array_foreach(&st->app_passwords, app) {
+		printf("  %s: created %s, expires %s, last used %s%s%s, "
+		       "networks %s, protocols %s\n", app->label,
+		       fmt_time(app->created),
+		       app->expires == 0 ? "never" : fmt_time(app->expires),
+		       fmt_time(app->last_used),
+		       app->last_ip == NULL ? "" : " from ",
+		       app->last_ip == NULL ? "" : app->last_ip,
+		       app->networks == NULL ? "any" : app->networks,
+		       app->protocols == NULL ? "any" : app->protocols);
+	}
+}
+
+int cmd_status(struct stepup_cli *cli, int argc, char *argv[])
+{
+	struct stepup_cli_ctx ctx;
+	struct stepup_user_status st;
+	const char *error;
+	int ret;
+
+	if (argc != 2 || !stepup_cli_user_valid(argv[1]))
+		return stepup_cli_usage_error("usage: stepup status USER [--json]");
+	ret = stepup_cli_ctx_init(cli, &ctx);
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
+	ret = stepup_state_get_status(ctx.state, argv[1], &st, &error);
+	if (ret < 0) {
+		fprintf(stderr, "stepup: %s\n", error);
+		stepup_cli_ctx_deinit(&ctx);
+		return STEPUP_EXIT_USAGE;
+	}
+	if (cli->json)
+		print_json(argv[1], &st, time(NULL));
+	else
+		print_text(argv[1], &st, time(NULL));
+	stepup_cli_ctx_deinit(&ctx);
+	return STEPUP_EXIT_OK;
 }

@@ -21,7 +21,6 @@ USERS = {"demo": "demopw", "alice@example.org": "alicepw"}
 def sample_policy():
     with open(os.path.join(TOP, "doc", "examples", "stepup.conf")) as f:
         text = f.read()
-    text = text.replace("{", "{{").replace("}", "}}")
     text = text.replace("/var/lib/dovecot/stepup", "{t}/state")
     return text.replace("/var/log/dovecot/stepup-audit.jsonl",
                         "{t}/log/audit.jsonl")

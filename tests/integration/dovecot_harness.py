@@ -119,28 +119,34 @@ protocol imap {{
 {extra}
 """
 
-STEPUP_PASSDB = """\
-passdb {{
+# The login chain of doc/admin-guide.md: stepup, passwd-file, stepup verify.
+STEPUP_CHAIN = """\
+passdb {
   driver = stepup
   args = policy={t}/etc/stepup.conf
   result_failure = return-fail
   result_internalfail = return-fail
-}}
-"""
-
-PASSWD_FILE_PASSDB = """\
-passdb {{
+}
+passdb {
   driver = passwd-file
   args = scheme=PLAIN {t}/etc/passwd
-}}
+  result_success = continue-ok
+}
+passdb {
+  driver = stepup
+  args = policy={t}/etc/stepup.conf stage=verify
+  skip = unauthenticated
+  result_failure = return-fail
+  result_internalfail = return-fail
+}
 """
 
 DEFAULT_POLICY = """\
 version = 1;
-state = {{ path = "{t}/state"; }};
-audit = {{ path = "{t}/log/audit.jsonl"; }};
-login = ( {{ name = "default"; require = "password"; }} );
-folders = ( {{ name = "rest"; mailbox = "*"; require = "none"; }} );
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+login = ( { name = "default"; require = "password"; } );
+folders = ( { name = "rest"; mailbox = "*"; require = "none"; } );
 """
 
 
@@ -153,8 +159,7 @@ class Dovecot:
         self.name = name
         self.users = users or {"alice": "alicepw", "bob": "bobpw"}
         self.policy = policy if policy is not None else DEFAULT_POLICY
-        self.passdbs = passdbs if passdbs is not None else \
-            STEPUP_PASSDB + PASSWD_FILE_PASSDB
+        self.passdbs = passdbs if passdbs is not None else STEPUP_CHAIN
         self.extra = extra
         self.proc = None
         self.t = None
@@ -182,7 +187,8 @@ class Dovecot:
         return os.path.join(self.t, "etc", "stepup.conf")
 
     def fmt(self, text):
-        return text.format(t=self.t)
+        """Put the instance directory in place of {t}."""
+        return text.replace("{t}", self.t)
 
     # -- setup
     def _write(self, rel, text, mode=0o644):
@@ -361,4 +367,10 @@ class Dovecot:
     def auth_test(self, user, password, service="imap", rip="127.0.0.1"):
         """doveadm auth test through the whole passdb chain."""
         return self.doveadm("auth", "test", "-x", "service=" + service,
+                            "-x", "rip=" + rip, user, password)
+
+    def auth_login(self, user, password, service="imap", rip="127.0.0.1"):
+        """doveadm auth login: the passdb chain, then the userdb; prints
+        the userdb fields the mail process would get."""
+        return self.doveadm("auth", "login", "-x", "service=" + service,
                             "-x", "rip=" + rip, user, password)

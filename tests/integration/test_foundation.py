@@ -24,10 +24,13 @@ def test_auth_chain_right_password(dc):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "auth succeeded" in r.stdout
     log = dc.log_since(mark)
-    # the stepup passdb ran first and handed over to passwd-file
-    assert re.search(r"stepup\(alice,127\.0\.0\.1.*\): stepup: passing on",
-                     log), log
+    # the stepup passdb ran first, handed over to passwd-file, and its
+    # second stage ran after the password was verified
+    assert re.search(r"stepup\(alice,127\.0\.0\.1.*\): stepup: login pending "
+                     r"\(stage=1", log), log
     assert "passwd-file(alice" in log
+    assert re.search(r"stepup\(alice,127\.0\.0\.1.*\): stepup: login allow "
+                     r"\(stage=2", log), log
 
 
 def test_auth_chain_wrong_password(dc):
@@ -37,7 +40,8 @@ def test_auth_chain_wrong_password(dc):
     assert r.returncode != 0
     assert "auth failed" in r.stdout
     log = dc.log_since(mark)
-    assert "stepup: passing on" in log
+    assert "stepup: login pending (stage=1" in log
+    assert "stage=2" not in log
     assert re.search(r"passwd-file\(alice.*\): .*[Pp]assword mismatch", log)
 
 

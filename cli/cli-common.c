@@ -1,0 +1,141 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "json-parser.h"
+#include "stepup-config.h"
+#include "stepup-cli.h"
+#include "policy.h"
+#include "state.h"
+#include "audit.h"
+#include "cli-common.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <grp.h>
+
+int stepup_cli_load_policy(struct stepup_cli *cli,
+			   struct stepup_policy **policy_r)
+{
+	const char *error;
+
+	if (stepup_policy_load(cli->policy_path, policy_r, &error) < 0) {
+		fprintf(stderr, "%s\n", error);
+		fprintf(stderr, "stepup: the policy %s is not valid\n",
+			cli->policy_path);
+		return STEPUP_EXIT_USAGE;
+	}
+	return STEPUP_EXIT_OK;
+}
+
+/* Become the state directory's owner, for good. */
+static int drop_to_owner(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "stepup: state directory %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "stepup: %s is not a directory\n", path);
+		return -1;
+	}
+	if (geteuid() != 0 || st.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
+	    setuid(st.st_uid) < 0) {
+		fprintf(stderr, "stepup: cannot switch to the owner of %s: "
+			"%s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r)
+{
+	const char *path, *error = NULL;
+	int ret;
+
+	i_zero(ctx_r);
+	ret = stepup_cli_load_policy(cli, &ctx_r->policy);
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
+	path = stepup_policy_get_audit_path(ctx_r->policy);
+	if (path != NULL &&
+	    stepup_audit_open(path, &ctx_r->audit, &error) < 0) {
+		fprintf(stderr, "stepup: audit log: %s\n", error);
+		stepup_cli_ctx_deinit(ctx_r);
+		return STEPUP_EXIT_USAGE;
+	}
+	path = stepup_policy_get_state_path(ctx_r->policy);
+	if (path == NULL) {
+		fprintf(stderr, "stepup: this build keeps state in files only "
+			"(state.path)\n");
+		stepup_cli_ctx_deinit(ctx_r);
+		return STEPUP_EXIT_USAGE;
+	}
+	if (drop_to_owner(path) < 0 ||
+	    stepup_state_init_dir(path, &ctx_r->state, &error) < 0) {
+		if (error != NULL)
+			fprintf(stderr, "stepup: state: %s\n", error);
+		stepup_cli_ctx_deinit(ctx_r);
+		return STEPUP_EXIT_USAGE;
+	}
+	return STEPUP_EXIT_OK;
+}
+
+void stepup_cli_ctx_deinit(struct stepup_cli_ctx *ctx)
+{
+	stepup_state_deinit(&ctx->state);
+	stepup_audit_close(&ctx->audit);
+	stepup_policy_unref(&ctx->policy);
+}
+
+bool stepup_cli_user_valid(const char *user)
+{
+	const unsigned char *p;
+
+	if (user[0] == '\0' || strlen(user) > 255)
+		return FALSE;
+	for (p = (const unsigned char *)user; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
+		      const char *user, const char *decision,
+		      const char *reason)
+{
+	struct stepup_audit_record rec;
+	struct timeval tv;
+	const char *error;
+
+	if (ctx->audit == NULL)
+		return;
+	i_zero(&rec);
+	rec.event = event;
+	rec.user = user;
+	rec.service = "stepup";
+	rec.decision = decision;
+	rec.reason = reason;
+	if (gettimeofday(&tv, NULL) < 0)
+		i_fatal("gettimeofday() failed: %m");
+	if (stepup_audit_write(ctx->audit, &rec, &tv, &error) < 0)
+		fprintf(stderr, "stepup: audit log: %s\n", error);
+}
+
+const char *stepup_cli_json_str(const char *str)
+{
+	string_t *out = t_str_new(strlen(str) + 8);
+
+	str_append_c(out, '"');
+	json_append_escaped(out, str);
+	str_append_c(out, '"');
+	return str_c(out);
+}

@@ -1,0 +1,38 @@
+#ifndef STEPUP_CLI_COMMON_H
+#define STEPUP_CLI_COMMON_H
+
+struct stepup_cli;
+struct stepup_policy;
+struct stepup_state;
+struct stepup_audit;
+
+/* What a command that touches users needs: the policy, the audit log
+   (opened with the caller's privileges) and the state store, opened as
+   the state directory's owner (root switches to that user first, so every
+   file it creates belongs to the auth process's user). */
+struct stepup_cli_ctx {
+	struct stepup_policy *policy;
+	struct stepup_audit *audit;
+	struct stepup_state *state;
+};
+
+/* Returns STEPUP_EXIT_OK or the exit status to return. */
+int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r);
+void stepup_cli_ctx_deinit(struct stepup_cli_ctx *ctx);
+
+/* Load the policy named by cli (errors printed): exit status. */
+int stepup_cli_load_policy(struct stepup_cli *cli,
+			   struct stepup_policy **policy_r);
+
+/* A user name as given: not empty, no control characters, not huge. */
+bool stepup_cli_user_valid(const char *user);
+
+/* An audit record for an enroll/admin action (failures printed). */
+void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
+		      const char *user, const char *decision,
+		      const char *reason);
+
+/* JSON string (quoted, escaped) on the data stack. */
+const char *stepup_cli_json_str(const char *str);
+
+#endif

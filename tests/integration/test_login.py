@@ -1,0 +1,226 @@
+"""Login enforcement against a real Dovecot: the two-stage stepup passdb
+around passwd-file, driven by doveadm, imaplib and poplib, with codes from
+an independent TOTP implementation (pyotp)."""
+
+import imaplib
+import json
+import poplib
+import socket
+import subprocess
+import time
+
+import pyotp
+import pytest
+
+from dovecot_harness import built
+
+POLICY = """\
+version = 1;
+mode = "MODE";
+totp = { issuer = "Test"; digits = 6; period = 30; window = 1;
+         max_failures = 3; lockout = "3s"; };
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+groups = { cabinet = [ "carol" ]; };
+networks = { office = [ "10.0.0.0/8", "127.0.0.2/32" ]; v6 = [ "::1/128" ]; };
+login = (
+  { name = "cabinet"; users = [ "@cabinet" ]; require = "totp";
+    app_passwords = false; },
+  { name = "office"; networks = [ "office" ]; require = "password"; },
+  { name = "v6"; users = [ "dave" ]; networks = [ "v6" ]; require = "deny"; },
+  { name = "late"; users = [ "erin" ]; require = "totp";
+    enroll_by = "2000-01-01"; },
+  { name = "default"; require = "totp"; enroll_by = "2099-12-31"; }
+);
+folders = ( { name = "rest"; mailbox = "*"; require = "none"; } );
+"""
+
+USERS = {u: u + "pw" for u in ("alice", "bob", "carol", "dave", "erin",
+                               "frank")}
+
+
+def stepup(dc, *args, stdin=None):
+    return subprocess.run([built("stepup"), "--policy", dc.policy_path] +
+                          list(args), input=stdin, capture_output=True,
+                          text=True, timeout=60, env=dc.client_env())
+
+
+def enroll(dc, user):
+    """Enroll through the CLI's portal interface; returns the secret."""
+    proc = subprocess.Popen(
+        [built("stepup"), "--policy", dc.policy_path, "enroll", user,
+         "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=dc.client_env())
+    first = json.loads(proc.stdout.readline())
+    secret = pyotp.parse_uri(first["uri"]).secret
+    # confirm with the code of the previous step, so that the tests' own
+    # codes (this step and the next) stay unused
+    proc.stdin.write(pyotp.TOTP(secret).at(time.time() - 30) + "\n")
+    proc.stdin.flush()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    result = json.loads(out.strip().splitlines()[-1])
+    return secret, result.get("recovery_codes", [])
+
+
+@pytest.fixture(scope="module")
+def dc(dovecot_factory):
+    inst = dovecot_factory(name="login", users=USERS,
+                           policy=POLICY.replace("MODE", "enforce"))
+    inst.secrets = {}
+    inst.recovery = {}
+    for user in ("alice", "carol", "frank"):
+        inst.secrets[user], inst.recovery[user] = enroll(inst, user)
+    return inst
+
+
+def code(secret, offset=0):
+    return pyotp.TOTP(secret).at(time.time() + offset)
+
+
+class SourceIMAP4(imaplib.IMAP4):
+    """imaplib from a chosen loopback source address (127.0.0.2 ...)."""
+
+    def __init__(self, port, source):
+        self._source = source
+        super().__init__("127.0.0.1", port, timeout=10)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self._source, 0))
+
+
+def imap_login(dc, user, password, source="127.0.0.1"):
+    """Returns (ok, text, untagged ALERTs)."""
+    imap = SourceIMAP4(dc.imap_port, source)
+    try:
+        typ, data = imap.login(user, password)
+        alerts = [x.decode() for x in imap.untagged_responses.get("OK", [])
+                  if b"[ALERT]" in x]
+        imap.logout()
+        return True, data[0].decode(), alerts
+    except imaplib.IMAP4.error as e:
+        imap.shutdown()
+        return False, str(e), []
+
+
+def auth(dc, user, password, rip="192.0.2.10", service="imap"):
+    """The whole login (passdb chain and userdb) through doveadm; returns
+    (ok, output with the userdb fields or the refusal reason)."""
+    r = dc.auth_login(user, password, service=service, rip=rip)
+    return r.returncode == 0, r.stdout + r.stderr
+
+
+def test_password_only_refused_from_outside(dc):
+    ok, out = auth(dc, "alice", "alicepw")
+    assert not ok
+    assert "needs a one-time code" in out
+
+
+def test_password_only_accepted_from_office(dc):
+    ok, out = auth(dc, "alice", "alicepw", rip="10.1.2.3")
+    assert ok, out
+    assert "stepup_level=password" in out
+
+
+def test_password_plus_code_then_replay_then_next(dc):
+    secret = dc.secrets["alice"]
+    c = code(secret)
+    ok, out = auth(dc, "alice", "alicepw" + c)
+    assert ok, out
+    assert "stepup_level=totp" in out
+    # the same code again: refused as a replay, and said so (right password)
+    ok, out = auth(dc, "alice", "alicepw" + c)
+    assert not ok
+    assert "already used" in out
+    # the next step's code is accepted
+    ok, out = auth(dc, "alice", "alicepw" + code(secret, 30))
+    assert ok, out
+
+
+def test_wrong_password_right_code_reveals_nothing(dc):
+    secret = dc.secrets["frank"]
+    ok, out = auth(dc, "frank", "wrongpw" + code(secret, 30))
+    assert not ok
+    assert "code" not in out.split("auth failed", 1)[1]
+    # and the code was not consumed: it still works with the password
+    ok, out = auth(dc, "frank", "frankpw" + code(secret, 30))
+    assert ok, out
+
+
+def test_right_password_wrong_code_says_so(dc):
+    secret = dc.secrets["frank"]
+    wrong = "%06d" % ((int(code(secret)) + 1) % 1000000)
+    ok, out = auth(dc, "frank", "frankpw" + wrong)
+    assert not ok
+    assert "wrong or has expired" in out
+
+
+def test_imap_and_pop3_with_code(dc):
+    secret = dc.secrets["carol"]
+    ok, text, _ = imap_login(dc, "carol", "carolpw" + code(secret))
+    assert ok, text
+    pop = poplib.POP3("127.0.0.1", dc.pop3_port)
+    pop.user("carol")
+    with pytest.raises(poplib.error_proto):
+        # the same code over POP3: single use across protocols
+        pop.pass_("carolpw" + code(secret))
+    pop.close()
+    pop = poplib.POP3("127.0.0.1", dc.pop3_port)
+    pop.user("carol")
+    pop.pass_("carolpw" + code(secret, 30))
+    pop.quit()
+
+
+def test_group_rule_ignores_office_network(dc):
+    # carol is in @cabinet: totp even from the office
+    ok, out = auth(dc, "carol", "carolpw", rip="10.1.2.3")
+    assert not ok
+    assert "needs a one-time code" in out
+
+
+def test_imap_office_source_address(dc):
+    ok, text, _ = imap_login(dc, "alice", "alicepw", source="127.0.0.2")
+    assert ok, text
+    ok, text, _ = imap_login(dc, "alice", "alicepw", source="127.0.0.1")
+    assert not ok
+
+
+def test_ipv6_client_rule(dc):
+    ok, out = auth(dc, "dave", "davepw", rip="::1")
+    assert not ok
+    ok, out = auth(dc, "dave", "davepw", rip="10.9.9.9")
+    assert ok, out
+
+
+def test_grace_before_enroll_by(dc):
+    ok, out = auth(dc, "bob", "bobpw")
+    assert ok, out
+    assert "stepup_enroll_by=2099-12-31" in out
+    ok, text, alerts = imap_login(dc, "bob", "bobpw")
+    assert ok, text
+    assert any("2099-12-31" in a for a in alerts), alerts
+
+
+def test_refused_after_enroll_by(dc):
+    ok, out = auth(dc, "erin", "erinpw")
+    assert not ok
+    assert "enroll first" in out
+    ok, out = auth(dc, "erin", "wrongpw")
+    assert not ok
+    assert "enroll" not in out.split("auth failed", 1)[1]
+
+
+def test_audit_records_logins(dc):
+    with open(dc.fmt("{t}/log/audit.jsonl")) as f:
+        records = [json.loads(line) for line in f]
+    assert any(r["event"] == "login" and r["user"] == "alice" and
+               r["decision"] == "allow" and r["auth"] == "totp"
+               for r in records)
+    assert any(r["decision"] == "deny" and r["reason"] == "replayed code"
+               for r in records)
+    r = stepup(dc, "audit", "verify", dc.fmt("{t}/log/audit.jsonl"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    for user, secret in dc.secrets.items():
+        with open(dc.fmt("{t}/log/audit.jsonl")) as f:
+            assert secret not in f.read()
