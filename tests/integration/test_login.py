@@ -36,7 +36,11 @@ folders = ( { name = "rest"; mailbox = "*"; require = "none"; } );
 """
 
 USERS = {u: u + "pw" for u in ("alice", "bob", "carol", "dave", "erin",
-                               "frank")}
+                               "frank", "gail", "hugo", "ivan")}
+# Each test that spends codes has its own enrolled user: with window = 1
+# only the codes of this step and the next are usable (the enrollment used
+# up the previous one).
+ENROLLED = ("alice", "carol", "frank", "gail", "hugo", "ivan")
 
 
 def stepup(dc, *args, stdin=None):
@@ -69,7 +73,7 @@ def dc(dovecot_factory):
                            policy=POLICY.replace("MODE", "enforce"))
     inst.secrets = {}
     inst.recovery = {}
-    for user in ("alice", "carol", "frank"):
+    for user in ENROLLED:
         inst.secrets[user], inst.recovery[user] = enroll(inst, user)
     return inst
 
@@ -224,3 +228,100 @@ def test_audit_records_logins(dc):
     for user, secret in dc.secrets.items():
         with open(dc.fmt("{t}/log/audit.jsonl")) as f:
             assert secret not in f.read()
+
+
+def test_lockout_and_recovery(dc):
+    secret = dc.secrets["gail"]
+    good = code(secret)
+    wrong = "%06d" % ((int(good) + 5) % 1000000)
+    for _ in range(3):                      # max_failures = 3
+        ok, out = auth(dc, "gail", "gailpw" + wrong)
+        assert not ok and "wrong or has expired" in out
+    ok, out = auth(dc, "gail", "gailpw" + good)
+    assert not ok
+    assert "Too many wrong codes" in out
+    # a wrong password during the lockout learns nothing
+    ok, out = auth(dc, "gail", "nope" + good)
+    assert not ok and "Too many" not in out
+    time.sleep(3.2)                         # lockout = "3s"
+    ok, out = auth(dc, "gail", "gailpw" + code(secret, 30))
+    assert ok, out
+
+
+def test_wrong_codes_with_wrong_password_do_not_lock_out(dc):
+    secret = dc.secrets["hugo"]
+    for _ in range(5):
+        ok, out = auth(dc, "hugo", "bad" + "000000")
+        assert not ok
+    r = stepup(dc, "status", "hugo", "--json")
+    assert json.loads(r.stdout)["failures"] == 0
+    ok, out = auth(dc, "hugo", "hugopw" + code(secret))
+    assert ok, out
+
+
+def test_recovery_code_works_once(dc):
+    rc = dc.recovery["frank"][0]
+    ok, out = auth(dc, "frank", "frankpw" + rc)
+    assert ok, out
+    assert "stepup_level=totp" in out
+    ok, out = auth(dc, "frank", "frankpw" + rc)
+    assert not ok
+    r = stepup(dc, "status", "frank", "--json")
+    assert json.loads(r.stdout)["recovery_codes_left"] == 9
+
+
+def test_app_password_lifecycle(dc):
+    r = stepup(dc, "app-password", "add", "alice", "--label", "phone",
+               "--networks", "192.0.2.0/24", "--protocols", "imap", "--json")
+    assert r.returncode == 0, r.stderr
+    pw = json.loads(r.stdout)["password"]
+    ok, out = auth(dc, "alice", pw, rip="192.0.2.77")
+    assert ok, out
+    assert "stepup_level=app" in out
+    # outside its networks, or another protocol
+    ok, out = auth(dc, "alice", pw, rip="198.51.100.1")
+    assert not ok
+    ok, out = auth(dc, "alice", pw, rip="192.0.2.77", service="pop3")
+    assert not ok
+    r = stepup(dc, "status", "alice", "--json")
+    apps = json.loads(r.stdout)["app_passwords"]
+    assert apps[0]["label"] == "phone"
+    assert apps[0]["last_ip"] == "192.0.2.77"
+    assert pw not in r.stdout
+    # not allowed where the rule says app_passwords = false (cabinet)
+    r = stepup(dc, "app-password", "add", "carol", "--label", "x", "--json")
+    cpw = json.loads(r.stdout)["password"]
+    ok, out = auth(dc, "carol", cpw)
+    assert not ok
+    # revoked: refused at once
+    r = stepup(dc, "app-password", "revoke", "alice", "phone")
+    assert r.returncode == 0, r.stderr
+    ok, out = auth(dc, "alice", pw, rip="192.0.2.77")
+    assert not ok
+
+
+def test_auth_cache_never_replays_a_code(dc):
+    # the harness runs with auth_cache_size = 1M
+    assert "auth_cache_size = 1M" in open(dc.conf).read()
+    secret = dc.secrets["ivan"]
+    c = code(secret)
+    ok, out = auth(dc, "ivan", "ivanpw" + c, rip="192.0.2.99")
+    assert ok, out
+    ok, out = auth(dc, "ivan", "ivanpw" + c, rip="192.0.2.99")
+    assert not ok
+    assert "already used" in out
+
+
+def test_audit_mode_lets_through_and_logs(dovecot_factory):
+    dc = dovecot_factory(name="audit", users=USERS,
+                         policy=POLICY.replace("MODE", "audit"))
+    mark = dc.log_mark()
+    ok, out = auth(dc, "erin", "erinpw")       # after enroll_by
+    assert ok, out
+    ok, out = auth(dc, "dave", "davepw", rip="::1")   # deny rule
+    assert ok, out
+    ok, out = auth(dc, "dave", "wrong", rip="::1")    # still needs the password
+    assert not ok
+    log = dc.log_since(mark)
+    assert "audit mode: enforce would deny: enrollment required" in log
+    assert "audit mode: enforce would deny: rule 'v6' requires deny" in log
