@@ -1,12 +1,208 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
+/* stepup policy check [FILE]
+   stepup policy explain [FILE] --user U --ip IP --protocol P
+                         [--mailbox M --auth A --mfa-age S] [--enrolled]
+   stepup policy dump [FILE] */
+
 #include "lib.h"
+#include "str.h"
+#include "net.h"
+#include "array.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
+#include "cli-common.h"
+#include "policy.h"
 
-int cmd_policy(struct stepup_cli *cli ATTR_UNUSED, int argc ATTR_UNUSED,
-	   char *argv[])
+#include <stdio.h>
+#include <time.h>
+
+#define EXPLAIN_USAGE "usage: stepup policy explain [FILE] --user U " \
+	"--ip IP --protocol P [--mailbox M --auth A --mfa-age S] [--enrolled]"
+
+static const char *const login_require[] = { "password", "totp", "deny" };
+static const char *const folder_require[] = {
+	"none", "deny", "totp", "approval", "totp_or_approval",
+	"totp_and_approval"
+};
+
+static int cmd_check(struct stepup_cli *cli, const char *path)
 {
-	return stepup_cli_usage_error("'%s' is not available in this build yet",
-				      argv[0]);
+	struct stepup_policy *policy;
+	const char *error, *const *line;
+	string_t *out;
+	bool first = TRUE;
+
+	if (stepup_policy_load(path, &policy, &error) == 0) {
+		if (cli->json)
+			printf("{\"file\":%s,\"valid\":true}\n",
+			       stepup_cli_json_str(path));
+		else
+			printf("%s: OK\n", path);
+		stepup_policy_unref(&policy);
+		return STEPUP_EXIT_OK;
+	}
+	if (!cli->json) {
+		printf("%s\n", error);
+		return STEPUP_EXIT_REFUSED;
+	}
+	out = t_str_new(256);
+	str_printfa(out, "{\"file\":%s,\"valid\":false,\"errors\":[",
+		    stepup_cli_json_str(path));
+	for (line = t_strsplit(error, "\n"); *line != NULL; line++) {
+		str_printfa(out, "%s%s", first ? "" : ",",
+			    stepup_cli_json_str(*line));
+		first = FALSE;
+	}
+	str_append(out, "]}\n");
+	fputs(str_c(out), stdout);
+	return STEPUP_EXIT_REFUSED;
+}
+
+static int cmd_dump(struct stepup_cli *cli, const char *path)
+{
+	struct stepup_policy *policy;
+	const char *error;
+
+	if (stepup_policy_load(path, &policy, &error) < 0) {
+		fprintf(stderr, "%s\n", error);
+		return STEPUP_EXIT_REFUSED;
+	}
+	if (cli->json)
+		printf("{\"policy\":%s}\n",
+		       stepup_cli_json_str(stepup_policy_dump(policy)));
+	else
+		fputs(stepup_policy_dump(policy), stdout);
+	stepup_policy_unref(&policy);
+	return STEPUP_EXIT_OK;
+}
+
+static void
+print_decision(struct stepup_cli *cli, const char *kind, const char *require,
+	       const char *decision, const char *rule, const char *reason,
+	       bool audit)
+{
+	if (cli->json) {
+		printf("{\"kind\":\"%s\",\"decision\":\"%s\",\"require\":\"%s\","
+		       "\"rule\":%s,\"reason\":%s,\"mode\":\"%s\"}\n", kind,
+		       decision, require,
+		       rule == NULL ? "null" : stepup_cli_json_str(rule),
+		       stepup_cli_json_str(reason),
+		       audit ? "audit" : "enforce");
+	} else {
+		printf("%s decision: %s\nrequire:  %s\nrule:     %s\n"
+		       "reason:   %s\n%s", kind, decision, require,
+		       rule == NULL ? "(none)" : rule, reason,
+		       audit ? "mode:     audit (nothing is refused, only "
+		       "logged)\n" : "");
+	}
+}
+
+static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
+{
+	const char *path = cli->policy_path, *user = NULL, *ip_str = NULL;
+	const char *protocol = NULL, *mailbox = NULL, *auth = NULL;
+	const char *mfa_age = NULL, *error;
+	struct stepup_policy *policy;
+	struct ip_addr ip;
+	enum stepup_auth_level level = STEPUP_AUTH_PASSWORD;
+	unsigned int age = 0;
+	bool enrolled = FALSE;
+	int i, ret;
+
+	for (i = 2; i < argc; i++) {
+		const char **dest = NULL;
+
+		if (strcmp(argv[i], "--enrolled") == 0) {
+			enrolled = TRUE;
+			continue;
+		}
+		if (strcmp(argv[i], "--user") == 0) dest = &user;
+		else if (strcmp(argv[i], "--ip") == 0) dest = &ip_str;
+		else if (strcmp(argv[i], "--protocol") == 0) dest = &protocol;
+		else if (strcmp(argv[i], "--mailbox") == 0) dest = &mailbox;
+		else if (strcmp(argv[i], "--auth") == 0) dest = &auth;
+		else if (strcmp(argv[i], "--mfa-age") == 0) dest = &mfa_age;
+		else if (argv[i][0] != '-' && i == 2) {
+			path = argv[i];
+			continue;
+		} else
+			return stepup_cli_usage_error(EXPLAIN_USAGE);
+		if (i + 1 >= argc)
+			return stepup_cli_usage_error(EXPLAIN_USAGE);
+		*dest = argv[++i];
+	}
+	if (user == NULL || ip_str == NULL || protocol == NULL)
+		return stepup_cli_usage_error(EXPLAIN_USAGE);
+	if (net_addr2ip(ip_str, &ip) < 0)
+		return stepup_cli_usage_error("--ip: not an IP address: %s",
+					      ip_str);
+	if (auth != NULL && stepup_auth_level_parse(auth, &level) < 0)
+		return stepup_cli_usage_error("--auth: password, app or totp");
+	if (mfa_age != NULL && str_to_uint(mfa_age, &age) < 0)
+		return stepup_cli_usage_error("--mfa-age: seconds");
+
+	if (stepup_policy_load(path, &policy, &error) < 0) {
+		fprintf(stderr, "%s\n", error);
+		return STEPUP_EXIT_USAGE;
+	}
+	if (mailbox == NULL) {
+		struct stepup_login_query q;
+		struct stepup_login_decision d;
+
+		i_zero(&q);
+		q.user = user;
+		q.remote_ip = &ip;
+		q.protocol = protocol;
+		q.now = time(NULL);
+		q.enrolled = enrolled;
+		stepup_policy_login(policy, &q, &d);
+		print_decision(cli, "login",
+			login_require[d.require],
+			d.require == STEPUP_LOGIN_DENY ? "deny" :
+			d.grace ? "password (grace: not enrolled)" :
+			login_require[d.require], d.rule, d.reason,
+			d.audit_only);
+		ret = STEPUP_EXIT_OK;
+	} else {
+		struct stepup_folder_query q;
+		struct stepup_folder_decision d;
+
+		i_zero(&q);
+		q.user = user;
+		q.remote_ip = &ip;
+		q.protocol = protocol;
+		q.now = time(NULL);
+		q.mailbox = stepup_policy_normalize_mailbox(mailbox, '/', "",
+							    TRUE);
+		q.level = level;
+		if (level == STEPUP_AUTH_TOTP)
+			q.mfa_time = q.now - age;
+		stepup_policy_folder(policy, &q, &d);
+		print_decision(cli, "folder", folder_require[d.require],
+			       d.allow ? "allow" : "deny", d.rule, d.reason,
+			       d.audit_only);
+		ret = STEPUP_EXIT_OK;
+	}
+	stepup_policy_unref(&policy);
+	return ret;
+}
+
+int cmd_policy(struct stepup_cli *cli, int argc, char *argv[])
+{
+	if (argc < 2)
+		return stepup_cli_usage_error("policy: check, explain or dump?");
+	if (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "dump") == 0) {
+		const char *path = argc == 3 ? argv[2] : cli->policy_path;
+
+		if (argc > 3)
+			return stepup_cli_usage_error(
+				"usage: stepup policy %s [FILE]", argv[1]);
+		return argv[1][0] == 'c' ? cmd_check(cli, path) :
+			cmd_dump(cli, path);
+	}
+	if (strcmp(argv[1], "explain") == 0)
+		return cmd_explain(cli, argc, argv);
+	return stepup_cli_usage_error("policy: unknown subcommand '%s'",
+				      argv[1]);
 }

@@ -808,6 +808,8 @@ static void r_require(struct parse_ctx *ctx, const config_setting_t *s,
 	const char *v = get_string(ctx, s);
 	unsigned int i;
 
+	/* present, even if wrong: no second error for "missing" */
+	rc->have_require = TRUE;
 	if (v == NULL)
 		return;
 	for (i = 0; names[i] != NULL; i++) {
@@ -819,7 +821,6 @@ static void r_require(struct parse_ctx *ctx, const config_setting_t *s,
 		     t_strarray_join(names, ", "), v);
 		return;
 	}
-	rc->have_require = TRUE;
 	if (rc->folder)
 		rc->frule->require = (enum stepup_folder_require)i;
 	else
@@ -1066,6 +1067,43 @@ static void parse_root(struct parse_ctx *ctx, const config_setting_t *root)
 	hash_table_destroy(&nn.names);
 }
 
+static unsigned int error_line(const char *name, const char *error)
+{
+	unsigned int line = 0;
+
+	const char *end;
+
+	if (str_begins(error, name) && error[strlen(name)] == ':' &&
+	    str_parse_uint(error + strlen(name) + 1, &line, &end) < 0)
+		line = 0;
+	return line;
+}
+
+static const char *sort_name;
+static int cmp_error_line(const char *const *a, const char *const *b)
+{
+	unsigned int la = error_line(sort_name, *a);
+	unsigned int lb = error_line(sort_name, *b);
+
+	/* stable enough: equal lines keep the order of the schema walk */
+	return la < lb ? -1 : la > lb ? 1 : (*a < *b ? -1 : *a > *b);
+}
+
+/* Errors in the order of the file's lines. */
+static const char *sort_errors(const char *name, const char *errors)
+{
+	ARRAY_TYPE(const_string) lines;
+	const char *const *l;
+
+	t_array_init(&lines, 16);
+	for (l = t_strsplit(errors, "\n"); *l != NULL; l++)
+		array_push_back(&lines, l);
+	sort_name = name;
+	array_sort(&lines, cmp_error_line);
+	array_append_zero(&lines);
+	return t_strarray_join(array_front(&lines), "\n");
+}
+
 int stepup_policy_parse_buffer(const char *name, const void *data,
 			       size_t size, struct stepup_policy **policy_r,
 			       const char **error_r)
@@ -1112,7 +1150,7 @@ int stepup_policy_parse_buffer(const char *name, const void *data,
 		policy->state_path = "/var/lib/dovecot/stepup";
 
 	if (ctx.error_count > 0) {
-		*error_r = str_c(ctx.errors);
+		*error_r = sort_errors(name, str_c(ctx.errors));
 		hash_table_destroy(&policy->members);
 		pool_unref(&pool);
 		ret = -1;

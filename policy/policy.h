@@ -115,6 +115,10 @@ const char *stepup_policy_normalize_mailbox(const char *vname, char sep,
 					    const char *ns_prefix,
 					    bool private_ns);
 
+/* The effective policy in canonical libconfig form (data stack):
+   parse(dump(p)) dumps identically. */
+const char *stepup_policy_dump(const struct stepup_policy *policy);
+
 /* Reload-aware holder, one per process: stats the file at most once a
    second, reloads when it changed, keeps the last good policy (logging
    every error of the bad one through event) and returns -1 only while no

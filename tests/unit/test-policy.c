@@ -365,6 +365,47 @@ static void test_policy_cache_reload(void)
 	test_end();
 }
 
+static void test_policy_dump_roundtrip(void)
+{
+	static const char *extra =
+		"version = 1;\n"
+		"mode = \"audit\";\n"
+		"groups = { b = [ \"z\", \"y\" ]; a = [ \"x\" ]; };\n"
+		"networks = { n = [ \"10.0.0.0/8\", \"::1\" ]; };\n"
+		"login = ( { name = \"r\"; users = [ \"u\", \"@a\" ]; networks = [ \"n\", \"192.0.2.0/24\" ];\n"
+		"  protocols = [ \"imap\" ]; hours = \"22:00-06:00\"; days = [ \"mon\", \"fri\" ];\n"
+		"  require = \"totp\"; enroll_by = \"2027-01-31\"; app_passwords = false; } );\n"
+		"folders = ( { name = \"f\"; mailbox = \"inbox/Sec\\\"ret\"; auth = [ \"app\", \"password\" ];\n"
+		"  require = \"totp\"; max_age = \"1h\"; } );\n";
+	const char *const texts[] = { spec_policy, extra };
+	struct stepup_policy *p1, *p2;
+	const char *dump1, *dump2, *error = NULL;
+	unsigned int i;
+
+	test_begin("policy: dump -> parse -> dump is identical");
+	for (i = 0; i < N_ELEMENTS(texts); i++) {
+		p1 = parse(texts[i], &error);
+		test_assert_idx(p1 != NULL, i);
+		if (p1 == NULL) {
+			i_error("%s", error);
+			continue;
+		}
+		dump1 = stepup_policy_dump(p1);
+		p2 = parse(dump1, &error);
+		test_assert_idx(p2 != NULL, i);
+		if (p2 == NULL) {
+			i_error("%s\n%s", error, dump1);
+			stepup_policy_unref(&p1);
+			continue;
+		}
+		dump2 = stepup_policy_dump(p2);
+		test_assert_strcmp_idx(dump1, dump2, i);
+		stepup_policy_unref(&p1);
+		stepup_policy_unref(&p2);
+	}
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -376,6 +417,7 @@ int main(void)
 		test_policy_audit_mode_and_no_match,
 		test_policy_load_file_checks,
 		test_policy_cache_reload,
+		test_policy_dump_roundtrip,
 		NULL
 	};
 	return test_run(test_functions);

@@ -1,0 +1,242 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING
+   file */
+
+/* The effective policy in canonical form: every key written, defaults
+   made explicit, named networks expanded in the rules, group members
+   sorted, durations in seconds. Parsing a dump and dumping it again gives
+   the same text. */
+
+#include "lib.h"
+#include "str.h"
+#include "array.h"
+#include "hash.h"
+#include "strescape.h"
+#include "policy-private.h"
+
+#include <time.h>
+
+static void append_str(string_t *out, const char *value)
+{
+	str_append_c(out, '"');
+	str_append_escaped(out, value, strlen(value));
+	str_append_c(out, '"');
+}
+
+static void append_kv(string_t *out, const char *indent, const char *key,
+		      const char *value)
+{
+	if (value == NULL)
+		return;
+	str_printfa(out, "%s%s = ", indent, key);
+	append_str(out, value);
+	str_append(out, ";\n");
+}
+
+static void append_secs(string_t *out, const char *indent, const char *key,
+			unsigned int secs)
+{
+	str_printfa(out, "%s%s = \"%us\";\n", indent, key, secs);
+}
+
+static int cmp_str(const char *const *a, const char *const *b)
+{
+	return strcmp(*a, *b);
+}
+
+static void append_list(string_t *out, const char *indent, const char *key,
+			const ARRAY_TYPE(const_string) *list)
+{
+	const char *const *p;
+	bool first = TRUE;
+
+	str_printfa(out, "%s%s = [ ", indent, key);
+	array_foreach(list, p) {
+		if (!first)
+			str_append(out, ", ");
+		append_str(out, *p);
+		first = FALSE;
+	}
+	str_append(out, " ];\n");
+}
+
+static void dump_groups(const struct stepup_policy *policy, string_t *out)
+{
+	struct hash_iterate_context *iter;
+	const char *key, *tab, *group;
+	void *value;
+	ARRAY_TYPE(const_string) keys, members;
+	const char *const *k;
+	unsigned int i, count;
+
+	t_array_init(&keys, 64);
+	iter = hash_table_iterate_init(policy->members);
+	while (hash_table_iterate(iter, policy->members, &key, &value))
+		array_push_back(&keys, &key);
+	hash_table_iterate_deinit(&iter);
+	if (array_count(&keys) == 0)
+		return;
+	array_sort(&keys, cmp_str);
+	str_append(out, "groups = {\n");
+	k = array_get(&keys, &count);
+	for (i = 0; i < count; ) {
+		/* "group\t" first, then "group\tmember"s */
+		tab = strchr(k[i], '\t');
+		group = t_strdup_until(k[i], tab);
+		t_array_init(&members, 16);
+		for (i++; i < count && str_begins(k[i], t_strconcat(group, "\t", NULL)); i++) {
+			const char *m = strchr(k[i], '\t') + 1;
+			array_push_back(&members, &m);
+		}
+		append_list(out, "  ", group, &members);
+	}
+	str_append(out, "};\n");
+}
+
+static void dump_cond(const struct policy_cond *cond, string_t *out)
+{
+	static const char *const days[] = {
+		"sun", "mon", "tue", "wed", "thu", "fri", "sat"
+	};
+	ARRAY_TYPE(const_string) list;
+	const struct policy_net *net;
+	const char *const *p, *s;
+	unsigned int i;
+
+	if (array_is_created(&cond->users)) {
+		t_array_init(&list, 8);
+		array_append_array(&list, &cond->users);
+		array_foreach(&cond->groups, p) {
+			s = t_strconcat("@", *p, NULL);
+			array_push_back(&list, &s);
+		}
+		append_list(out, "    ", "users", &list);
+	}
+	if (cond->have_nets) {
+		t_array_init(&list, 8);
+		array_foreach(&cond->nets, net) {
+			s = t_strdup_printf("%s/%u", net_ip2addr(&net->ip),
+					    net->bits);
+			array_push_back(&list, &s);
+		}
+		append_list(out, "    ", "networks", &list);
+	}
+	if (array_is_created(&cond->protocols))
+		append_list(out, "    ", "protocols", &cond->protocols);
+	if (cond->have_hours) {
+		str_printfa(out, "    hours = \"%02u:%02u-%02u:%02u\";\n",
+			    cond->hours_from / 60, cond->hours_from % 60,
+			    cond->hours_to / 60, cond->hours_to % 60);
+	}
+	if (cond->days_mask != 0) {
+		t_array_init(&list, 7);
+		for (i = 0; i < 7; i++) {
+			if ((cond->days_mask & (1U << i)) != 0)
+				array_push_back(&list, &days[i]);
+		}
+		append_list(out, "    ", "days", &list);
+	}
+	if (cond->auth_mask != 0) {
+		t_array_init(&list, 3);
+		for (i = STEPUP_AUTH_PASSWORD; i <= STEPUP_AUTH_TOTP; i++) {
+			if ((cond->auth_mask & (1U << i)) != 0) {
+				s = stepup_auth_level_to_str(i);
+				array_push_back(&list, &s);
+			}
+		}
+		append_list(out, "    ", "auth", &list);
+	}
+}
+
+static const char *const login_req[] = { "password", "totp", "deny" };
+static const char *const folder_req[] = {
+	"none", "deny", "totp", "approval", "totp_or_approval",
+	"totp_and_approval"
+};
+
+const char *stepup_policy_dump(const struct stepup_policy *policy)
+{
+	const struct stepup_totp_settings *t = &policy->totp;
+	const struct policy_login_rule *lr;
+	const struct policy_folder_rule *fr;
+	string_t *out = t_str_new(1024);
+	unsigned int n;
+
+	str_append(out, "version = 1;\n");
+	str_printfa(out, "mode = \"%s\";\n",
+		    policy->audit_mode ? "audit" : "enforce");
+	str_append(out, "totp = {\n");
+	append_kv(out, "  ", "issuer", t->issuer);
+	str_printfa(out, "  algorithm = \"%s\";\n  digits = %u;\n"
+		    "  period = %u;\n  window = %u;\n  max_failures = %u;\n",
+		    t->algorithm == STEPUP_TOTP_SHA1 ? "SHA1" :
+		    t->algorithm == STEPUP_TOTP_SHA256 ? "SHA256" : "SHA512",
+		    t->digits, t->period, t->window, t->max_failures);
+	append_secs(out, "  ", "lockout", t->lockout_secs);
+	append_secs(out, "  ", "reconnect", t->reconnect_secs);
+	append_secs(out, "  ", "reconnect_idle", t->reconnect_idle_secs);
+	str_append(out, "};\nstate = {\n");
+	append_kv(out, "  ", "path", policy->state_redis == NULL ?
+		  policy->state_path : NULL);
+	append_kv(out, "  ", "redis", policy->state_redis);
+	str_append(out, "};\n");
+	if (policy->audit_path != NULL) {
+		str_append(out, "audit = {\n");
+		append_kv(out, "  ", "path", policy->audit_path);
+		str_append(out, "};\n");
+	}
+	if (policy->approval.url != NULL) {
+		str_append(out, "approval = {\n");
+		append_kv(out, "  ", "url", policy->approval.url);
+		append_kv(out, "  ", "key_file", policy->approval.key_file);
+		append_kv(out, "  ", "ca_file", policy->approval.ca_file);
+		append_secs(out, "  ", "timeout", policy->approval.timeout_secs);
+		append_secs(out, "  ", "wait", policy->approval.wait_secs);
+		str_printfa(out, "  failmode = \"%s\";\n};\n",
+			    policy->approval.failmode_open ? "open" : "closed");
+	}
+	dump_groups(policy, out);
+
+	str_append(out, "login = (\n");
+	n = 0;
+	array_foreach(&policy->login, lr) {
+		str_printfa(out, "%s  {\n", n++ == 0 ? "" : ",\n");
+		append_kv(out, "    ", "name", lr->name);
+		dump_cond(&lr->cond, out);
+		str_printfa(out, "    require = \"%s\";\n",
+			    login_req[lr->require]);
+		str_printfa(out, "    app_passwords = %s;\n",
+			    lr->app_passwords ? "true" : "false");
+		if (lr->enroll_by != 0) {
+			struct tm tm;
+			time_t t0 = lr->enroll_by;
+			char buf[16];
+
+			if (gmtime_r(&t0, &tm) != NULL &&
+			    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm) > 0)
+				str_printfa(out, "    enroll_by = \"%s\";\n", buf);
+		}
+		str_append(out, "  }");
+	}
+	str_append(out, "\n);\nfolders = (\n");
+	n = 0;
+	array_foreach(&policy->folders, fr) {
+		str_printfa(out, "%s  {\n", n++ == 0 ? "" : ",\n");
+		append_kv(out, "    ", "name", fr->name);
+		append_kv(out, "    ", "mailbox", fr->mailbox);
+		dump_cond(&fr->cond, out);
+		str_printfa(out, "    require = \"%s\";\n",
+			    folder_req[fr->require]);
+		if (fr->max_age != 0)
+			append_secs(out, "    ", "max_age", fr->max_age);
+		if (fr->grant != 0)
+			append_secs(out, "    ", "grant", fr->grant);
+		if (fr->fetch_messages != 0) {
+			str_printfa(out, "    fetch_limit = { messages = %u; "
+				    "window = \"%us\"; };\n",
+				    fr->fetch_messages, fr->fetch_window);
+		}
+		str_append(out, "  }");
+	}
+	str_append(out, "\n);\n");
+	return str_c(out);
+}
