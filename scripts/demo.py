@@ -4,14 +4,19 @@ sample policy. `demo.py start` starts it and walks through what it shows;
 `demo.py stop` stops it and removes the sandbox."""
 
 import imaplib
+import json
 import os
-import re
+import shutil
+import subprocess
 import sys
+import time
+
+import pyotp
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-from dovecot_harness import Dovecot  # noqa: E402
+from dovecot_harness import Dovecot, built  # noqa: E402
 
 ROOT = os.path.join(TOP, "_demo")
 IMAP_PORT, POP3_PORT = 10143, 10110
@@ -30,41 +35,91 @@ def step(title):
     print("\n=== " + title)
 
 
+def show(cmd, result):
+    print("$ " + cmd)
+    for line in (result.stdout + result.stderr).strip().splitlines():
+        print("  " + line)
+
+
+def imap_try(user, password):
+    imap = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+    try:
+        imap.login(user, password)
+        imap.select("INBOX")
+        imap.logout()
+        return "OK, logged in"
+    except imaplib.IMAP4.error as e:
+        imap.shutdown()
+        return "refused: " + e.args[0].decode() \
+            if isinstance(e.args[0], bytes) else "refused: %s" % e
+
+
 def start():
     stop(quiet=True)
     dc = Dovecot(name="stepup-demo", users=USERS, policy=sample_policy(),
                  root=ROOT, imap_port=IMAP_PORT, pop3_port=POP3_PORT,
                  detach=True)
     dc.start()
+    stepup = [built("stepup"), "--policy", dc.policy_path]
     step("A sandbox Dovecot runs on 127.0.0.1 with the stepup modules")
-    print("config:  %s\nlog:     %s\npolicy:  %s" %
-          (dc.conf, dc.log_path, dc.policy_path))
+    print("config:  %s\nlog:     %s\npolicy:  %s (doc/examples/stepup.conf)"
+          % (dc.conf, dc.log_path, dc.policy_path))
+    show("stepup policy check", subprocess.run(
+        stepup + ["policy", "check"], capture_output=True, text=True))
 
-    step("doveadm auth test: the stepup passdb sits in front of passwd-file")
-    mark = dc.log_mark()
-    r = dc.auth_test("demo", "demopw")
-    print("$ doveadm auth test demo demopw  ->",
-          r.stdout.strip().splitlines()[0] if r.stdout else r.stderr)
-    r = dc.auth_test("demo", "wrong")
-    print("$ doveadm auth test demo wrong   ->",
-          r.stdout.strip().splitlines()[0] if r.stdout else r.stderr)
-    for line in dc.log_since(mark).splitlines():
-        if "stepup" in line and "Info" in line:
-            print("  log: " + line.split(": ", 1)[1])
+    step("Login: the policy's default rule wants a code; demo has not "
+         "enrolled yet (grace until enroll_by)")
+    show("stepup policy explain --user demo --ip 127.0.0.1 --protocol imap",
+         subprocess.run(stepup + ["policy", "explain", "--user", "demo",
+                                  "--ip", "127.0.0.1", "--protocol", "imap"],
+                        capture_output=True, text=True))
+    print("IMAP login demo/demopw -> " + imap_try("demo", "demopw"))
 
-    step("IMAP: every mailbox open is seen by the mail plugin")
-    mark = dc.log_mark()
-    imap = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
-    imap.login("demo", "demopw")
-    imap.select("INBOX")
-    imap.logout()
-    for line in dc.log_since(mark).splitlines():
-        if re.search(r"stepup: open", line):
+    step("Enrollment: stepup enroll demo (the QR code goes to the "
+         "authenticator app)")
+    proc = subprocess.Popen(stepup + ["enroll", "demo", "--json"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=dc.client_env())
+    first = json.loads(proc.stdout.readline())
+    print(first["qr"])
+    print("URI (holds the secret, shown only here): " + first["uri"])
+    secret = pyotp.parse_uri(first["uri"]).secret
+    totp = pyotp.TOTP(secret)
+    confirm = totp.at(time.time() - 30)
+    print("the app shows a code; typing it confirms the enrollment: %s"
+          % confirm)
+    out, _ = proc.communicate(confirm + "\n", timeout=60)
+    result = json.loads(out.strip().splitlines()[-1])
+    print("enrolled: %s; recovery codes (shown once): %s ..." %
+          (result["enrolled"], ", ".join(result["recovery_codes"][:3])))
+
+    step("Login with the password alone is now refused")
+    print("IMAP login demo/demopw -> " + imap_try("demo", "demopw"))
+    code = totp.now()
+    print("IMAP login demo/demopw%s (password + code) -> %s" %
+          (code, imap_try("demo", "demopw" + code)))
+    print("the same string again (a replay) -> " +
+          imap_try("demo", "demopw" + code))
+    print("a wrong password with the next code -> " +
+          imap_try("demo", "wrongpw" + totp.at(time.time() + 30)))
+
+    step("Every decision is in the Dovecot log and the audit log")
+    for line in dc.log().splitlines():
+        if "stepup: login" in line and "stage=2" in line:
             print("  log: " + line.split(": ", 1)[1])
+    audit = os.path.join(ROOT, "log", "audit.jsonl")
+    with open(audit) as f:
+        records = [json.loads(x) for x in f]
+    for r in records[-3:]:
+        print("  audit: %s %s %s %s (%s)" % (r["ts"], r["event"], r["user"],
+                                             r["decision"], r["reason"]))
+    show("stepup audit verify " + audit, subprocess.run(
+        stepup + ["audit", "verify", audit], capture_output=True, text=True))
 
     step("Try it yourself")
     print("Connect any IMAP client to 127.0.0.1 port %d (no TLS), POP3 on "
-          "port %d.\nUsers: %s" % (IMAP_PORT, POP3_PORT, ", ".join(
+          "port %d.\nUsers: %s (demo is enrolled: append the code from an "
+          "app set up with the URI above)" % (IMAP_PORT, POP3_PORT, ", ".join(
               "%s / %s" % kv for kv in USERS.items())))
     print("Watch the log:  tail -f %s" % dc.log_path)
     print("Stop the demo:  bash scripts/demo.sh stop")
@@ -73,15 +128,13 @@ def start():
 def stop(quiet=False):
     conf = os.path.join(ROOT, "etc", "dovecot.conf")
     if os.path.exists(conf):
-        os.system("doveadm -c %s stop >/dev/null 2>&1" % conf)
+        subprocess.run(["doveadm", "-c", conf, "stop"], capture_output=True)
         pidfile = os.path.join(ROOT, "run", "master.pid")
         for _ in range(100):
             if not os.path.exists(pidfile):
                 break
-            import time
             time.sleep(0.1)
     if os.path.isdir(ROOT):
-        import shutil
         shutil.rmtree(ROOT, ignore_errors=True)
         if not quiet:
             print("demo stopped")
