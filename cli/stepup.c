@@ -19,6 +19,7 @@ static const struct stepup_command commands[] = {
 	{ "enroll", cmd_enroll, "enroll USER [--json]" },
 	{ "status", cmd_status, "status USER [--json]" },
 	{ "reset", cmd_reset, "reset USER" },
+	{ "recovery-codes", cmd_recovery_codes, "recovery-codes USER" },
 	{ "app-password", cmd_app_password,
 	  "app-password add USER --label L [--expires 90d] "
 	  "[--networks N,...] [--protocols P,...]\n"
