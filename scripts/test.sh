@@ -38,6 +38,17 @@ for t in $(make -s -C "$build" print-unit-tests); do
   passed=$((passed + ok)); failed=$((failed + bad))
 done
 
+# A short libFuzzer run over the policy parser (clang build in build-fuzz/;
+# scripts/fuzz.sh SECONDS runs it longer).
+fuzz_log="$build/fuzz.log"
+if bash scripts/fuzz.sh "${STEPUP_FUZZ_SECONDS:-20}" > "$fuzz_log" 2>&1; then
+  echo "fuzz: policy parser: ok"
+  passed=$((passed + 1))
+else
+  echo "fuzz: policy parser: FAILED"; tail -40 "$fuzz_log"
+  failed=$((failed + 1))
+fi
+
 # Integration tests (pytest against a real Dovecot).
 xml="$build/pytest.xml"
 rm -f "$xml"
