@@ -10,6 +10,7 @@
 #include "stepup-cli.h"
 #include "cli-common.h"
 #include "state.h"
+#include "policy.h"
 #include "totp.h"
 
 #include <stdio.h>
@@ -38,10 +39,21 @@ static const char *json_opt(const char *s)
 	return s == NULL ? "null" : stepup_cli_json_str(s);
 }
 
+/* when a reconnect grant ends: its lifetime or its idle time */
+static time_t grant_expiry(const struct stepup_totp_settings *set,
+			   const struct stepup_grant_info *g)
+{
+	time_t a = g->created + set->reconnect_secs;
+	time_t b = g->last_used + set->reconnect_idle_secs;
+
+	return a < b ? a : b;
+}
+
 static void print_json(const char *user, const struct stepup_user_status *st,
-		       time_t now)
+		       const struct stepup_totp_settings *set, time_t now)
 {
 	const struct stepup_app_password_info *app;
+	const struct stepup_grant_info *g;
 	string_t *out = t_str_new(512);
 	bool first = TRUE;
 
@@ -68,14 +80,27 @@ static void print_json(const char *user, const struct stepup_user_status *st,
 			    json_opt(app->networks), json_opt(app->protocols));
 		first = FALSE;
 	}
+	str_append(out, "],\"reconnect_grants\":[");
+	first = TRUE;
+	array_foreach(&st->grants, g) {
+		if (set->reconnect_secs == 0 || grant_expiry(set, g) < now)
+			continue;
+		str_printfa(out, "%s{\"ip\":%s,\"created\":%s,"
+			    "\"last_used\":%s,\"expires\":%s}",
+			    first ? "" : ",", stepup_cli_json_str(g->ip),
+			    json_time(g->created), json_time(g->last_used),
+			    json_time(grant_expiry(set, g)));
+		first = FALSE;
+	}
 	str_append(out, "]}\n");
 	fputs(str_c(out), stdout);
 }
 
 static void print_text(const char *user, const struct stepup_user_status *st,
-		       time_t now)
+		       const struct stepup_totp_settings *set, time_t now)
 {
 	const struct stepup_app_password_info *app;
+	const struct stepup_grant_info *g;
 
 	printf("user:           %s\n", user);
 	if (st->enrolled) {
@@ -103,6 +128,13 @@ static void print_text(const char *user, const struct stepup_user_status *st,
 		       app->networks == NULL ? "any" : app->networks,
 		       app->protocols == NULL ? "any" : app->protocols);
 	}
+	array_foreach(&st->grants, g) {
+		if (set->reconnect_secs == 0 || grant_expiry(set, g) < now)
+			continue;
+		printf("reconnect:      from %s, code verified %s, last use %s, "
+		       "ends %s\n", g->ip, fmt_time(g->created),
+		       fmt_time(g->last_used), fmt_time(grant_expiry(set, g)));
+	}
 }
 
 int cmd_status(struct stepup_cli *cli, int argc, char *argv[])
@@ -124,9 +156,11 @@ int cmd_status(struct stepup_cli *cli, int argc, char *argv[])
 		return STEPUP_EXIT_USAGE;
 	}
 	if (cli->json)
-		print_json(argv[1], &st, time(NULL));
+		print_json(argv[1], &st, stepup_policy_get_totp(ctx.policy),
+			   time(NULL));
 	else
-		print_text(argv[1], &st, time(NULL));
+		print_text(argv[1], &st, stepup_policy_get_totp(ctx.policy),
+			   time(NULL));
 	stepup_cli_ctx_deinit(&ctx);
 	return STEPUP_EXIT_OK;
 }

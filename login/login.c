@@ -228,10 +228,27 @@ void stepup_login_stage1(const struct stepup_login_env *env,
 		-1;
 	if (code_start >= 0) {
 		/* totp rule, or a password rule and the user steps up */
-		stage1_continue(env, req, audit, t_strconcat(PENDING_CODE,
-				password + code_start, NULL),
-				code_start, &d, "code to verify after the "
-				"password", result_r);
+		const char *what = t_strconcat(PENDING_CODE,
+					       password + code_start, NULL);
+
+		if (set->reconnect_secs > 0) {
+			/* the whole string, keyed: stage 2 may find a
+			   reconnect grant for it */
+			const char *hash;
+
+			if (stepup_state_reconnect_hash(env->state, req->user,
+					ip_str(req->remote_ip) == NULL ? "" :
+					ip_str(req->remote_ip), password,
+					&hash, &error) < 0) {
+				login_fail_internal(env, req, "1", d.rule,
+					t_strdup_printf("reconnect key: %s",
+							error), result_r);
+				return;
+			}
+			what = t_strconcat(what, " ", hash, NULL);
+		}
+		stage1_continue(env, req, audit, what, code_start, &d,
+				"code to verify after the password", result_r);
 		return;
 	}
 	if (d.require != STEPUP_LOGIN_TOTP) {
@@ -293,7 +310,8 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 			 struct stepup_login_result *result_r)
 {
 	struct stepup_verify_info info;
-	const char *what, *error, *rule = req->rule;
+	struct stepup_reconnect rc;
+	const char *what, *error, *rule = req->rule, *p;
 	bool audit = FALSE;
 
 	i_zero(result_r);
@@ -338,10 +356,18 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 		return;
 	}
 	what += strlen(PENDING_CODE);
+	p = strchr(what, ' ');
+	if (p != NULL) {
+		rc.hash = p + 1;
+		rc.ip = ip_str(req->remote_ip) == NULL ? "" :
+			ip_str(req->remote_ip);
+		what = t_strdup_until(what, p);
+	}
 
-	if (stepup_state_verify_code(env->state, req->user,
+	if (stepup_state_verify_code_reconnect(env->state, req->user,
 				     stepup_policy_get_totp(env->policy),
-				     what, req->now, &info, &error) < 0) {
+				     what, p == NULL ? NULL : &rc, req->now,
+				     &info, &error) < 0) {
 		if (audit) {
 			stage2_refuse(env, req, audit, rule, NULL, t_strdup_printf(
 				"code check failed: %s", error), result_r);
@@ -353,10 +379,20 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 		return;
 	}
 	switch (info.result) {
+	case STEPUP_VERIFY_RECONNECT:
+		/* the original verification time: folder max_age counts
+		   from the real code entry */
+		result_r->action = STEPUP_LOGIN_OK;
+		result_r->level = STEPUP_AUTH_TOTP;
+		result_r->mfa_time = info.mfa_time;
+		login_log(env, req, "2", "allow", STEPUP_AUTH_TOTP, rule,
+			  t_strdup_printf("reconnect (code verified %ld s ago)",
+					  (long)(req->now - info.mfa_time)));
+		return;
 	case STEPUP_VERIFY_OK:
 		result_r->action = STEPUP_LOGIN_OK;
 		result_r->level = STEPUP_AUTH_TOTP;
-		result_r->mfa_time = req->now;
+		result_r->mfa_time = info.mfa_time;
 		login_log(env, req, "2", "allow", STEPUP_AUTH_TOTP, rule,
 			  info.recovery_code_used ? t_strdup_printf(
 				"recovery code accepted (%u left)",

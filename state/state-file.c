@@ -19,6 +19,7 @@
 #include "str.h"
 #include "hex-binary.h"
 #include "sha2.h"
+#include "randgen.h"
 #include "safe-memset.h"
 #include "state-private.h"
 
@@ -29,12 +30,16 @@
 #include <sys/stat.h>
 
 #define STATE_FILE_MAX (1024 * 1024)
+#define STATE_KEY_FILE "reconnect.key"
+#define STATE_KEY_SIZE 32
 
 struct state_file {
 	struct stepup_state state;
 	char *path;
 	int dir_fd;
 	uid_t uid;
+	unsigned char key[STATE_KEY_SIZE];
+	bool have_key;
 };
 
 void (*stepup_state_fault_hook)(const char *point) = NULL;
@@ -231,10 +236,96 @@ state_file_write(struct stepup_state *state, const char *user,
 	return 0;
 }
 
+static int state_file_read_key(struct state_file *fs, const char **error_r)
+{
+	ssize_t ret;
+	int fd;
+
+	fd = openat(fs->dir_fd, STATE_KEY_FILE, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("open(%s/%s) failed: %m",
+					   fs->path, STATE_KEY_FILE);
+		return -1;
+	}
+	if (check_file(fs, fd, STATE_KEY_FILE, error_r) < 0) {
+		i_close_fd(&fd);
+		return -1;
+	}
+	ret = read(fd, fs->key, sizeof(fs->key));
+	i_close_fd(&fd);
+	if (ret != (ssize_t)sizeof(fs->key)) {
+		*error_r = t_strdup_printf("%s/%s: not a %u-byte key",
+					   fs->path, STATE_KEY_FILE,
+					   STATE_KEY_SIZE);
+		return -1;
+	}
+	fs->have_key = TRUE;
+	return 1;
+}
+
+/* The key of reconnect grants: made on first use, 0600, owned by the
+   auth user; never leaves this directory. */
+static int
+state_file_get_key(struct stepup_state *state, const unsigned char **key_r,
+		   size_t *size_r, const char **error_r)
+{
+	struct state_file *fs = (struct state_file *)state;
+	unsigned char key[STATE_KEY_SIZE];
+	ssize_t ret;
+	int fd, r;
+
+	if (!fs->have_key) {
+		r = state_file_read_key(fs, error_r);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			random_fill(key, sizeof(key));
+			fd = openat(fs->dir_fd, STATE_KEY_FILE, O_WRONLY |
+				    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    0600);
+			if (fd == -1 && errno != EEXIST) {
+				*error_r = t_strdup_printf(
+					"open(%s/%s) failed: %m", fs->path,
+					STATE_KEY_FILE);
+				return -1;
+			}
+			if (fd != -1) {
+				ret = write(fd, key, sizeof(key));
+				if (ret != (ssize_t)sizeof(key) ||
+				    fsync(fd) < 0) {
+					*error_r = t_strdup_printf(
+						"write(%s/%s) failed: %m",
+						fs->path, STATE_KEY_FILE);
+					i_close_fd(&fd);
+					(void)unlinkat(fs->dir_fd,
+						       STATE_KEY_FILE, 0);
+					return -1;
+				}
+				i_close_fd(&fd);
+			}
+			safe_memset(key, 0, sizeof(key));
+			/* ours, or the one another process made first */
+			r = state_file_read_key(fs, error_r);
+			if (r <= 0) {
+				if (r == 0)
+					*error_r = "reconnect key vanished";
+				return -1;
+			}
+		}
+	}
+	*key_r = fs->key;
+	*size_r = sizeof(fs->key);
+	return 0;
+}
+
 static void state_file_deinit(struct stepup_state *state)
 {
 	struct state_file *fs = (struct state_file *)state;
 
+	safe_memset(fs->key, 0, sizeof(fs->key));
 	i_close_fd(&fs->dir_fd);
 	i_free(fs->path);
 	i_free(fs);
@@ -246,6 +337,7 @@ static const struct state_backend_vfuncs state_file_vfuncs = {
 	.unlock = state_file_unlock,
 	.read = state_file_read,
 	.write = state_file_write,
+	.get_key = state_file_get_key,
 };
 
 int stepup_state_init_dir(const char *path, struct stepup_state **state_r,

@@ -13,6 +13,15 @@ struct state_app {
 };
 ARRAY_DEFINE_TYPE(state_app, struct state_app);
 
+/* A reconnect grant: the keyed hash of a password+code string that
+   passed, from one address (SPEC "Reconnects"). */
+struct state_grant {
+	const char *hash;	/* hex HMAC, never the string */
+	const char *ip;
+	time_t created, last_used;
+};
+ARRAY_DEFINE_TYPE(state_grant, struct state_grant);
+
 struct state_record {
 	const char *user;
 	bool enrolled;
@@ -27,6 +36,7 @@ struct state_record {
 	const char *recovery_salt;
 	ARRAY_TYPE(const_string) recovery;	/* hex hashes of unused codes */
 	ARRAY_TYPE(state_app) apps;
+	ARRAY_TYPE(state_grant) grants;
 };
 
 void state_record_init(struct state_record *rec, const char *user);
@@ -55,6 +65,9 @@ struct state_backend_vfuncs {
 	/* atomic replace; empty text removes the record */
 	int (*write)(struct stepup_state *state, const char *user,
 		     const string_t *text, const char **error_r);
+	/* the server-side key of reconnect grants (created on first use) */
+	int (*get_key)(struct stepup_state *state, const unsigned char **key_r,
+		       size_t *size_r, const char **error_r);
 };
 
 struct stepup_state {

@@ -9,6 +9,7 @@
      fail<TAB>FAILURES<TAB>LOCKED-UNTIL
      recovery<TAB>SALT<TAB>HASH...
      app<TAB>LABEL<TAB>CRYPT<TAB>CREATED<TAB>EXPIRES<TAB>NETS<TAB>PROTOS<TAB>LAST-USED<TAB>LAST-IP
+     grant<TAB>HMAC<TAB>IP<TAB>CREATED<TAB>LAST-USED
 
    Values are tab-escaped. Anything else is corrupt. */
 
@@ -30,11 +31,13 @@ void state_record_init(struct state_record *rec, const char *user)
 	rec->secret = t_buffer_create(64);
 	t_array_init(&rec->recovery, STEPUP_RECOVERY_CODES);
 	t_array_init(&rec->apps, 4);
+	t_array_init(&rec->grants, 4);
 }
 
 bool state_record_is_empty(const struct state_record *rec)
 {
 	return !rec->enrolled && array_count(&rec->apps) == 0 &&
+		array_count(&rec->grants) == 0 &&
 		rec->failures == 0 && rec->locked_until == 0;
 }
 
@@ -112,6 +115,15 @@ parse_line(struct state_record *rec, const char *const *f, unsigned int n,
 		}
 		return 0;
 	}
+	if (strcmp(name, "grant") == 0 && n == 5) {
+		struct state_grant *grant = array_append_space(&rec->grants);
+
+		grant->hash = f[1];
+		grant->ip = f[2];
+		return strlen(grant->hash) != 64 ||
+			parse_time(f[3], &grant->created) < 0 ||
+			parse_time(f[4], &grant->last_used) < 0 ? -1 : 0;
+	}
 	if (strcmp(name, "app") == 0 && n == 9) {
 		struct state_app *app = array_append_space(&rec->apps);
 
@@ -172,6 +184,7 @@ string_t *state_record_format(const struct state_record *rec)
 {
 	string_t *str = t_str_new(512);
 	const struct state_app *app;
+	const struct state_grant *grant;
 	const char *const *h;
 
 	str_append(str, STATE_MAGIC "\t" STATE_VERSION "\n");
@@ -202,6 +215,11 @@ string_t *state_record_format(const struct state_record *rec)
 			    str_tabescape(app->networks),
 			    str_tabescape(app->protocols),
 			    (long)app->last_used, str_tabescape(app->last_ip));
+	}
+	array_foreach(&rec->grants, grant) {
+		str_printfa(str, "grant\t%s\t%s\t%ld\t%ld\n", grant->hash,
+			    str_tabescape(grant->ip), (long)grant->created,
+			    (long)grant->last_used);
 	}
 	return str;
 }

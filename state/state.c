@@ -9,6 +9,7 @@
 #include "hex-binary.h"
 #include "randgen.h"
 #include "sha2.h"
+#include "hmac.h"
 #include "net.h"
 #include "safe-memset.h"
 #include "totp.h"
@@ -218,11 +219,77 @@ static int recovery_find(struct state_record *rec, const char *code)
 	return found;
 }
 
+int stepup_state_reconnect_hash(struct stepup_state *state, const char *user,
+				const char *ip, const char *password,
+				const char **hash_r, const char **error_r)
+{
+	struct hmac_context ctx;
+	unsigned char digest[SHA256_RESULTLEN];
+	const unsigned char *key;
+	size_t key_size;
+
+	if (state->v->get_key(state, &key, &key_size, error_r) < 0)
+		return -1;
+	hmac_init(&ctx, key, key_size, &hash_method_sha256);
+	hmac_update(&ctx, user, strlen(user) + 1);
+	hmac_update(&ctx, ip, strlen(ip) + 1);
+	hmac_update(&ctx, password, strlen(password));
+	hmac_final(&ctx, digest);
+	*hash_r = binary_to_hex(digest, sizeof(digest));
+	return 0;
+}
+
+/* Drop grants past reconnect or reconnect_idle; keep at most 32. */
+static void grants_prune(struct state_record *rec,
+			 const struct stepup_totp_settings *set, time_t now)
+{
+	const struct state_grant *g;
+	unsigned int i;
+
+	for (i = 0; i < array_count(&rec->grants); ) {
+		g = array_idx(&rec->grants, i);
+		if (set->reconnect_secs == 0 ||
+		    now > g->created + (time_t)set->reconnect_secs ||
+		    now > g->last_used + (time_t)set->reconnect_idle_secs ||
+		    g->created > now + 60)
+			array_delete(&rec->grants, i, 1);
+		else
+			i++;
+	}
+	while (array_count(&rec->grants) >= 32)
+		array_delete(&rec->grants, 0, 1);
+}
+
+static struct state_grant *
+grant_find(struct state_record *rec, const char *hash)
+{
+	struct state_grant *g, *found = NULL;
+
+	array_foreach_modifiable(&rec->grants, g) {
+		if (mem_equals_timing_safe(g->hash, hash, 64))
+			found = g;
+	}
+	return found;
+}
+
 int stepup_state_verify_code(struct stepup_state *state, const char *user,
 			     const struct stepup_totp_settings *set,
 			     const char *code, time_t now,
 			     struct stepup_verify_info *info_r,
 			     const char **error_r)
+{
+	return stepup_state_verify_code_reconnect(state, user, set, code,
+						  NULL, now, info_r, error_r);
+}
+
+int stepup_state_verify_code_reconnect(struct stepup_state *state,
+				       const char *user,
+				       const struct stepup_totp_settings *set,
+				       const char *code,
+				       const struct stepup_reconnect *rc,
+				       time_t now,
+				       struct stepup_verify_info *info_r,
+				       const char **error_r)
 {
 	struct stepup_totp_settings rec_set;
 	struct state_txn txn;
@@ -250,6 +317,20 @@ int stepup_state_verify_code(struct stepup_state *state, const char *user,
 		/* the lockout is over */
 		rec->locked_until = 0;
 		rec->failures = 0;
+	}
+	grants_prune(rec, set, now);
+	if (rc != NULL && set->reconnect_secs > 0 &&
+	    strlen(rc->hash) == 64) {
+		struct state_grant *g = grant_find(rec, rc->hash);
+
+		if (g != NULL) {
+			g->last_used = now;
+			info_r->result = STEPUP_VERIFY_RECONNECT;
+			info_r->mfa_time = g->created;
+			ret = txn_commit(&txn, error_r);
+			txn_end(&txn);
+			return ret < 0 ? -1 : 0;
+		}
 	}
 
 	if (strlen(code) == STEPUP_RECOVERY_CODE_LEN && code_shape(code, 3) &&
@@ -289,6 +370,16 @@ int stepup_state_verify_code(struct stepup_state *state, const char *user,
 		rec->failures = 0;
 		info_r->result = STEPUP_VERIFY_OK;
 		info_r->counter = counter;
+		info_r->mfa_time = now;
+		if (rc != NULL && set->reconnect_secs > 0 &&
+		    strlen(rc->hash) == 64) {
+			struct state_grant *g =
+				array_append_space(&rec->grants);
+
+			g->hash = t_strdup(rc->hash);
+			g->ip = t_strdup(rc->ip);
+			g->created = g->last_used = now;
+		}
 	} else {
 		rec->failures++;
 		if (rec->failures >= set->max_failures)
@@ -335,6 +426,7 @@ int stepup_state_enroll(struct stepup_state *state, const char *user,
 	txn.rec.last_counter = confirmed_counter;
 	txn.rec.failures = 0;
 	txn.rec.locked_until = 0;
+	array_clear(&txn.rec.grants);
 	*recovery_codes_r = new_recovery_codes(&txn.rec);
 	ret = txn_commit(&txn, error_r);
 	txn_end(&txn);
@@ -389,6 +481,8 @@ int stepup_state_reset(struct stepup_state *state, const char *user,
 	txn.rec.last_counter = 0;
 	txn.rec.failures = 0;
 	txn.rec.locked_until = 0;
+	had = had || array_count(&txn.rec.grants) > 0;
+	array_clear(&txn.rec.grants);
 	ret = txn_commit(&txn, error_r);
 	txn_end(&txn);
 	return ret < 0 ? -1 : (had ? 1 : 0);
@@ -405,6 +499,7 @@ int stepup_state_get_status(struct stepup_state *state, const char *user,
 
 	i_zero(status_r);
 	t_array_init(&status_r->app_passwords, 4);
+	t_array_init(&status_r->grants, 4);
 	ret = state->v->read(state, user, &text, error_r);
 	if (ret <= 0)
 		return ret;
@@ -434,6 +529,18 @@ int stepup_state_get_status(struct stepup_state *state, const char *user,
 			app->networks;
 		info->protocols = app->protocols[0] == '\0' ? NULL :
 			app->protocols;
+	}
+	{
+		const struct state_grant *g;
+
+		array_foreach(&rec.grants, g) {
+			struct stepup_grant_info *gi =
+				array_append_space(&status_r->grants);
+
+			gi->ip = g->ip;
+			gi->created = g->created;
+			gi->last_used = g->last_used;
+		}
 	}
 	state_record_wipe(&rec);
 	return 1;

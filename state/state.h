@@ -28,6 +28,9 @@ int stepup_state_is_enrolled(struct stepup_state *state, const char *user,
 
 enum stepup_verify_result {
 	STEPUP_VERIFY_OK,
+	/* the same password+code string from the same address within
+	   totp.reconnect / reconnect_idle of a verified login */
+	STEPUP_VERIFY_RECONNECT,
 	STEPUP_VERIFY_WRONG,
 	STEPUP_VERIFY_REPLAY,
 	STEPUP_VERIFY_LOCKED,
@@ -41,7 +44,22 @@ struct stepup_verify_info {
 	time_t locked_until;
 	unsigned int failures;
 	uint64_t counter;
+	/* OK: now; RECONNECT: when the code was really verified */
+	time_t mfa_time;
 };
+
+/* A login's reconnect identity (SPEC "Reconnects"). */
+struct stepup_reconnect {
+	/* stepup_state_reconnect_hash() of the whole password+code string */
+	const char *hash;
+	const char *ip;			/* shown by "stepup status" */
+};
+
+/* hex HMAC-SHA256(server key, user NUL ip NUL password+code): what a
+   reconnect grant stores instead of the string. */
+int stepup_state_reconnect_hash(struct stepup_state *state, const char *user,
+				const char *ip, const char *password,
+				const char **hash_r, const char **error_r);
 
 /* Verify a TOTP code (exactly set->digits digits) or a recovery code.
    Accepts a TOTP code only if its time step is newer than the last
@@ -52,6 +70,17 @@ int stepup_state_verify_code(struct stepup_state *state, const char *user,
 			     const char *code, time_t now,
 			     struct stepup_verify_info *info_r,
 			     const char **error_r);
+/* The same, honouring and creating reconnect grants when
+   set->reconnect_secs > 0 (rc may be NULL). Under the user's lock, so
+   simultaneous logins with one fresh string see the first one's grant. */
+int stepup_state_verify_code_reconnect(struct stepup_state *state,
+				       const char *user,
+				       const struct stepup_totp_settings *set,
+				       const char *code,
+				       const struct stepup_reconnect *rc,
+				       time_t now,
+				       struct stepup_verify_info *info_r,
+				       const char **error_r);
 
 /* TRUE if password ends with something shaped like a recovery code;
    start_r is where it starts. */
@@ -97,6 +126,12 @@ struct stepup_app_password_info {
 };
 ARRAY_DEFINE_TYPE(stepup_app_password_info, struct stepup_app_password_info);
 
+struct stepup_grant_info {
+	const char *ip;
+	time_t created, last_used;
+};
+ARRAY_DEFINE_TYPE(stepup_grant_info, struct stepup_grant_info);
+
 struct stepup_user_status {
 	bool enrolled;
 	enum stepup_totp_algorithm algorithm;
@@ -106,6 +141,7 @@ struct stepup_user_status {
 	time_t locked_until;
 	unsigned int recovery_codes_left;
 	ARRAY_TYPE(stepup_app_password_info) app_passwords;
+	ARRAY_TYPE(stepup_grant_info) grants;	/* reconnect grants */
 };
 
 /* Data stack. 0 if the user has no state at all. */

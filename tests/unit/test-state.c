@@ -502,6 +502,141 @@ static void test_state_reset(void)
 	test_end();
 }
 
+static enum stepup_verify_result
+verify_rc(struct stepup_state *state, const char *user, const char *code,
+	  const char *hash, time_t now, struct stepup_verify_info *info)
+{
+	struct stepup_totp_settings set;
+	struct stepup_reconnect rc = { .hash = hash, .ip = "192.0.2.1" };
+	const char *error;
+
+	set_defaults(&set);
+	set.reconnect_secs = 100;
+	set.reconnect_idle_secs = 40;
+	if (stepup_state_verify_code_reconnect(state, user, &set, code, &rc,
+					       now, info, &error) < 0)
+		return (enum stepup_verify_result)-1;
+	return info->result;
+}
+
+static void test_state_reconnect(void)
+{
+	struct stepup_state *state = open_state(new_dir());
+	struct stepup_verify_info info;
+	struct stepup_user_status status;
+	const char *h1, *h2, *h1_other_ip, *error, *c = code_at(T0);
+
+	test_begin("state: reconnect grants");
+	(void)enroll(state, "kim");
+	test_assert(stepup_state_reconnect_hash(state, "kim", "192.0.2.1",
+		t_strconcat("kimpw", c, NULL), &h1, &error) == 0);
+	test_assert(stepup_state_reconnect_hash(state, "kim", "192.0.2.1",
+		t_strconcat("kimPW", c, NULL), &h2, &error) == 0);
+	test_assert(stepup_state_reconnect_hash(state, "kim", "127.0.0.2",
+		t_strconcat("kimpw", c, NULL), &h1_other_ip, &error) == 0);
+	test_assert(strlen(h1) == 64 && strcmp(h1, h2) != 0 &&
+		    strcmp(h1, h1_other_ip) != 0);
+	/* the key is stable: same input, same hash */
+	{
+		const char *again;
+		test_assert(stepup_state_reconnect_hash(state, "kim", "192.0.2.1",
+			t_strconcat("kimpw", c, NULL), &again, &error) == 0);
+		test_assert_strcmp(again, h1);
+	}
+
+	test_assert(verify_rc(state, "kim", c, h1, T0, &info) == STEPUP_VERIFY_OK);
+	test_assert(info.mfa_time == T0);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 30, &info) ==
+		    STEPUP_VERIFY_RECONNECT && info.mfa_time == T0);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 45, &info) ==
+		    STEPUP_VERIFY_RECONNECT && info.mfa_time == T0);
+	/* another password part or address: a replay */
+	test_assert(verify_rc(state, "kim", c, h2, T0 + 45, &info) ==
+		    STEPUP_VERIFY_REPLAY);
+	test_assert(verify_rc(state, "kim", c, h1_other_ip, T0 + 45, &info) ==
+		    STEPUP_VERIFY_REPLAY);
+	/* reconnect switched off: a replay */
+	test_assert(verify(state, "kim", c, T0 + 45, &info) == STEPUP_VERIFY_REPLAY);
+
+	/* idle: last use + 40 */
+	c = code_at(T0 + 120);
+	test_assert(stepup_state_reconnect_hash(state, "kim", "192.0.2.1",
+		t_strconcat("kimpw", c, NULL), &h1, &error) == 0);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 120, &info) == STEPUP_VERIFY_OK);
+	test_assert(stepup_state_get_status(state, "kim", &status, &error) == 1);
+	test_assert(array_count(&status.grants) == 1);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 161, &info) ==
+		    STEPUP_VERIFY_REPLAY);
+	/* lifetime: created + 100, even when used all the time */
+	c = code_at(T0 + 240);
+	test_assert(stepup_state_reconnect_hash(state, "kim", "192.0.2.1",
+		t_strconcat("kimpw", c, NULL), &h1, &error) == 0);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 240, &info) == STEPUP_VERIFY_OK);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 270, &info) == STEPUP_VERIFY_RECONNECT);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 300, &info) == STEPUP_VERIFY_RECONNECT);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 341, &info) != STEPUP_VERIFY_RECONNECT);
+	/* reset drops grants */
+	c = code_at(T0 + 360);
+	test_assert(stepup_state_reconnect_hash(state, "kim", "192.0.2.1",
+		t_strconcat("kimpw", c, NULL), &h1, &error) == 0);
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 360, &info) == STEPUP_VERIFY_OK);
+	test_assert(stepup_state_reset(state, "kim", &error) == 1);
+	(void)enroll(state, "kim");
+	test_assert(verify_rc(state, "kim", c, h1, T0 + 361, &info) != STEPUP_VERIFY_RECONNECT);
+	stepup_state_deinit(&state);
+	test_end();
+}
+
+static void test_state_reconnect_concurrent(void)
+{
+	struct stepup_state *state;
+	struct stepup_verify_info info;
+	const char *dir, *hash, *error, *c;
+	unsigned int trial, i, ok, reconnects, with;
+	pid_t pids[5];
+	int status;
+
+	test_begin("state: 5 simultaneous logins with one fresh string");
+	for (with = 0; with < 2; with++) {
+		dir = new_dir();
+		state = open_state(dir);
+		(void)enroll(state, "lee");
+		for (trial = 0; trial < 20; trial++) {
+			time_t now = T0 + (time_t)trial * 30;
+
+			c = code_at(now);
+			test_assert(stepup_state_reconnect_hash(state, "lee",
+				"192.0.2.1", t_strconcat("leepw", c, NULL),
+				&hash, &error) == 0);
+			for (i = 0; i < N_ELEMENTS(pids); i++) {
+				pids[i] = fork();
+				if (pids[i] == 0) {
+					struct stepup_state *s = open_state(dir);
+					enum stepup_verify_result r = with == 1 ?
+						verify_rc(s, "lee", c, hash, now, &info) :
+						verify(s, "lee", c, now, &info);
+					_exit(r == STEPUP_VERIFY_OK ? 0 :
+					      r == STEPUP_VERIFY_RECONNECT ? 1 : 2);
+				}
+			}
+			ok = reconnects = 0;
+			for (i = 0; i < N_ELEMENTS(pids); i++) {
+				if (waitpid(pids[i], &status, 0) == pids[i] &&
+				    WIFEXITED(status)) {
+					if (WEXITSTATUS(status) == 0)
+						ok++;
+					else if (WEXITSTATUS(status) == 1)
+						reconnects++;
+				}
+			}
+			test_assert_idx(ok == 1, trial);
+			test_assert_idx(reconnects == (with == 1 ? 4 : 0), trial);
+		}
+		stepup_state_deinit(&state);
+	}
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -515,6 +650,8 @@ int main(void)
 		test_state_fork_race,
 		test_state_app_passwords,
 		test_state_reset,
+		test_state_reconnect,
+		test_state_reconnect_concurrent,
 		NULL
 	};
 	char cmd[sizeof(tmp_dir) + 16];
