@@ -1,16 +1,48 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
-/* Mail plugin "stepup": sees every mailbox a session allocates. */
+/* Mail plugin "stepup": the session's login facts (set by the stepup
+   passdb) and the folder rules of the policy, checked on every path into a
+   mailbox: open (SELECT, EXAMINE, APPEND/COPY target, POP3), STATUS
+   answered without an open, metadata, RENAME and DELETE. */
 
 #include "lib.h"
+#include "ioloop.h"
+#include "str.h"
+#include "str-sanitize.h"
 #include "module-context.h"
+#include "mail-user.h"
+#include "mail-namespace.h"
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
 #include "stepup-config.h"
+#include "stepup-settings.h"
+#include "policy.h"
 #include "stepup-plugin.h"
 
+#define STEPUP_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, stepup_user_module)
 #define STEPUP_CONTEXT(obj) \
 	MODULE_CONTEXT_REQUIRE(obj, stepup_storage_module)
+
+#define MSG_NEED_TOTP \
+	"This folder needs a recent two-step login: log in again with " \
+	"your password followed by a one-time code."
+#define MSG_NEED_APPROVAL \
+	"This folder needs an approval, which is not available."
+#define MSG_NO_POLICY \
+	"This folder cannot be opened right now (access policy unavailable)."
+
+struct stepup_user {
+	union mail_user_module_context module_ctx;
+	/* facts from the passdb (userdb fields stepup_*) */
+	enum stepup_auth_level level;
+	time_t mfa_time;
+	const char *rule;
+	/* deliveries and admin tools are not sessions of the user */
+	bool delivery:1;
+	bool admin:1;
+	struct stepup_policy_cache *policy_cache;
+};
 
 struct stepup_mailbox {
 	union mailbox_module_context module_ctx;
@@ -18,20 +50,175 @@ struct stepup_mailbox {
 
 const char *stepup_plugin_version = DOVECOT_ABI_VERSION;
 
+static MODULE_CONTEXT_DEFINE_INIT(stepup_user_module,
+				  &mail_user_module_register);
 static MODULE_CONTEXT_DEFINE_INIT(stepup_storage_module,
 				  &mail_storage_module_register);
+
+enum stepup_access {
+	STEPUP_ACCESS_READ,	/* open, status, metadata */
+	STEPUP_ACCESS_SAVE,	/* APPEND, COPY/MOVE target */
+	STEPUP_ACCESS_CHANGE,	/* RENAME, DELETE */
+};
+
+static const char *const access_names[] = {
+	"open", "save", "change",
+};
+
+/* -1 = refused (storage error set), 0 = allowed */
+static int
+stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
+{
+	struct mail_user *user = box->storage->user;
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+	const struct stepup_policy *policy;
+	struct stepup_folder_query query;
+	struct stepup_folder_decision d;
+	struct mail_namespace *ns = mailbox_get_namespace(box);
+	const char *name, *error, *decision;
+	bool allow;
+
+	if (suser == NULL)
+		return 0;
+	/* Deliveries (LMTP, LDA, sieve fileinto) are never blocked. */
+	if (suser->delivery || (box->flags & MAILBOX_FLAG_POST_SESSION) != 0)
+		return 0;
+
+	name = stepup_policy_normalize_mailbox(box->vname,
+		mail_namespace_get_sep(ns), ns->prefix,
+		ns->type == MAIL_NAMESPACE_TYPE_PRIVATE);
+	if (stepup_policy_cache_get(suser->policy_cache, ioloop_time,
+				    &policy, &error) < 0) {
+		e_error(box->event, "stepup: %s: access refused", error);
+		mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
+				       MSG_NO_POLICY);
+		return -1;
+	}
+
+	i_zero(&query);
+	query.user = user->username;
+	query.mailbox = name;
+	query.protocol = user->service;
+	query.remote_ip = user->conn.remote_ip;
+	query.now = ioloop_time;
+	query.level = suser->level;
+	query.mfa_time = suser->mfa_time;
+	stepup_policy_folder(policy, &query, &d);
+
+	allow = d.require == STEPUP_FOLDER_NONE || d.allow;
+	if (suser->admin)
+		allow = TRUE;	/* doveadm: allowed, always logged */
+	decision = allow ? "allow" : (d.audit_only ? "allow" : "deny");
+
+	{
+		struct event_passthrough *e =
+			event_create_passthrough(box->event)->
+			set_name("stepup_decision")->
+			add_str("event", "open")->
+			add_str("access", access_names[access])->
+			add_str("decision", decision)->
+			add_str("rule", d.rule == NULL ? "" : d.rule)->
+			add_str("auth", stepup_auth_level_to_str(suser->level))->
+			add_str("reason", d.reason);
+		/* every open is an event; those a rule guards are also
+		   logged at info level */
+		if (d.require != STEPUP_FOLDER_NONE || !allow || suser->admin) {
+			e_info(e->event(), "stepup: %s %s (rule=%s, auth=%s%s): %s",
+			       access_names[access], decision,
+			       d.rule == NULL ? "-" : d.rule,
+			       stepup_auth_level_to_str(suser->level),
+			       suser->admin ? ", admin" :
+			       (!allow && d.audit_only ? ", audit mode" : ""),
+			       str_sanitize(d.reason, 256));
+		} else {
+			e_debug(e->event(), "stepup: %s allow (flags=0x%x): %s",
+				access_names[access], box->flags, d.reason);
+		}
+	}
+	if (allow || d.audit_only)
+		return 0;
+
+	switch (d.require) {
+	case STEPUP_FOLDER_DENY:
+		/* looks like a folder that does not exist */
+		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
+			T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+		break;
+	case STEPUP_FOLDER_TOTP:
+	case STEPUP_FOLDER_TOTP_OR_APPROVAL:
+		mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
+				       MSG_NEED_TOTP);
+		break;
+	default:
+		mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
+				       MSG_NEED_APPROVAL);
+		break;
+	}
+	return -1;
+}
 
 static int stepup_mailbox_open(struct mailbox *box)
 {
 	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
-	struct event_passthrough *e =
-		event_create_passthrough(box->event)->
-		set_name("stepup_open")->
-		add_str("service", box->storage->user->service)->
-		add_int("flags", box->flags);
+	enum stepup_access access =
+		(box->flags & MAILBOX_FLAG_SAVEONLY) != 0 ?
+		STEPUP_ACCESS_SAVE : STEPUP_ACCESS_READ;
 
-	e_info(e->event(), "stepup: open (flags=0x%x)", box->flags);
+	if (stepup_mailbox_check(box, access) < 0)
+		return -1;
 	return sbox->module_ctx.super.open(box);
+}
+
+static int
+stepup_mailbox_get_status(struct mailbox *box,
+			  enum mailbox_status_items items,
+			  struct mailbox_status *status_r)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+
+	/* STATUS and LIST-STATUS may be answered from the list index
+	   without an open */
+	if (!box->opened && stepup_mailbox_check(box, STEPUP_ACCESS_READ) < 0)
+		return -1;
+	return sbox->module_ctx.super.get_status(box, items, status_r);
+}
+
+static int
+stepup_mailbox_attribute_get(struct mailbox *box,
+			     enum mail_attribute_type type_flags,
+			     const char *key,
+			     struct mail_attribute_value *value_r)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+
+	if (stepup_mailbox_check(box, STEPUP_ACCESS_READ) < 0)
+		return -1;
+	return sbox->module_ctx.super.attribute_get(box, type_flags, key,
+						    value_r);
+}
+
+static int stepup_mailbox_delete_box(struct mailbox *box)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+
+	if (stepup_mailbox_check(box, STEPUP_ACCESS_CHANGE) < 0)
+		return -1;
+	return sbox->module_ctx.super.delete_box(box);
+}
+
+static int stepup_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(src);
+
+	/* both ends: moving a protected folder out from under its rule, or
+	   an unprotected one under a protected parent */
+	if (stepup_mailbox_check(src, STEPUP_ACCESS_CHANGE) < 0)
+		return -1;
+	if (stepup_mailbox_check(dest, STEPUP_ACCESS_CHANGE) < 0) {
+		mail_storage_copy_error(src->storage, dest->storage);
+		return -1;
+	}
+	return sbox->module_ctx.super.rename_box(src, dest);
 }
 
 static void stepup_mailbox_allocated(struct mailbox *box)
@@ -39,14 +226,79 @@ static void stepup_mailbox_allocated(struct mailbox *box)
 	struct mailbox_vfuncs *v = box->vlast;
 	struct stepup_mailbox *sbox;
 
+	if (STEPUP_USER_CONTEXT(box->storage->user) == NULL)
+		return;
 	sbox = p_new(box->pool, struct stepup_mailbox, 1);
 	sbox->module_ctx.super = *v;
 	box->vlast = &sbox->module_ctx.super;
 	v->open = stepup_mailbox_open;
+	v->get_status = stepup_mailbox_get_status;
+	v->attribute_get = stepup_mailbox_attribute_get;
+	v->delete_box = stepup_mailbox_delete_box;
+	v->rename_box = stepup_mailbox_rename_box;
 	MODULE_CONTEXT_SET(box, stepup_storage_module, sbox);
 }
 
+static void stepup_user_deinit(struct mail_user *user)
+{
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+
+	stepup_policy_cache_deinit(&suser->policy_cache);
+	suser->module_ctx.super.deinit(user);
+}
+
+/* The passdb's facts. Anything missing or malformed counts as the
+   weakest level. */
+static void stepup_user_read_facts(struct mail_user *user,
+				   struct stepup_user *suser)
+{
+	const char *level = mail_user_plugin_getenv(user, "stepup_level");
+	const char *mfa_time = mail_user_plugin_getenv(user,
+						       "stepup_mfa_time");
+	time_t t;
+
+	suser->level = STEPUP_AUTH_NONE;
+	if (level != NULL && stepup_auth_level_parse(level, &suser->level) < 0)
+		suser->level = STEPUP_AUTH_NONE;
+	if (suser->level == STEPUP_AUTH_TOTP) {
+		if (mfa_time == NULL || str_to_time(mfa_time, &t) < 0 ||
+		    t <= 0 || t > ioloop_time + 60)
+			suser->level = STEPUP_AUTH_PASSWORD;
+		else
+			suser->mfa_time = t;
+	}
+	suser->rule = p_strdup(user->pool,
+			       mail_user_plugin_getenv(user, "stepup_rule"));
+}
+
+static void stepup_mail_user_created(struct mail_user *user)
+{
+	struct mail_user_vfuncs *v = user->vlast;
+	struct stepup_user *suser;
+	const char *path;
+
+	suser = p_new(user->pool, struct stepup_user, 1);
+	suser->module_ctx.super = *v;
+	user->vlast = &suser->module_ctx.super;
+	v->deinit = stepup_user_deinit;
+
+	suser->delivery = strcmp(user->service, "lmtp") == 0 ||
+		strcmp(user->service, "lda") == 0;
+	suser->admin = strcmp(user->service, "doveadm") == 0;
+	stepup_user_read_facts(user, suser);
+	path = mail_user_plugin_getenv(user, "stepup_policy");
+	if (path == NULL || path[0] == '\0')
+		path = STEPUP_DEFAULT_POLICY;
+	suser->policy_cache = stepup_policy_cache_init(path, user->event);
+	MODULE_CONTEXT_SET(user, stepup_user_module, suser);
+
+	e_debug(user->event, "stepup: session level=%s mfa_time=%ld rule=%s",
+		stepup_auth_level_to_str(suser->level), (long)suser->mfa_time,
+		suser->rule == NULL ? "-" : suser->rule);
+}
+
 static struct mail_storage_hooks stepup_mail_storage_hooks = {
+	.mail_user_created = stepup_mail_user_created,
 	.mailbox_allocated = stepup_mailbox_allocated,
 };
 

@@ -61,8 +61,8 @@ def test_imap_login_and_select_logs_open_event(dc):
     finally:
         imap.logout()
     log = dc.log_since(mark)
-    assert re.search(r"imap\(bob\).*Mailbox INBOX: stepup: open \(flags=0x",
-                     log), log
+    assert re.search(r"imap\(bob\).*Mailbox INBOX: stepup: open allow "
+                     r"\(flags=0x", log), log
 
 
 def test_imap_wrong_password_refused(dc):
@@ -93,4 +93,5 @@ def test_pop3_login_opens_inbox_through_plugin(dc):
     pop.stat()
     pop.quit()
     log = dc.log_since(mark)
-    assert re.search(r"pop3\(alice\).*stepup: open \(flags=0x", log), log
+    assert re.search(r"pop3\(alice\).*stepup: open allow \(flags=0x",
+                     log), log

@@ -56,10 +56,11 @@ def enroll(dc, user):
          "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=dc.client_env())
     first = json.loads(proc.stdout.readline())
-    secret = pyotp.parse_uri(first["uri"]).secret
+    totp = pyotp.parse_uri(first["uri"])
+    secret = totp.secret
     # confirm with the code of the previous step, so that the tests' own
     # codes (this step and the next) stay unused
-    proc.stdin.write(pyotp.TOTP(secret).at(time.time() - 30) + "\n")
+    proc.stdin.write(totp.at(time.time() - totp.interval) + "\n")
     proc.stdin.flush()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, out + err
