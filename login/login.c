@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "str-sanitize.h"
 #include "str.h"
 #include "hex-binary.h"
 #include "randgen.h"
@@ -100,6 +101,18 @@ login_fail_internal(const struct stepup_login_env *env,
 	e_error(env->event, "stepup: %s", reason);
 	login_log(env, req, stage, "deny", STEPUP_AUTH_NONE, rule, reason);
 	result_r->action = STEPUP_LOGIN_INTERNAL_FAIL;
+}
+
+void stepup_login_refuse_mechanism(const struct stepup_login_env *env,
+				   const struct stepup_login_request *req,
+				   const char *mech)
+{
+	const char *reason = mech == NULL || mech[0] == '\0' ?
+		"credentials lookup without a password: nothing to check" :
+		t_strdup_printf("mechanism %s cannot carry a one-time code: "
+				"use PLAIN or LOGIN", str_sanitize(mech, 32));
+
+	login_log(env, req, "1", "deny", STEPUP_AUTH_NONE, NULL, reason);
 }
 
 /* Where a code appended to the password starts, or -1 if there is none:

@@ -77,6 +77,13 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 			 const char *pending,
 			 struct stepup_login_result *result_r);
 
+/* A mechanism that carries no password (CRAM-MD5, SCRAM ...) asked for
+   credentials: refused for everyone, logged and audited (also in audit
+   mode: the code cannot be checked, so neither can the rule). */
+void stepup_login_refuse_mechanism(const struct stepup_login_env *env,
+				   const struct stepup_login_request *req,
+				   const char *mech);
+
 /* A fresh random nonce for env->nonce. */
 const char *stepup_login_new_nonce(pool_t pool);
 

@@ -23,6 +23,7 @@
 #include "auth-request.h"
 #include "stepup-config.h"
 #include "stepup-args.h"
+#include "stepup-facts.h"
 #include "policy.h"
 #include "state.h"
 #include "audit.h"
@@ -45,6 +46,8 @@ struct stepup_passdb_global {
 	struct stepup_audit *audit;
 	char *nonce;
 	struct event *event;
+	/* signs the facts handed to the mail processes; empty: none */
+	buffer_t *facts_key;
 };
 
 static struct event_category event_category_stepup = {
@@ -52,6 +55,28 @@ static struct event_category event_category_stepup = {
 };
 
 static struct stepup_passdb_global *global;
+
+/* Also as root: the key file may be readable only by root and the mail
+   processes' group. Made on first start if missing. */
+static void stepup_global_load_facts_key(const struct stepup_policy *policy)
+{
+	const char *path = stepup_policy_get_session_key_file(policy);
+	const char *error;
+	int ret;
+
+	ret = stepup_facts_create_key(path, &error);
+	if (ret > 0) {
+		e_info(global->event, "stepup: created %s: give the mail "
+		       "processes read access (e.g. chgrp vmail %s)", path,
+		       path);
+	}
+	if (ret < 0 ||
+	    stepup_facts_load_key(path, global->facts_key, &error) < 0) {
+		buffer_set_used_size(global->facts_key, 0);
+		e_error(global->event, "stepup: session key: %s: sessions "
+			"will have no level in the mail processes", error);
+	}
+}
 
 static void stepup_global_ref(const char *policy_path)
 {
@@ -72,6 +97,7 @@ static void stepup_global_ref(const char *policy_path)
 	global->policy_path = i_strdup(policy_path);
 	global->nonce = i_strdup(stepup_login_new_nonce(pool_datastack_create()));
 	global->event = event_create(NULL);
+	global->facts_key = buffer_create_dynamic(default_pool, 64);
 	event_add_category(global->event, &event_category_stepup);
 	global->policy_cache = stepup_policy_cache_init(policy_path,
 							global->event);
@@ -88,6 +114,7 @@ static void stepup_global_ref(const char *policy_path)
 	if (audit_path != NULL &&
 	    stepup_audit_open(audit_path, &global->audit, &error) < 0)
 		e_error(global->event, "stepup: audit log: %s", error);
+	stepup_global_load_facts_key(policy);
 }
 
 static void stepup_global_unref(void)
@@ -100,6 +127,11 @@ static void stepup_global_unref(void)
 		stepup_state_deinit(&global->state);
 	stepup_policy_cache_deinit(&global->policy_cache);
 	event_unref(&global->event);
+	if (global->facts_key->used > 0) {
+		safe_memset(buffer_get_modifiable_data(global->facts_key, NULL),
+			    0, global->facts_key->used);
+	}
+	buffer_free(&global->facts_key);
 	i_free(global->state_path);
 	i_free(global->nonce);
 	i_free(global->policy_path);
@@ -285,15 +317,34 @@ static void
 stepup_set_facts(struct auth_request *request,
 		 const struct stepup_login_result *result)
 {
-	auth_request_set_field(request, "userdb_stepup_level",
-			       stepup_auth_level_to_str(result->level), NULL);
-	if (result->rule != NULL) {
-		auth_request_set_field(request, "userdb_stepup_rule",
-				       result->rule, NULL);
+	const char *level = stepup_auth_level_to_str(result->level);
+	const char *mfa_time = result->mfa_time == 0 ? "" :
+		dec2str(result->mfa_time);
+	const char *rule = result->rule == NULL ? "" : result->rule;
+
+	/* An empty value would reach the mail process as "yes": leave
+	   those out (signed as ""; a userdb adding one breaks the
+	   signature). */
+	if (request->fields.userdb_reply != NULL) {
+		/* drop what stage 1 may have set */
+		auth_fields_remove(request->fields.userdb_reply, "stepup_rule");
+		auth_fields_remove(request->fields.userdb_reply,
+				   "stepup_mfa_time");
 	}
-	if (result->mfa_time != 0) {
+	auth_request_set_field(request, "userdb_stepup_level", level, NULL);
+	if (rule[0] != '\0')
+		auth_request_set_field(request, "userdb_stepup_rule", rule,
+				       NULL);
+	if (mfa_time[0] != '\0') {
 		auth_request_set_field(request, "userdb_stepup_mfa_time",
-				       dec2str(result->mfa_time), NULL);
+				       mfa_time, NULL);
+	}
+	if (global->facts_key->used > 0) {
+		auth_request_set_field(request, "userdb_stepup_sig",
+			stepup_facts_sign(global->facts_key,
+					  request->fields.user,
+					  request->fields.session_id, level,
+					  mfa_time, rule), NULL);
 	}
 	if (result->enroll_by != NULL) {
 		auth_request_set_field(request, "userdb_stepup_enroll_by",
@@ -401,15 +452,27 @@ stepup_passdb_verify_plain(struct auth_request *request,
 		stepup_verify_stage2(request, callback);
 }
 
+/* Non-plaintext mechanisms (CRAM-MD5, SCRAM ...) cannot carry a code:
+   refused for everyone, in both stages. */
+static void
+stepup_passdb_lookup_credentials(struct auth_request *request,
+				 lookup_credentials_callback_t *callback)
+{
+	struct stepup_login_env env;
+	struct stepup_login_request req;
+
+	stepup_request_env(request, &env, &req);
+	stepup_login_refuse_mechanism(&env, &req, request->fields.mech_name);
+	callback(PASSDB_RESULT_SCHEME_NOT_AVAILABLE, NULL, 0, request);
+}
+
 static struct passdb_module_interface passdb_stepup = {
 	.name = "stepup",
 	.preinit = stepup_passdb_preinit,
 	.init = stepup_passdb_init,
 	.deinit = stepup_passdb_deinit,
 	.verify_plain = stepup_passdb_verify_plain,
-	/* No lookup_credentials: non-plaintext mechanisms (CRAM-MD5,
-	   SCRAM ...) cannot carry a code and fail closed with "scheme not
-	   available". */
+	.lookup_credentials = stepup_passdb_lookup_credentials,
 };
 
 void authdb_stepup_init(void);

@@ -9,6 +9,8 @@
 #include "ioloop.h"
 #include "str.h"
 #include "str-sanitize.h"
+#include "buffer.h"
+#include "safe-memset.h"
 #include "module-context.h"
 #include "mail-user.h"
 #include "mail-namespace.h"
@@ -16,6 +18,7 @@
 #include "mail-storage-hooks.h"
 #include "stepup-config.h"
 #include "stepup-settings.h"
+#include "stepup-facts.h"
 #include "policy.h"
 #include "stepup-plugin.h"
 
@@ -247,18 +250,45 @@ static void stepup_user_deinit(struct mail_user *user)
 	suser->module_ctx.super.deinit(user);
 }
 
-/* The passdb's facts. Anything missing or malformed counts as the
-   weakest level. */
+/* The passdb's facts, signed with the session key. Anything missing,
+   malformed or not signed by the passdb counts as no level at all. */
 static void stepup_user_read_facts(struct mail_user *user,
 				   struct stepup_user *suser)
 {
 	const char *level = mail_user_plugin_getenv(user, "stepup_level");
 	const char *mfa_time = mail_user_plugin_getenv(user,
 						       "stepup_mfa_time");
+	const char *rule = mail_user_plugin_getenv(user, "stepup_rule");
+	const char *sig = mail_user_plugin_getenv(user, "stepup_sig");
+	const struct stepup_policy *policy;
+	const char *error;
+	buffer_t *key;
 	time_t t;
 
 	suser->level = STEPUP_AUTH_NONE;
-	if (level != NULL && stepup_auth_level_parse(level, &suser->level) < 0)
+	if (level == NULL)
+		return;
+	if (stepup_policy_cache_get(suser->policy_cache, ioloop_time,
+				    &policy, &error) < 0)
+		return;
+	key = t_buffer_create(64);
+	if (stepup_facts_load_key(stepup_policy_get_session_key_file(policy),
+				  key, &error) < 0) {
+		e_error(user->event, "stepup: session key: %s: the session "
+			"has no login level", error);
+		return;
+	}
+	if (!stepup_facts_verify(key, user->username, user->session_id,
+				 level, mfa_time == NULL ? "" : mfa_time,
+				 rule == NULL ? "" : rule, sig)) {
+		e_warning(user->event, "stepup: the session's login facts "
+			  "are not signed by the stepup passdb (set by a "
+			  "userdb?): the session has no login level");
+		safe_memset(buffer_get_modifiable_data(key, NULL), 0, key->used);
+		return;
+	}
+	safe_memset(buffer_get_modifiable_data(key, NULL), 0, key->used);
+	if (stepup_auth_level_parse(level, &suser->level) < 0)
 		suser->level = STEPUP_AUTH_NONE;
 	if (suser->level == STEPUP_AUTH_TOTP) {
 		if (mfa_time == NULL || str_to_time(mfa_time, &t) < 0 ||
@@ -267,8 +297,7 @@ static void stepup_user_read_facts(struct mail_user *user,
 		else
 			suser->mfa_time = t;
 	}
-	suser->rule = p_strdup(user->pool,
-			       mail_user_plugin_getenv(user, "stepup_rule"));
+	suser->rule = p_strdup(user->pool, rule);
 }
 
 static void stepup_mail_user_created(struct mail_user *user)
@@ -285,11 +314,11 @@ static void stepup_mail_user_created(struct mail_user *user)
 	suser->delivery = strcmp(user->service, "lmtp") == 0 ||
 		strcmp(user->service, "lda") == 0;
 	suser->admin = strcmp(user->service, "doveadm") == 0;
-	stepup_user_read_facts(user, suser);
 	path = mail_user_plugin_getenv(user, "stepup_policy");
 	if (path == NULL || path[0] == '\0')
 		path = STEPUP_DEFAULT_POLICY;
 	suser->policy_cache = stepup_policy_cache_init(path, user->event);
+	stepup_user_read_facts(user, suser);
 	MODULE_CONTEXT_SET(user, stepup_user_module, suser);
 
 	e_debug(user->event, "stepup: session level=%s mfa_time=%ld rule=%s",

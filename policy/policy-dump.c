@@ -179,6 +179,9 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 		  policy->state_path : NULL);
 	append_kv(out, "  ", "redis", policy->state_redis);
 	str_append(out, "};\n");
+	str_append(out, "session = {\n");
+	append_kv(out, "  ", "key_file", policy->session_key_file);
+	str_append(out, "};\n");
 	if (policy->audit_path != NULL) {
 		str_append(out, "audit = {\n");
 		append_kv(out, "  ", "path", policy->audit_path);

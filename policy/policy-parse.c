@@ -450,6 +450,18 @@ static const struct schema_key audit_keys[] = {
 	{ "path", au_path }, { NULL, NULL }
 };
 
+static void se_key_file(struct parse_ctx *ctx, const config_setting_t *s,
+			void *context ATTR_UNUSED)
+{
+	const char *v = get_abs_path(ctx, s);
+
+	if (v != NULL)
+		ctx->policy->session_key_file = v;
+}
+static const struct schema_key session_keys[] = {
+	{ "key_file", se_key_file }, { NULL, NULL }
+};
+
 static void ap_url(struct parse_ctx *ctx, const config_setting_t *s,
 		   void *context ATTR_UNUSED)
 {
@@ -521,6 +533,11 @@ static void k_audit(struct parse_ctx *ctx, const config_setting_t *s,
 		    void *context ATTR_UNUSED)
 {
 	parse_group(ctx, s, "audit", audit_keys, NULL);
+}
+static void k_session(struct parse_ctx *ctx, const config_setting_t *s,
+		      void *context ATTR_UNUSED)
+{
+	parse_group(ctx, s, "session", session_keys, NULL);
 }
 static void k_approval(struct parse_ctx *ctx, const config_setting_t *s,
 		       void *context ATTR_UNUSED)
@@ -1023,7 +1040,7 @@ static void parse_root(struct parse_ctx *ctx, const config_setting_t *root)
 	static const char *const order[] = {
 		/* what rules refer to comes first */
 		"version", "mode", "totp", "state", "audit", "approval",
-		"groups", "networks", "login", "folders", NULL
+		"groups", "networks", "login", "folders", "session", NULL
 	};
 	struct named_nets nn;
 	unsigned int i, count;
@@ -1055,6 +1072,7 @@ static void parse_root(struct parse_ctx *ctx, const config_setting_t *root)
 		case 7: k_networks(ctx, s, &nn); break;
 		case 8: parse_rules(ctx, s, &nn, FALSE); break;
 		case 9: parse_rules(ctx, s, &nn, TRUE); break;
+		case 10: k_session(ctx, s, NULL); break;
 		}
 	}
 	if (ctx->policy->refcount == 0)
@@ -1148,6 +1166,8 @@ int stepup_policy_parse_buffer(const char *name, const void *data,
 	}
 	if (policy->state_path == NULL && policy->state_redis == NULL)
 		policy->state_path = "/var/lib/dovecot/stepup";
+	if (policy->session_key_file == NULL)
+		policy->session_key_file = "/etc/dovecot/stepup-session.key";
 
 	if (ctx.error_count > 0) {
 		*error_r = sort_errors(name, str_c(ctx.errors));

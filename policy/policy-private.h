@@ -52,6 +52,7 @@ struct stepup_policy {
 	bool audit_mode;
 	struct stepup_totp_settings totp;
 	const char *state_path, *state_redis, *audit_path;
+	const char *session_key_file;
 	struct stepup_approval_settings approval;
 	/* group name -> set of members (hash of "group\0user") */
 	HASH_TABLE(const char *, void *) members;

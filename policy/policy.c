@@ -103,6 +103,12 @@ const char *stepup_policy_get_audit_path(const struct stepup_policy *policy)
 	return policy->audit_path;
 }
 
+const char *
+stepup_policy_get_session_key_file(const struct stepup_policy *policy)
+{
+	return policy->session_key_file;
+}
+
 const struct stepup_approval_settings *
 stepup_policy_get_approval(const struct stepup_policy *policy)
 {

@@ -37,6 +37,10 @@ stepup_policy_get_totp(const struct stepup_policy *policy);
 const char *stepup_policy_get_state_path(const struct stepup_policy *policy);
 const char *stepup_policy_get_state_redis(const struct stepup_policy *policy);
 const char *stepup_policy_get_audit_path(const struct stepup_policy *policy);
+/* session.key_file (default /etc/dovecot/stepup-session.key): signs the
+   session facts the passdb hands to the mail processes */
+const char *
+stepup_policy_get_session_key_file(const struct stepup_policy *policy);
 const struct stepup_approval_settings *
 stepup_policy_get_approval(const struct stepup_policy *policy);
 

@@ -27,6 +27,8 @@ def sample_policy():
     with open(os.path.join(TOP, "doc", "examples", "stepup.conf")) as f:
         text = f.read()
     text = text.replace("/var/lib/dovecot/stepup", "{t}/state")
+    text = text.replace("/etc/dovecot/stepup-session.key",
+                        "{t}/etc/session.key")
     return text.replace("/var/log/dovecot/stepup-audit.jsonl",
                         "{t}/log/audit.jsonl")
 

@@ -155,12 +155,14 @@ class Dovecot:
 
     def __init__(self, name="stepup-test", users=None, policy=None,
                  passdbs=None, extra="", root=None, imap_port=None,
-                 pop3_port=None, detach=False):
+                 pop3_port=None, detach=False, userdb_extra=None):
         self.name = name
         self.users = users or {"alice": "alicepw", "bob": "bobpw"}
         self.policy = policy if policy is not None else DEFAULT_POLICY
         self.passdbs = passdbs if passdbs is not None else STEPUP_CHAIN
         self.extra = extra
+        # extra passwd-file fields per user (e.g. a userdb forging facts)
+        self.userdb_extra = userdb_extra or {}
         self.proc = None
         self.t = None
         # fixed directory and ports (the demo); tests use fresh ones
@@ -199,7 +201,11 @@ class Dovecot:
         return path
 
     def write_policy(self, text):
-        """Replace the policy file (atomically, as an admin's editor may)."""
+        """Replace the policy file (atomically, as an admin's editor may).
+        Every instance signs session facts with its own key, readable by
+        the mail processes (nobody)."""
+        if "session = {" not in text:
+            text += '\nsession = { key_file = "{t}/etc/session.key"; };\n'
         tmp = self.policy_path + ".new"
         with open(tmp, "w") as f:
             f.write(self.fmt(text))
@@ -227,9 +233,13 @@ class Dovecot:
             home = os.path.join(self.t, "mail", user)
             os.mkdir(home)
             os.chown(home, MAIL_UID, MAIL_GID)
-            lines.append("%s:{PLAIN}%s:%d:%d::%s::" %
-                         (user, pw, MAIL_UID, MAIL_GID, home))
+            lines.append("%s:{PLAIN}%s:%d:%d::%s::%s" %
+                         (user, pw, MAIL_UID, MAIL_GID, home,
+                          self.userdb_extra.get(user, "")))
         self._write("etc/passwd", "\n".join(lines) + "\n")
+        with open(os.path.join(self.t, "etc", "session.key"), "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(os.path.join(self.t, "etc", "session.key"), 0o644)
         self.write_policy(self.policy)
 
         # Copies, not links: the bind mount would hide the links' targets.

@@ -160,3 +160,27 @@ def test_idle_reconnect_expires(dc):
     time.sleep(7.2)                     # reconnect_idle = 6s (whole seconds)
     ok, text, _ = login(dc, "idle", string)
     assert not ok
+
+
+def test_userdb_cannot_forge_session_facts(dovecot_factory):
+    """A userdb that sets stepup_level=totp (an LDAP attribute, a
+    passwd-file extra) gives no level: the facts are signed by the
+    passdb."""
+    forged = ("userdb_stepup_level=totp userdb_stepup_mfa_time=%d "
+              "userdb_stepup_rule=default" % int(time.time()))
+    policy = POLICY.replace("RECONNECT", "0").replace(
+        'login = ( { name = "default"; require = "totp"; } );',
+        'login = ( { name = "default"; require = "password"; } );')
+    inst = dovecot_factory(name="forge", users={"mal": "malpw",
+                                                "ok": "okpw"},
+                           policy=policy, userdb_extra={"mal": forged})
+    mark = inst.log_mark()
+    ok, _, sel = login(inst, "mal", "malpw", select="Direction")
+    assert ok
+    assert sel[0] == "NO" and "two-step login" in sel[1]
+    assert "not signed by the stepup passdb" in inst.log_since(mark)
+    # an honest password session: the same refusal, and no warning
+    mark = inst.log_mark()
+    ok, _, sel = login(inst, "ok", "okpw", select="Direction")
+    assert ok and "two-step login" in sel[1]
+    assert "not signed" not in inst.log_since(mark)

@@ -282,6 +282,21 @@ static void test_state_file_checks(void)
 	test_assert(strstr(error, "mode 0644") != NULL);
 	stepup_state_deinit(&state);
 
+	/* a record owned by someone else is refused */
+	write_raw(dir, "erin", "stepup-state\t1\nuser\terin\n", 0600);
+	d = opendir(dir);
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) == 64) {
+			test_assert(chown(t_strconcat(dir, "/", de->d_name,
+						      NULL), 65534, 65534) == 0);
+		}
+	}
+	closedir(d);
+	state = open_state(dir);
+	test_assert(stepup_state_is_enrolled(state, "erin", &error) == -1);
+	test_assert(strstr(error, "has owner 65534") != NULL);
+	stepup_state_deinit(&state);
+
 	/* a record replaced by a symlink is refused */
 	d = opendir(dir);
 	while ((de = readdir(d)) != NULL) {

@@ -1,0 +1,113 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+#include "lib.h"
+#include "buffer.h"
+#include "hex-binary.h"
+#include "hmac.h"
+#include "sha2.h"
+#include "randgen.h"
+#include "safe-memset.h"
+#include "stepup-facts.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+int stepup_facts_load_key(const char *path, buffer_t *key,
+			  const char **error_r)
+{
+	unsigned char buf[256];
+	struct stat st;
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 0022) != 0 ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		*error_r = t_strdup_printf("%s must be a regular file owned "
+					   "by root, not writable by group or "
+					   "others", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	ret = read(fd, buf, sizeof(buf));
+	i_close_fd(&fd);
+	if (ret < STEPUP_FACTS_KEY_MIN) {
+		*error_r = t_strdup_printf("%s: needs at least %u bytes", path,
+					   STEPUP_FACTS_KEY_MIN);
+		safe_memset(buf, 0, sizeof(buf));
+		return -1;
+	}
+	buffer_set_used_size(key, 0);
+	buffer_append(key, buf, ret);
+	safe_memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
+int stepup_facts_create_key(const char *path, const char **error_r)
+{
+	unsigned char key[32];
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0640);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return 0;
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	random_fill(key, sizeof(key));
+	ret = write(fd, key, sizeof(key));
+	safe_memset(key, 0, sizeof(key));
+	if (ret != (ssize_t)sizeof(key) || fsync(fd) < 0) {
+		*error_r = t_strdup_printf("write(%s) failed: %m", path);
+		i_close_fd(&fd);
+		i_unlink(path);
+		return -1;
+	}
+	i_close_fd(&fd);
+	return 1;
+}
+
+static void add(struct hmac_context *ctx, const char *str)
+{
+	if (str == NULL)
+		str = "";
+	hmac_update(ctx, str, strlen(str) + 1);
+}
+
+const char *stepup_facts_sign(const buffer_t *key, const char *user,
+			      const char *session, const char *level,
+			      const char *mfa_time, const char *rule)
+{
+	struct hmac_context ctx;
+	unsigned char digest[SHA256_RESULTLEN];
+
+	hmac_init(&ctx, key->data, key->used, &hash_method_sha256);
+	add(&ctx, user);
+	add(&ctx, session);
+	add(&ctx, level);
+	add(&ctx, mfa_time);
+	add(&ctx, rule);
+	hmac_final(&ctx, digest);
+	return binary_to_hex(digest, sizeof(digest));
+}
+
+bool stepup_facts_verify(const buffer_t *key, const char *user,
+			 const char *session, const char *level,
+			 const char *mfa_time, const char *rule,
+			 const char *sig)
+{
+	const char *expected = stepup_facts_sign(key, user, session, level,
+						 mfa_time, rule);
+
+	return sig != NULL && strlen(sig) == strlen(expected) &&
+		mem_equals_timing_safe(sig, expected, strlen(expected));
+}

@@ -1,0 +1,34 @@
+#ifndef STEPUP_FACTS_H
+#define STEPUP_FACTS_H
+
+#include "buffer.h"
+#include "stepup-settings.h"
+
+/* The session facts the passdb hands to the mail process (userdb fields
+   stepup_level, stepup_mfa_time, stepup_rule) are signed with a key that
+   the auth process and the mail processes read from session.key_file
+   (policy), so a userdb (LDAP attributes, passwd-file extras) cannot
+   forge them: the mail plugin treats unsigned or wrongly signed facts as
+   no login level at all. */
+
+#define STEPUP_FACTS_KEY_MIN 32
+
+/* Read the key: a regular file owned by root (or by us), not writable by
+   group or others, at least 32 bytes. */
+int stepup_facts_load_key(const char *path, buffer_t *key,
+			  const char **error_r);
+/* Create a new random key file (mode 0640) if none exists: 1 created,
+   0 existed, -1 error. */
+int stepup_facts_create_key(const char *path, const char **error_r);
+
+/* hex HMAC-SHA256(key, user NUL session NUL level NUL mfa_time NUL rule) */
+const char *stepup_facts_sign(const buffer_t *key, const char *user,
+			      const char *session, const char *level,
+			      const char *mfa_time, const char *rule);
+/* Constant-time check of a signature. */
+bool stepup_facts_verify(const buffer_t *key, const char *user,
+			 const char *session, const char *level,
+			 const char *mfa_time, const char *rule,
+			 const char *sig);
+
+#endif
