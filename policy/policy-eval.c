@@ -31,17 +31,9 @@ cond_user_matches(const struct stepup_policy *policy,
 static bool
 cond_ip_matches(const struct policy_cond *cond, const struct ip_addr *ip)
 {
-	const struct policy_net *net;
-
 	if (!cond->have_nets)
 		return TRUE;
-	if (ip == NULL || ip->family == 0)
-		return FALSE;
-	array_foreach(&cond->nets, net) {
-		if (net_is_in_network(ip, &net->ip, net->bits))
-			return TRUE;
-	}
-	return FALSE;
+	return policy_netset_lookup(cond->netset, ip) != NULL;
 }
 
 static bool
@@ -66,12 +58,14 @@ cond_time_matches(const struct policy_cond *cond, time_t now)
 	return TRUE;
 }
 
+/* check_user: FALSE when the index already chose the rule for the user */
 static bool
 cond_matches(const struct stepup_policy *policy,
-	     const struct policy_cond *cond, const char *user,
-	     const struct ip_addr *ip, const char *protocol, time_t now)
+	     const struct policy_cond *cond, bool check_user,
+	     const char *user, const struct ip_addr *ip, const char *protocol,
+	     time_t now)
 {
-	if (!cond_user_matches(policy, cond, user))
+	if (check_user && !cond_user_matches(policy, cond, user))
 		return FALSE;
 	if (!cond_ip_matches(cond, ip))
 		return FALSE;
@@ -93,32 +87,62 @@ static const char *const login_require_names[] = {
 	"password", "totp", "deny"
 };
 
+static void
+login_apply(const struct policy_login_rule *rule,
+	    const struct stepup_login_query *query,
+	    struct stepup_login_decision *d)
+{
+	d->rule = rule->name;
+	d->require = rule->require;
+	d->app_passwords = rule->app_passwords;
+	d->enroll_by = rule->enroll_by;
+	d->grace = rule->require == STEPUP_LOGIN_TOTP &&
+		!query->enrolled && rule->enroll_by != 0 &&
+		query->now <= rule->enroll_by;
+	d->reason = t_strdup_printf("rule '%s' requires %s", rule->name,
+				    login_require_names[rule->require]);
+}
+
+void policy_login_decide(const struct stepup_policy *policy,
+			 const struct stepup_login_query *query,
+			 struct stepup_login_decision *d, bool indexed)
+{
+	const struct policy_login_rule *rules;
+	struct policy_candidates c;
+	unsigned int i, count;
+
+	i_zero(d);
+	d->audit_only = policy->audit_mode;
+	rules = array_get(&policy->login, &count);
+	if (indexed) {
+		policy_candidates_login(policy, query->user, &c);
+		while (policy_candidates_next(&c, &i)) {
+			if (cond_matches(policy, &rules[i].cond, FALSE,
+					 query->user, query->remote_ip,
+					 query->protocol, query->now)) {
+				login_apply(&rules[i], query, d);
+				return;
+			}
+		}
+	} else {
+		for (i = 0; i < count; i++) {
+			if (cond_matches(policy, &rules[i].cond, TRUE,
+					 query->user, query->remote_ip,
+					 query->protocol, query->now)) {
+				login_apply(&rules[i], query, d);
+				return;
+			}
+		}
+	}
+	d->require = STEPUP_LOGIN_DENY;
+	d->reason = "no login rule matched";
+}
+
 void stepup_policy_login(const struct stepup_policy *policy,
 			 const struct stepup_login_query *query,
 			 struct stepup_login_decision *d)
 {
-	const struct policy_login_rule *rule;
-
-	i_zero(d);
-	d->audit_only = policy->audit_mode;
-	array_foreach(&policy->login, rule) {
-		if (!cond_matches(policy, &rule->cond, query->user,
-				  query->remote_ip, query->protocol,
-				  query->now))
-			continue;
-		d->rule = rule->name;
-		d->require = rule->require;
-		d->app_passwords = rule->app_passwords;
-		d->enroll_by = rule->enroll_by;
-		d->grace = rule->require == STEPUP_LOGIN_TOTP &&
-			!query->enrolled && rule->enroll_by != 0 &&
-			query->now <= rule->enroll_by;
-		d->reason = t_strdup_printf("rule '%s' requires %s", rule->name,
-			login_require_names[rule->require]);
-		return;
-	}
-	d->require = STEPUP_LOGIN_DENY;
-	d->reason = "no login rule matched";
+	policy_login_decide(policy, query, d, TRUE);
 }
 
 /* pattern covers name: equal, or name is below it; INBOX in any case */
@@ -138,70 +162,106 @@ static const char *const folder_require_names[] = {
 	"totp_and_approval"
 };
 
-void stepup_policy_folder(const struct stepup_policy *policy,
-			  const struct stepup_folder_query *query,
-			  struct stepup_folder_decision *d)
+static bool
+folder_rule_matches(const struct stepup_policy *policy,
+		    const struct policy_folder_rule *rule,
+		    const struct stepup_folder_query *query)
 {
-	const struct policy_folder_rule *rule;
+	if (!mailbox_matches(rule->mailbox, query->mailbox))
+		return FALSE;
+	if (rule->cond.auth_mask != 0 &&
+	    (rule->cond.auth_mask & (1U << query->level)) == 0)
+		return FALSE;
+	return cond_matches(policy, &rule->cond, TRUE, query->user,
+			    query->remote_ip, query->protocol, query->now);
+}
+
+static void
+folder_apply(const struct policy_folder_rule *rule,
+	     const struct stepup_folder_query *query,
+	     struct stepup_folder_decision *d)
+{
 	bool totp_ok;
+
+	d->rule = rule->name;
+	d->require = rule->require;
+	d->max_age_secs = rule->max_age;
+	d->grant_secs = rule->grant;
+	d->fetch_limit_messages = rule->fetch_messages;
+	d->fetch_limit_window_secs = rule->fetch_window;
+
+	totp_ok = query->level == STEPUP_AUTH_TOTP &&
+		query->mfa_time != 0 && query->mfa_time <= query->now &&
+		(rule->max_age == 0 ||
+		 query->now - query->mfa_time <= (time_t)rule->max_age);
+	switch (rule->require) {
+	case STEPUP_FOLDER_NONE:
+		d->allow = TRUE;
+		d->reason = t_strdup_printf("rule '%s': no condition",
+					    rule->name);
+		break;
+	case STEPUP_FOLDER_DENY:
+		d->reason = t_strdup_printf("rule '%s' denies access",
+					    rule->name);
+		break;
+	case STEPUP_FOLDER_TOTP:
+		d->allow = totp_ok;
+		d->reason = totp_ok ?
+			t_strdup_printf("rule '%s': two-step login "
+					"verified %ld s ago", rule->name,
+					(long)(query->now - query->mfa_time)) :
+			query->level != STEPUP_AUTH_TOTP ?
+			t_strdup_printf("rule '%s' requires a two-step "
+					"login (session: %s)", rule->name,
+					stepup_auth_level_to_str(query->level)) :
+			t_strdup_printf("rule '%s': two-step login "
+					"older than %us", rule->name,
+					rule->max_age);
+		break;
+	default:
+		d->reason = t_strdup_printf("rule '%s' requires %s",
+			rule->name, folder_require_names[rule->require]);
+		break;
+	}
+}
+
+void policy_folder_decide(const struct stepup_policy *policy,
+			  const struct stepup_folder_query *query,
+			  struct stepup_folder_decision *d, bool indexed)
+{
+	const struct policy_folder_rule *rules;
+	struct policy_candidates c;
+	unsigned int i, count;
 
 	i_zero(d);
 	d->audit_only = policy->audit_mode;
-	array_foreach(&policy->folders, rule) {
-		if (!mailbox_matches(rule->mailbox, query->mailbox))
-			continue;
-		if (rule->cond.auth_mask != 0 &&
-		    (rule->cond.auth_mask & (1U << query->level)) == 0)
-			continue;
-		if (!cond_matches(policy, &rule->cond, query->user,
-				  query->remote_ip, query->protocol,
-				  query->now))
-			continue;
-		d->rule = rule->name;
-		d->require = rule->require;
-		d->max_age_secs = rule->max_age;
-		d->grant_secs = rule->grant;
-		d->fetch_limit_messages = rule->fetch_messages;
-		d->fetch_limit_window_secs = rule->fetch_window;
-
-		totp_ok = query->level == STEPUP_AUTH_TOTP &&
-			query->mfa_time != 0 && query->mfa_time <= query->now &&
-			(rule->max_age == 0 ||
-			 query->now - query->mfa_time <= (time_t)rule->max_age);
-		switch (rule->require) {
-		case STEPUP_FOLDER_NONE:
-			d->allow = TRUE;
-			d->reason = t_strdup_printf("rule '%s': no condition",
-						    rule->name);
-			break;
-		case STEPUP_FOLDER_DENY:
-			d->reason = t_strdup_printf("rule '%s' denies access",
-						    rule->name);
-			break;
-		case STEPUP_FOLDER_TOTP:
-			d->allow = totp_ok;
-			d->reason = totp_ok ?
-				t_strdup_printf("rule '%s': two-step login "
-						"verified %ld s ago", rule->name,
-						(long)(query->now - query->mfa_time)) :
-				query->level != STEPUP_AUTH_TOTP ?
-				t_strdup_printf("rule '%s' requires a two-step "
-						"login (session: %s)", rule->name,
-						stepup_auth_level_to_str(query->level)) :
-				t_strdup_printf("rule '%s': two-step login "
-						"older than %us", rule->name,
-						rule->max_age);
-			break;
-		default:
-			d->reason = t_strdup_printf("rule '%s' requires %s",
-				rule->name, folder_require_names[rule->require]);
-			break;
+	rules = array_get(&policy->folders, &count);
+	if (indexed) {
+		policy_candidates_folder(policy, query->mailbox, &c);
+		while (policy_candidates_next(&c, &i)) {
+			if (folder_rule_matches(policy, &rules[i], query)) {
+				folder_apply(&rules[i], query, d);
+				return;
+			}
 		}
-		return;
+	} else {
+		for (i = 0; i < count; i++) {
+			if (folder_rule_matches(policy, &rules[i], query)) {
+				folder_apply(&rules[i], query, d);
+				return;
+			}
+		}
 	}
 	d->require = STEPUP_FOLDER_NONE;
 	d->allow = TRUE;
 	d->reason = "no folder rule matched";
+}
+
+void stepup_policy_folder(const struct stepup_policy *policy,
+			  const struct stepup_folder_query *query,
+			  struct stepup_folder_decision *d)
+{
+	policy_folder_decide(policy, query, d, TRUE);
 }
 
 const char *stepup_policy_normalize_mailbox(const char *vname, char sep,

@@ -1175,6 +1175,7 @@ int stepup_policy_parse_buffer(const char *name, const void *data,
 		pool_unref(&pool);
 		ret = -1;
 	} else {
+		policy_compile(policy);
 		policy->refcount = 1;
 		*policy_r = policy;
 	}
@@ -1197,6 +1198,7 @@ void stepup_policy_unref(struct stepup_policy **_policy)
 	i_assert(policy->refcount > 0);
 	if (--policy->refcount > 0)
 		return;
+	policy_compile_free(policy);
 	hash_table_destroy(&policy->members);
 	pool_unref(&policy->pool);
 }

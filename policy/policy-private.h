@@ -4,21 +4,17 @@
 #include "array.h"
 #include "hash.h"
 #include "policy.h"
+#include "policy-netset.h"
 
-/* One network condition: CIDRs, with named lists already expanded. */
-struct policy_net {
-	struct ip_addr ip;
-	unsigned int bits;
-};
-ARRAY_DEFINE_TYPE(policy_net, struct policy_net);
 
 /* Conditions shared by login and folder rules. An unset list matches
    everything. */
 struct policy_cond {
 	ARRAY_TYPE(const_string) users;		/* plain names */
 	ARRAY_TYPE(const_string) groups;	/* group names (@x) */
-	ARRAY_TYPE(policy_net) nets;
+	ARRAY_TYPE(policy_net) nets;	/* named lists expanded */
 	bool have_nets;
+	struct policy_netset *netset;	/* nets compiled */
 	ARRAY_TYPE(const_string) protocols;
 	/* minutes since local midnight; from == to: unset */
 	unsigned int hours_from, hours_to;
@@ -45,6 +41,29 @@ struct policy_folder_rule {
 
 HASH_TABLE_DEFINE_TYPE(group_members, const char *, void *);
 
+/* Rule numbers, ascending. */
+struct policy_rule_list {
+	ARRAY_TYPE(uint) rules;
+};
+HASH_TABLE_DEFINE_TYPE(policy_rule_lists, const char *,
+		       struct policy_rule_list *);
+
+/* Which rules can match at all, so a decision looks at a handful of
+   rules instead of all of them. Login rules are keyed by the users and
+   groups they name, folder rules by the first level of their mailbox;
+   rules without such a condition are "open" and always candidates. */
+struct policy_index {
+	HASH_TABLE_TYPE(policy_rule_lists) by_user;
+	HASH_TABLE_TYPE(policy_rule_lists) by_key;
+	ARRAY_TYPE(uint) open;
+};
+
+/* user -> the groups named in login rules that the user is in */
+struct policy_group_link {
+	const char *group;
+	struct policy_group_link *next;
+};
+
 struct stepup_policy {
 	pool_t pool;
 	int refcount;
@@ -58,6 +77,42 @@ struct stepup_policy {
 	HASH_TABLE(const char *, void *) members;
 	ARRAY(struct policy_login_rule) login;
 	ARRAY(struct policy_folder_rule) folders;
+
+	/* compiled by policy_compile() */
+	struct policy_index login_index, folder_index;
+	HASH_TABLE(const char *, struct policy_group_link *) user_groups;
 };
+
+/* Build the compiled form (netsets, indexes) of a parsed policy. */
+void policy_compile(struct stepup_policy *policy);
+/* Free what policy_compile() made outside the pool. */
+void policy_compile_free(struct stepup_policy *policy);
+
+/* Decisions, with the index (what stepup_policy_login/folder use) or by
+   scanning every rule (the reference the unit tests compare against). */
+void policy_login_decide(const struct stepup_policy *policy,
+			 const struct stepup_login_query *query,
+			 struct stepup_login_decision *d, bool indexed);
+void policy_folder_decide(const struct stepup_policy *policy,
+			  const struct stepup_folder_query *query,
+			  struct stepup_folder_decision *d, bool indexed);
+
+/* The candidates of a decision: the rule numbers of several ascending
+   lists, merged, each once (allocated from the data stack). */
+struct policy_candidate_list {
+	const unsigned int *v;
+	unsigned int count, pos;
+};
+struct policy_candidates {
+	struct policy_candidate_list *lists;
+	unsigned int list_count;
+};
+void policy_candidates_login(const struct stepup_policy *policy,
+			     const char *user, struct policy_candidates *c_r);
+void policy_candidates_folder(const struct stepup_policy *policy,
+			      const char *mailbox,
+			      struct policy_candidates *c_r);
+bool policy_candidates_next(struct policy_candidates *c,
+			    unsigned int *rule_r);
 
 #endif
