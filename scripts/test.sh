@@ -22,6 +22,8 @@ passed=0 failed=0 skipped=0
 # Unit tests (Dovecot lib-test: "name ..... : ok|FAILED").
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# libconfig leaks a buffer on some malformed files (fuzz/lsan.supp)
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/fuzz/lsan.supp}
 unit_log="$build/unit-tests.log"
 : > "$unit_log"
 for t in $(make -s -C "$build" print-unit-tests); do
