@@ -3,7 +3,8 @@
 /* Mail plugin "stepup": the session's login facts (set by the stepup
    passdb) and the folder rules of the policy, checked on every path into a
    mailbox: open (SELECT, EXAMINE, APPEND/COPY target, POP3), STATUS
-   answered without an open, metadata, RENAME and DELETE. */
+   answered without an open, metadata, RENAME and DELETE of the folder or
+   of a parent. */
 
 #include "lib.h"
 #include "ioloop.h"
@@ -16,6 +17,7 @@
 #include "mail-namespace.h"
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
+#include "mailbox-list-iter.h"
 #include "stepup-config.h"
 #include "stepup-settings.h"
 #include "stepup-facts.h"
@@ -32,6 +34,9 @@
 	"your password followed by a one-time code."
 #define MSG_NEED_APPROVAL \
 	"This folder needs an approval, which is not available."
+#define MSG_PROTECTED_CHILD \
+	"This folder holds a protected folder: renaming or deleting it " \
+	"needs the access that folder needs."
 #define MSG_NO_POLICY \
 	"This folder cannot be opened right now (access policy unavailable)."
 
@@ -200,11 +205,50 @@ stepup_mailbox_attribute_get(struct mailbox *box,
 						    value_r);
 }
 
+/* RENAME and DELETE act on a folder's children too: a rename of a parent
+   would move a protected folder out from under its rule. The folder and
+   every folder below it must be allowed; a listing that fails refuses. */
+static int stepup_mailbox_check_tree(struct mailbox *box)
+{
+	struct mailbox_list_iterate_context *iter;
+	const struct mailbox_info *info;
+	struct mailbox *child;
+	const char *pattern;
+	char sep;
+	int ret = 0;
+
+	if (stepup_mailbox_check(box, STEPUP_ACCESS_CHANGE) < 0)
+		return -1;
+	/* '%' or '*' in the name only widens the listing */
+	sep = mail_namespace_get_sep(mailbox_get_namespace(box));
+	pattern = t_strdup_printf("%s%c*", box->vname, sep);
+	iter = mailbox_list_iter_init(box->list, pattern,
+				      MAILBOX_LIST_ITER_RETURN_NO_FLAGS);
+	while (ret == 0 && (info = mailbox_list_iter_next(iter)) != NULL) {
+		child = mailbox_alloc(box->list, info->vname, 0);
+		if (stepup_mailbox_check(child, STEPUP_ACCESS_CHANGE) < 0) {
+			mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
+					       MSG_PROTECTED_CHILD);
+			ret = -1;
+		}
+		mailbox_free(&child);
+	}
+	if (mailbox_list_iter_deinit(&iter) < 0 && ret == 0) {
+		e_error(box->event, "stepup: %s: listing the folders below "
+			"failed: %s: access refused", access_names[
+			STEPUP_ACCESS_CHANGE], mailbox_list_get_last_internal_error(
+			box->list, NULL));
+		mail_storage_set_internal_error(box->storage);
+		ret = -1;
+	}
+	return ret;
+}
+
 static int stepup_mailbox_delete_box(struct mailbox *box)
 {
 	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
 
-	if (stepup_mailbox_check(box, STEPUP_ACCESS_CHANGE) < 0)
+	if (stepup_mailbox_check_tree(box) < 0)
 		return -1;
 	return sbox->module_ctx.super.delete_box(box);
 }
@@ -215,7 +259,7 @@ static int stepup_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 
 	/* both ends: moving a protected folder out from under its rule, or
 	   an unprotected one under a protected parent */
-	if (stepup_mailbox_check(src, STEPUP_ACCESS_CHANGE) < 0)
+	if (stepup_mailbox_check_tree(src) < 0)
 		return -1;
 	if (stepup_mailbox_check(dest, STEPUP_ACCESS_CHANGE) < 0) {
 		mail_storage_copy_error(src->storage, dest->storage);

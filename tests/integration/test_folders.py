@@ -1,0 +1,280 @@
+"""Folder rules against a real Dovecot: every path into a protected folder
+(SELECT, EXAMINE, STATUS, LIST-STATUS, GETMETADATA, APPEND, COPY, RENAME
+and DELETE of the folder or a parent, POP3) with a password session, and
+the same paths with a TOTP session (codes from pyotp)."""
+
+import imaplib
+import poplib
+import re
+import subprocess
+
+import pyotp
+import pytest
+
+from test_login import enroll
+
+POLICY = """\
+version = 1;
+mode = "MODE";
+totp = { issuer = "Test"; window = 1; reconnect = "1h";
+         reconnect_idle = "1h"; };
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+approval = { url = "http://127.0.0.1:9/approve";
+             key_file = "{t}/etc/approval.key"; };
+login = (
+  { name = "pw"; users = [ "pw", "popu" ]; require = "password"; },
+  { name = "default"; require = "totp"; }
+);
+folders = (
+  { name = "direction"; mailbox = "Direction"; require = "totp"; max_age = "1h"; },
+  { name = "projsec"; mailbox = "Projects/Secret"; require = "totp"; },
+  { name = "hidden"; mailbox = "Hidden"; require = "deny"; },
+  { name = "hr"; mailbox = "Confidentiel"; require = "approval"; },
+  { name = "private"; mailbox = "inbox/Private"; require = "totp"; },
+  { name = "popinbox"; users = [ "popu" ]; mailbox = "INBOX"; require = "totp"; },
+  { name = "rest"; mailbox = "*"; require = "none"; }
+);
+"""
+
+EXTRA = """\
+mail_attribute_dict = file:%h/dovecot-attributes
+imap_metadata = yes
+"""
+
+FOLDERS = ("Direction", "Direction/Sub", "Projects", "Projects/Secret",
+           "Projects/Open", "Hidden", "Confidentiel", "INBOX/Private",
+           "Misc")
+MARKER = "marker-of-a-protected-message"
+MESSAGE = ("From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\n"
+           + MARKER + "\r\n")
+
+imaplib.Commands.setdefault("GETMETADATA", ("AUTH", "SELECTED"))
+
+
+def save(dc, user, mailbox):
+    r = subprocess.run(["doveadm", "-c", dc.conf, "save", "-u", user, "-m",
+                        mailbox], input=MESSAGE, capture_output=True,
+                       text=True, timeout=60, env=dc.client_env())
+    assert r.returncode == 0, r.stderr
+
+
+def prepare(dc, user):
+    r = dc.doveadm("mailbox", "create", "-u", user, *FOLDERS)
+    assert r.returncode == 0, r.stderr
+    for box in ("INBOX", "Direction", "Projects/Secret"):
+        save(dc, user, box)
+
+
+def start(factory, mode):
+    dc = factory(name="folders", users={"pw": "pwpw", "tot": "totpw",
+                                        "popu": "popupw"},
+                 policy=POLICY.replace("MODE", mode), extra=EXTRA)
+    with open(dc.fmt("{t}/etc/approval.key"), "wb") as f:
+        f.write(b"k" * 32)
+    for user in ("pw", "tot", "popu"):
+        prepare(dc, user)
+    secret, _ = enroll(dc, "tot")
+    # one password+code string, reused as a reconnect by every test
+    dc.tot_string = "totpw" + pyotp.TOTP(secret).now()
+    return dc
+
+
+@pytest.fixture(scope="module")
+def dc(dovecot_factory):
+    return start(dovecot_factory, "enforce")
+
+
+def session(dc, user):
+    password = dc.tot_string if user == "tot" else user + "pw"
+    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
+    imap.login(user, password)
+    return imap
+
+
+def result(typ_data):
+    typ, data = typ_data
+    text = b" ".join(x for x in data if isinstance(x, bytes)).decode()
+    return typ, text
+
+
+def command(imap, name, *args):
+    """(status, text) of a command imaplib has no method for."""
+    try:
+        typ, data = imap._simple_command(name, *args)
+    except imaplib.IMAP4.error as e:
+        return "NO", str(e)
+    return typ, b" ".join(x for x in data if isinstance(x, bytes)).decode()
+
+
+def untimed(text):
+    """A reply without Dovecot's "(0.001 + 0.000 secs)" timing."""
+    return re.sub(r" \([0-9.]+ \+ [0-9.]+( \+ [0-9.]+)? secs\)", "", text)
+
+
+def refused_for_totp(typ_text):
+    typ, text = typ_text
+    return typ == "NO" and "[NOPERM]" in text and "two-step login" in text
+
+
+def folder_names(imap):
+    typ, data = imap.list()
+    assert typ == "OK"
+    return {x.decode().rsplit(" ", 1)[1].strip('"') for x in data}
+
+
+def test_select_and_examine_refused_with_a_password_session(dc):
+    imap = session(dc, "pw")
+    for box in ("Direction", "Direction/Sub", "Projects/Secret"):
+        assert refused_for_totp(result(imap.select(box))), box
+        assert refused_for_totp(result(imap.select(box, readonly=True))), box
+    assert imap.select("Projects/Open")[0] == "OK"
+    typ, data = imap.select("INBOX")
+    assert typ == "OK" and data[0] == b"1"
+    imap.logout()
+
+
+def test_inbox_rule_matches_any_case(dc):
+    imap = session(dc, "pw")
+    for box in ("INBOX/Private", "inbox/Private", "Inbox/Private"):
+        assert refused_for_totp(result(imap.select(box))), box
+    imap.logout()
+
+
+def test_status_and_list_status_show_nothing(dc):
+    imap = session(dc, "pw")
+    assert refused_for_totp(result(imap.status("Direction", "(MESSAGES)")))
+    assert imap.status("Projects/Open", "(MESSAGES)")[0] == "OK"
+    typ, _ = command(imap, "LIST", '""', '"*"', "RETURN",
+                     "(STATUS (MESSAGES UIDNEXT))")
+    assert typ == "OK"
+    statuses = [x.decode() for x in imap.untagged_responses.pop("STATUS",
+                                                                [])]
+    assert any("Projects/Open" in s for s in statuses), statuses
+    assert any("INBOX" in s for s in statuses), statuses
+    for s in statuses:
+        assert "Direction" not in s and "Projects/Secret" not in s, s
+    imap.logout()
+
+
+def test_getmetadata_refused(dc):
+    imap = session(dc, "pw")
+    assert refused_for_totp(command(imap, "GETMETADATA", "Direction",
+                                    "/private/comment"))
+    assert command(imap, "GETMETADATA", "Projects/Open",
+                   "/private/comment")[0] == "OK"
+    imap.logout()
+
+
+def test_append_and_copy_into_refused(dc):
+    imap = session(dc, "pw")
+    assert refused_for_totp(result(imap.append("Direction", None, None,
+                                               MESSAGE.encode())))
+    assert imap.select("INBOX")[0] == "OK"
+    assert refused_for_totp(result(imap.copy("1", "Direction")))
+    assert imap.copy("1", "Projects/Open")[0] == "OK"
+    imap.logout()
+
+
+def test_rename_and_delete_of_folder_or_parent_refused(dc):
+    imap = session(dc, "pw")
+    assert refused_for_totp(result(imap.rename("Direction", "Leak")))
+    # the parent: renaming it would move Projects/Secret out of its rule
+    typ, text = result(imap.rename("Projects", "Leak"))
+    assert typ == "NO" and "[NOPERM]" in text and "protected folder" in text
+    # into a protected folder
+    assert refused_for_totp(result(imap.rename("Misc", "Direction/Misc")))
+    assert refused_for_totp(result(imap.delete("Direction")))
+    assert refused_for_totp(result(imap.delete("Direction/Sub")))
+    typ, text = result(imap.delete("Projects"))
+    assert typ == "NO" and "protected folder" in text
+    names = folder_names(imap)
+    for box in ("Direction", "Direction/Sub", "Projects", "Projects/Secret",
+                "Misc"):
+        assert box in names, names
+    assert "Leak" not in names and "Leak/Secret" not in names
+    # an unprotected folder renames as usual
+    assert imap.rename("Misc", "Misc2")[0] == "OK"
+    assert imap.rename("Misc2", "Misc")[0] == "OK"
+    imap.logout()
+
+
+def test_deny_folder_looks_like_no_folder(dc):
+    imap = session(dc, "pw")
+    typ, hidden = result(imap.select("Hidden"))
+    typ2, nowhere = result(imap.select("Nowhere"))
+    assert typ == typ2 == "NO"
+    assert "doesn't exist" in hidden
+    assert untimed(hidden).replace("Hidden", "X") == \
+        untimed(nowhere).replace("Nowhere", "X")
+    imap.logout()
+    # for TOTP sessions as well
+    imap = session(dc, "tot")
+    typ, hidden = result(imap.select("Hidden"))
+    assert typ == "NO" and "doesn't exist" in hidden
+    imap.logout()
+
+
+def test_approval_folder_refused_without_an_approval(dc):
+    imap = session(dc, "pw")
+    typ, text = result(imap.select("Confidentiel"))
+    assert typ == "NO" and "[NOPERM]" in text and "approval" in text
+    imap.logout()
+
+
+def test_pop3_inbox_rule(dc):
+    pop = poplib.POP3("127.0.0.1", dc.pop3_port, timeout=10)
+    pop.user("popu")
+    # pop3-login says +OK before the pop3 process opens INBOX; the open is
+    # refused and the session ends without a single message listed
+    with pytest.raises((poplib.error_proto, OSError, EOFError)):
+        pop.pass_("popupw")
+        pop.stat()
+    pop.close()
+    assert "Couldn't open INBOX: This folder needs a recent two-step" \
+        in dc.log()
+    pop = poplib.POP3("127.0.0.1", dc.pop3_port, timeout=10)
+    pop.user("pw")
+    pop.pass_("pwpw")
+    assert pop.stat()[0] >= 1
+    pop.quit()
+
+
+def test_totp_session_reaches_everything_allowed(dc):
+    imap = session(dc, "tot")
+    typ, data = imap.select("Direction")
+    assert typ == "OK" and data[0] == b"1"
+    typ, data = imap.fetch("1", "(BODY.PEEK[TEXT])")
+    assert typ == "OK" and MARKER.encode() in data[0][1]
+    assert imap.status("Projects/Secret", "(MESSAGES)")[0] == "OK"
+    assert command(imap, "GETMETADATA", "Direction",
+                   "/private/comment")[0] == "OK"
+    assert imap.rename("Projects", "Projects2")[0] == "OK"
+    assert imap.rename("Projects2", "Projects")[0] == "OK"
+    assert "Projects/Secret" in folder_names(imap)
+    imap.logout()
+
+
+def test_decisions_are_logged_and_doveadm_is_allowed(dc):
+    mark = dc.log_mark()
+    imap = session(dc, "pw")
+    imap.select("Direction")
+    imap.logout()
+    r = dc.doveadm("fetch", "-u", "pw", "text", "mailbox", "Direction")
+    assert r.returncode == 0 and MARKER in r.stdout, r.stderr
+    assert "open deny (rule=direction, auth=password)" in dc.log_since(mark)
+    # doveadm logs to its own stderr
+    assert "open allow (rule=direction, auth=none, admin)" in r.stderr
+
+
+def test_audit_mode_allows_and_logs(dovecot_factory):
+    dc = start(dovecot_factory, "audit")
+    mark = dc.log_mark()
+    imap = session(dc, "pw")
+    typ, data = imap.select("Direction")
+    assert typ == "OK" and data[0] == b"1"
+    assert imap.rename("Projects", "Projects2")[0] == "OK"
+    imap.logout()
+    log = dc.log_since(mark)
+    assert "open allow (rule=direction, auth=password, audit mode)" in log
+    assert "change allow (rule=projsec, auth=password, audit mode)" in log
