@@ -10,15 +10,38 @@
 #include "str.h"
 #include "array.h"
 #include "hash.h"
-#include "strescape.h"
 #include "policy-private.h"
 
 #include <time.h>
 
+/* A libconfig string literal: its scanner knows \\ \" \f \n \r \t and
+   \xNN, and keeps any other backslash as it is (so Dovecot's
+   str_append_escaped(), which writes \', would not round-trip). */
 static void append_str(string_t *out, const char *value)
 {
+	const unsigned char *p;
+
 	str_append_c(out, '"');
-	str_append_escaped(out, value, strlen(value));
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+		case '\\':
+			str_append_c(out, '\\');
+			str_append_c(out, *p);
+			break;
+		case '\n':
+			str_append(out, "\\n");
+			break;
+		case '\t':
+			str_append(out, "\\t");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				str_printfa(out, "\\x%02x", *p);
+			else
+				str_append_c(out, *p);
+		}
+	}
 	str_append_c(out, '"');
 }
 

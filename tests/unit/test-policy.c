@@ -377,7 +377,13 @@ static void test_policy_dump_roundtrip(void)
 		"  require = \"totp\"; enroll_by = \"2027-01-31\"; app_passwords = false; } );\n"
 		"folders = ( { name = \"f\"; mailbox = \"inbox/Sec\\\"ret\"; auth = [ \"app\", \"password\" ];\n"
 		"  require = \"totp\"; max_age = \"1h\"; } );\n";
-	const char *const texts[] = { spec_policy, extra };
+	/* what libconfig's scanner unescapes, and what it keeps as is */
+	static const char *quoting =
+		"version = 1;\n"
+		"totp = { issuer = \"O'Brien \\\\ \\\"M\\\" \\t\\x01 \\q\"; };\n"
+		"audit = { path = \"/var/log/it's.jsonl\"; };\n"
+		"login = ( { name = \"r\"; require = \"password\"; } );\n";
+	const char *const texts[] = { spec_policy, extra, quoting };
 	struct stepup_policy *p1, *p2;
 	const char *dump1, *dump2, *error = NULL;
 	unsigned int i;
