@@ -40,10 +40,11 @@ for t in $(make -s -C "$build" print-unit-tests); do
   passed=$((passed + ok)); failed=$((failed + bad))
 done
 
-# A short libFuzzer run over the policy parser (clang build in build-fuzz/;
-# scripts/fuzz.sh SECONDS runs it longer).
+# A short, repeatable libFuzzer run over the policy parser (fixed seed and
+# number of inputs; clang build in build-fuzz/). scripts/fuzz.sh SECONDS
+# explores longer, from a random seed.
 fuzz_log="$build/fuzz.log"
-if bash scripts/fuzz.sh "${STEPUP_FUZZ_SECONDS:-20}" > "$fuzz_log" 2>&1; then
+if bash scripts/fuzz.sh 120 "${STEPUP_FUZZ_RUNS:-20000}" > "$fuzz_log" 2>&1; then
   echo "fuzz: policy parser: ok"
   passed=$((passed + 1))
 else
