@@ -6,7 +6,9 @@ sample policy. `demo.py start` starts it and walks through what it shows;
 import imaplib
 import json
 import os
+import re
 import shutil
+import datetime
 import subprocess
 import sys
 import time
@@ -29,6 +31,10 @@ def sample_policy():
     text = text.replace("/var/lib/dovecot/stepup", "{t}/state")
     text = text.replace("/etc/dovecot/stepup-session.key",
                         "{t}/etc/session.key")
+    # the grace period always ends two months from today
+    enroll_by = (datetime.date.today() + datetime.timedelta(days=60))
+    text = text.replace('enroll_by = "2027-01-31"',
+                        'enroll_by = "%s"' % enroll_by.isoformat())
     return text.replace("/var/log/dovecot/stepup-audit.jsonl",
                         "{t}/log/audit.jsonl")
 
@@ -54,6 +60,45 @@ def imap_try(user, password):
         imap.shutdown()
         return "refused: " + e.args[0].decode() \
             if isinstance(e.args[0], bytes) else "refused: %s" % e
+
+
+def imap_open(user, password, mailbox):
+    """Log in and SELECT a folder; what the client is told."""
+    imap = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+    try:
+        imap.login(user, password)
+    except imaplib.IMAP4.error as e:
+        imap.shutdown()
+        return "login refused: %s" % e
+    typ, data = imap.select(mailbox)
+    imap.logout()
+    if typ == "OK":
+        return "OK, %s opened (%s message(s))" % (mailbox, data[0].decode())
+    # without Dovecot's "(0.001 + 0.000 secs)"
+    return "NO " + re.sub(r" \([0-9.+ ]+ secs\)", "", data[0].decode())
+
+
+def folder_step_up(dc, stepup, totp):
+    step("Folder step-up: the Direction folder needs a two-step login of "
+         "at most 15 minutes (folder rule 'direction')")
+    dc.doveadm("mailbox", "create", "-u", "demo", "Direction", check=True)
+    subprocess.run(["doveadm", "-c", dc.conf, "save", "-u", "demo", "-m",
+                    "Direction"], check=True, text=True, env=dc.client_env(),
+                   capture_output=True,
+                   input="From: minister@example.org\r\nSubject: "
+                   "budget\r\n\r\nThe draft budget.\r\n")
+    r = subprocess.run(stepup + ["app-password", "add", "demo", "--label",
+                                 "phone", "--json"], capture_output=True,
+                       text=True, env=dc.client_env(), check=True)
+    app = json.loads(r.stdout)["password"]
+    print("stepup app-password add demo --label phone: a phone's mail app "
+          "logs in with a password of its own, without a code")
+    print("app password, SELECT INBOX -> " + imap_open("demo", app, "INBOX"))
+    print("app password, SELECT Direction -> " +
+          imap_open("demo", app, "Direction"))
+    code = totp.at(time.time() + totp.interval)
+    print("password + code %s, SELECT Direction -> %s" %
+          (code, imap_open("demo", "demopw" + code, "Direction")))
 
 
 def start():
@@ -105,9 +150,12 @@ def start():
     print("a wrong password with the next code -> " +
           imap_try("demo", "wrongpw" + totp.at(time.time() + 30)))
 
+    folder_step_up(dc, stepup, totp)
+
     step("Every decision is in the Dovecot log and the audit log")
     for line in dc.log().splitlines():
-        if "stepup: login" in line and "stage=2" in line:
+        if ("stepup: login" in line and "stage=2" in line) or \
+                ("stepup: open" in line and ": Info: " in line):
             print("  log: " + line.split(": ", 1)[1])
     audit = os.path.join(ROOT, "log", "audit.jsonl")
     with open(audit) as f:
