@@ -335,7 +335,28 @@ class Dovecot:
         return len(self.log())
 
     def log_since(self, mark):
-        return self.log()[mark:]
+        """The log after mark, once it has settled: Dovecot's processes log
+        through the log service, so lines may land a moment after the
+        client saw the reply. Waits for 0.1 s without growth (3 s at most)."""
+        text = self.log()
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            time.sleep(0.1)
+            again = self.log()
+            if len(again) == len(text):
+                break
+            text = again
+        return text[mark:]
+
+    def wait_log(self, text, mark=0, timeout=10):
+        """Whether text appears in the log after mark within timeout
+        seconds: a process may log after its client saw the result."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.log_since(mark):
+                return True
+            time.sleep(0.05)
+        return False
 
     def log_tail(self, n=40):
         text = self.log()

@@ -231,8 +231,8 @@ def test_pop3_inbox_rule(dc):
         pop.pass_("popupw")
         pop.stat()
     pop.close()
-    assert "Couldn't open INBOX: This folder needs a recent two-step" \
-        in dc.log()
+    assert dc.wait_log("Couldn't open INBOX: This folder needs a recent "
+                       "two-step login")
     pop = poplib.POP3("127.0.0.1", dc.pop3_port, timeout=10)
     pop.user("pw")
     pop.pass_("pwpw")
