@@ -34,11 +34,23 @@ static int cmd_check(struct stepup_cli *cli, const char *path)
 	bool first = TRUE;
 
 	if (stepup_policy_load(path, &policy, &error) == 0) {
-		if (cli->json)
-			printf("{\"file\":%s,\"valid\":true}\n",
-			       stepup_cli_json_str(path));
-		else
+		line = stepup_policy_get_unenforced(policy);
+		if (cli->json) {
+			out = t_str_new(256);
+			str_printfa(out, "{\"file\":%s,\"valid\":true,"
+				    "\"warnings\":[", stepup_cli_json_str(path));
+			for (; *line != NULL; line++) {
+				str_printfa(out, "%s%s", first ? "" : ",",
+					    stepup_cli_json_str(*line));
+				first = FALSE;
+			}
+			str_append(out, "]}\n");
+			fputs(str_c(out), stdout);
+		} else {
 			printf("%s: OK\n", path);
+			for (; *line != NULL; line++)
+				printf("%s: warning: %s\n", path, *line);
+		}
 		stepup_policy_unref(&policy);
 		return STEPUP_EXIT_OK;
 	}

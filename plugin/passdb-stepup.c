@@ -81,7 +81,7 @@ static void stepup_global_load_facts_key(const struct stepup_policy *policy)
 static void stepup_global_ref(const char *policy_path)
 {
 	const struct stepup_policy *policy;
-	const char *audit_path, *error;
+	const char *audit_path, *error, *const *line;
 
 	if (global != NULL) {
 		if (strcmp(global->policy_path, policy_path) != 0) {
@@ -110,6 +110,8 @@ static void stepup_global_ref(const char *policy_path)
 			"until the policy is fixed", error);
 		return;
 	}
+	for (line = stepup_policy_get_unenforced(policy); *line != NULL; line++)
+		e_warning(global->event, "stepup: policy: %s", *line);
 	audit_path = stepup_policy_get_audit_path(policy);
 	if (audit_path != NULL &&
 	    stepup_audit_open(audit_path, &global->audit, &error) < 0)

@@ -205,6 +205,9 @@ folder_apply(const struct policy_folder_rule *rule,
 					    rule->name);
 		break;
 	case STEPUP_FOLDER_TOTP:
+	case STEPUP_FOLDER_TOTP_OR_APPROVAL:
+		/* the TOTP half of "or" needs no approval; the approval
+		   half is decided by the approval client */
 		d->allow = totp_ok;
 		d->reason = totp_ok ?
 			t_strdup_printf("rule '%s': two-step login "

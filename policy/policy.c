@@ -115,6 +115,43 @@ stepup_policy_get_approval(const struct stepup_policy *policy)
 	return &policy->approval;
 }
 
+const char *const *
+stepup_policy_get_unenforced(const struct stepup_policy *policy)
+{
+	ARRAY_TYPE(const_string) out;
+	const struct policy_folder_rule *rule;
+
+	t_array_init(&out, 4);
+	array_foreach(&policy->folders, rule) {
+		const char *what = NULL;
+
+		switch (rule->require) {
+		case STEPUP_FOLDER_APPROVAL:
+		case STEPUP_FOLDER_TOTP_AND_APPROVAL:
+			what = t_strdup_printf("folder rule '%s': approvals "
+				"are not available in this release: access is "
+				"refused", rule->name);
+			break;
+		case STEPUP_FOLDER_TOTP_OR_APPROVAL:
+			what = t_strdup_printf("folder rule '%s': approvals "
+				"are not available in this release: only a "
+				"two-step login opens it", rule->name);
+			break;
+		default:
+			break;
+		}
+		if (what != NULL)
+			array_push_back(&out, &what);
+		if (rule->fetch_messages > 0) {
+			what = t_strdup_printf("folder rule '%s': fetch_limit "
+				"is not enforced in this release", rule->name);
+			array_push_back(&out, &what);
+		}
+	}
+	array_append_zero(&out);
+	return array_front(&out);
+}
+
 /* ---- reload-aware cache */
 
 struct stepup_policy_cache {

@@ -43,6 +43,11 @@ const char *
 stepup_policy_get_session_key_file(const struct stepup_policy *policy);
 const struct stepup_approval_settings *
 stepup_policy_get_approval(const struct stepup_policy *policy);
+/* What the policy asks for that this release parses but does not carry
+   out (approvals, fetch_limit), one sentence per rule, allocated from the
+   data stack; NULL-terminated, empty if none. */
+const char *const *
+stepup_policy_get_unenforced(const struct stepup_policy *policy);
 
 /* Login rules */
 enum stepup_login_require {

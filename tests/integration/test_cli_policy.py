@@ -32,6 +32,28 @@ def test_check_good(tmp_path):
     assert run("policy", "check", "--policy", path).returncode == 0
 
 
+def test_check_warns_about_what_is_not_carried_out(tmp_path):
+    path = write(tmp_path, 'version = 1;\n'
+                 'approval = { url = "https://a.example/v1"; '
+                 'key_file = "/etc/k"; };\n'
+                 'login = ( { name = "d"; require = "password"; } );\n'
+                 'folders = ( { name = "hr"; mailbox = "HR"; '
+                 'require = "approval"; },\n'
+                 '  { name = "dir"; mailbox = "D"; require = "totp"; '
+                 'fetch_limit = { messages = 9; window = "1m"; }; } );\n')
+    r = run("policy", "check", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == [
+        "%s: OK" % path,
+        "%s: warning: folder rule 'hr': approvals are not available in "
+        "this release: access is refused" % path,
+        "%s: warning: folder rule 'dir': fetch_limit is not enforced in "
+        "this release" % path]
+    r = run("policy", "check", "--json", path)
+    out = json.loads(r.stdout)
+    assert out["valid"] is True and len(out["warnings"]) == 2
+
+
 def test_check_reports_every_error_with_lines(tmp_path):
     path = write(tmp_path, 'version = 1;\n'
                  'totp = { window = 5; digits = 7; };\n'

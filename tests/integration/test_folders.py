@@ -31,6 +31,7 @@ folders = (
   { name = "projsec"; mailbox = "Projects/Secret"; require = "totp"; },
   { name = "hidden"; mailbox = "Hidden"; require = "deny"; },
   { name = "hr"; mailbox = "Confidentiel"; require = "approval"; },
+  { name = "either"; mailbox = "Either"; require = "totp_or_approval"; },
   { name = "private"; mailbox = "inbox/Private"; require = "totp"; },
   { name = "popinbox"; users = [ "popu" ]; mailbox = "INBOX"; require = "totp"; },
   { name = "rest"; mailbox = "*"; require = "none"; }
@@ -43,7 +44,7 @@ imap_metadata = yes
 """
 
 FOLDERS = ("Direction", "Direction/Sub", "Projects", "Projects/Secret",
-           "Projects/Open", "Hidden", "Confidentiel", "INBOX/Private",
+           "Projects/Open", "Hidden", "Confidentiel", "Either", "INBOX/Private",
            "Misc")
 MARKER = "marker-of-a-protected-message"
 MESSAGE = ("From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\n"
@@ -220,6 +221,18 @@ def test_approval_folder_refused_without_an_approval(dc):
     typ, text = result(imap.select("Confidentiel"))
     assert typ == "NO" and "[NOPERM]" in text and "approval" in text
     imap.logout()
+
+
+def test_totp_or_approval_opens_with_a_code(dc):
+    imap = session(dc, "pw")
+    assert refused_for_totp(result(imap.select("Either")))
+    imap.logout()
+    imap = session(dc, "tot")
+    assert imap.select("Either")[0] == "OK"
+    imap.logout()
+    # the auth process says what the policy asks for but cannot have
+    assert "stepup: policy: folder rule 'hr': approvals are not available " \
+        "in this release: access is refused" in dc.log()
 
 
 def test_pop3_inbox_rule(dc):

@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "net.h"
+#include "array.h"
 #include "test-common.h"
 #include "policy.h"
 
@@ -241,6 +242,52 @@ static void test_policy_folders(void)
 	q.mailbox = "shared/cabinet/Notes";
 	stepup_policy_folder(policy, &q, &d);
 	test_assert(d.require == STEPUP_FOLDER_TOTP_AND_APPROVAL);
+	test_assert(!d.allow);		/* a code alone is not enough */
+	stepup_policy_unref(&policy);
+	test_end();
+}
+
+static void test_policy_totp_or_approval(void)
+{
+	struct stepup_policy *policy;
+	struct stepup_folder_query q;
+	struct stepup_folder_decision d;
+	const char *const *unenforced;
+	const char *error;
+
+	test_begin("policy: totp_or_approval opens with a two-step login");
+	policy = parse(BASE LOGIN_DEFAULT
+		"approval = { url = \"https://a.example/v1\"; key_file = \"/k\"; };\n"
+		"folders = ( { name = \"f\"; mailbox = \"F\"; require = \"totp_or_approval\"; max_age = \"10m\"; },\n"
+		"  { name = \"g\"; mailbox = \"G\"; require = \"totp\"; fetch_limit = { messages = 5; window = \"1m\"; }; } );\n",
+		&error);
+	test_assert(policy != NULL);
+	if (policy == NULL) {
+		i_error("%s", error);
+		test_end();
+		return;
+	}
+	i_zero(&q);
+	q.user = "u";
+	q.protocol = "imap";
+	q.now = 1764000000;
+	q.mailbox = "F/x";
+	q.level = STEPUP_AUTH_PASSWORD;
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.require == STEPUP_FOLDER_TOTP_OR_APPROVAL && !d.allow);
+	q.level = STEPUP_AUTH_TOTP;
+	q.mfa_time = q.now - 60;
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.allow);
+	q.mfa_time = q.now - 601;
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(!d.allow);
+
+	/* what this release parses but does not carry out */
+	unenforced = stepup_policy_get_unenforced(policy);
+	test_assert(str_array_length(unenforced) == 2);
+	test_assert(strstr(unenforced[0], "rule 'f': approvals") != NULL);
+	test_assert(strstr(unenforced[1], "rule 'g': fetch_limit") != NULL);
 	stepup_policy_unref(&policy);
 	test_end();
 }
@@ -424,6 +471,7 @@ int main(void)
 		test_policy_load_file_checks,
 		test_policy_cache_reload,
 		test_policy_dump_roundtrip,
+		test_policy_totp_or_approval,
 		NULL
 	};
 	return test_run(test_functions);
