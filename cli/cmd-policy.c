@@ -26,49 +26,47 @@ static const char *const folder_require[] = {
 	"totp_and_approval"
 };
 
+/* {"file":PATH,"valid":BOOL,"KEY":[LINES]} */
+static void print_check_json(const char *path, bool valid, const char *key,
+			     const char *const *lines)
+{
+	string_t *out = t_str_new(256);
+
+	str_printfa(out, "{\"file\":%s,\"valid\":%s,\"%s\":[",
+		    stepup_cli_json_str(path), valid ? "true" : "false", key);
+	for (; *lines != NULL; lines++) {
+		if (str_data(out)[str_len(out) - 1] != '[')
+			str_append_c(out, ',');
+		str_append(out, stepup_cli_json_str(*lines));
+	}
+	str_append(out, "]}\n");
+	fputs(str_c(out), stdout);
+}
+
 static int cmd_check(struct stepup_cli *cli, const char *path)
 {
 	struct stepup_policy *policy;
 	const char *error, *const *line;
-	string_t *out;
-	bool first = TRUE;
 
-	if (stepup_policy_load(path, &policy, &error) == 0) {
-		line = stepup_policy_get_unenforced(policy);
+	if (stepup_policy_load(path, &policy, &error) < 0) {
 		if (cli->json) {
-			out = t_str_new(256);
-			str_printfa(out, "{\"file\":%s,\"valid\":true,"
-				    "\"warnings\":[", stepup_cli_json_str(path));
-			for (; *line != NULL; line++) {
-				str_printfa(out, "%s%s", first ? "" : ",",
-					    stepup_cli_json_str(*line));
-				first = FALSE;
-			}
-			str_append(out, "]}\n");
-			fputs(str_c(out), stdout);
+			print_check_json(path, FALSE, "errors",
+					 t_strsplit(error, "\n"));
 		} else {
-			printf("%s: OK\n", path);
-			for (; *line != NULL; line++)
-				printf("%s: warning: %s\n", path, *line);
+			printf("%s\n", error);
 		}
-		stepup_policy_unref(&policy);
-		return STEPUP_EXIT_OK;
-	}
-	if (!cli->json) {
-		printf("%s\n", error);
 		return STEPUP_EXIT_REFUSED;
 	}
-	out = t_str_new(256);
-	str_printfa(out, "{\"file\":%s,\"valid\":false,\"errors\":[",
-		    stepup_cli_json_str(path));
-	for (line = t_strsplit(error, "\n"); *line != NULL; line++) {
-		str_printfa(out, "%s%s", first ? "" : ",",
-			    stepup_cli_json_str(*line));
-		first = FALSE;
+	line = stepup_policy_get_unenforced(policy);
+	if (cli->json)
+		print_check_json(path, TRUE, "warnings", line);
+	else {
+		printf("%s: OK\n", path);
+		for (; *line != NULL; line++)
+			printf("%s: warning: %s\n", path, *line);
 	}
-	str_append(out, "]}\n");
-	fputs(str_c(out), stdout);
-	return STEPUP_EXIT_REFUSED;
+	stepup_policy_unref(&policy);
+	return STEPUP_EXIT_OK;
 }
 
 static int cmd_dump(struct stepup_cli *cli, const char *path)
