@@ -21,6 +21,7 @@
 #include "stepup-config.h"
 #include "stepup-settings.h"
 #include "stepup-facts.h"
+#include "stepup-audit-client.h"
 #include "policy.h"
 #include "stepup-plugin.h"
 
@@ -37,6 +38,8 @@
 #define MSG_PROTECTED_CHILD \
 	"This folder holds a protected folder: renaming or deleting it " \
 	"needs the access that folder needs."
+#define MSG_NO_AUDIT \
+	"This folder cannot be opened right now (audit log unavailable)."
 #define MSG_NO_POLICY \
 	"This folder cannot be opened right now (access policy unavailable)."
 
@@ -50,6 +53,8 @@ struct stepup_user {
 	bool delivery:1;
 	bool admin:1;
 	struct stepup_policy_cache *policy_cache;
+	/* folder decisions go to the audit log through this service */
+	struct stepup_audit_client *audit;
 };
 
 struct stepup_mailbox {
@@ -72,6 +77,44 @@ enum stepup_access {
 static const char *const access_names[] = {
 	"open", "save", "change",
 };
+
+static int
+stepup_folder_audit(struct mailbox *box, struct stepup_user *suser,
+		    enum stepup_access access, const char *decision,
+		    const struct stepup_folder_decision *d, bool allow)
+{
+	struct mail_user *user = box->storage->user;
+	const char *reason = d->reason, *error;
+	struct stepup_audit_record rec;
+
+	if (!allow && d->audit_only)
+		reason = t_strconcat("audit mode: enforce would deny: ",
+				     reason, NULL);
+	if (suser->admin)
+		reason = t_strconcat("admin access: ", reason, NULL);
+	if (access != STEPUP_ACCESS_READ)
+		reason = t_strdup_printf("%s: %s", access_names[access], reason);
+	i_zero(&rec);
+	rec.event = "open";
+	rec.user = user->username;
+	rec.session = user->session_id;
+	rec.service = user->service;
+	rec.ip = user->conn.remote_ip == NULL ? NULL :
+		net_ip2addr(user->conn.remote_ip);
+	rec.mailbox = box->vname;
+	rec.rule = d->rule;
+	rec.decision = decision;
+	rec.reason = reason;
+	rec.auth = suser->level == STEPUP_AUTH_NONE ? NULL :
+		stepup_auth_level_to_str(suser->level);
+	if (stepup_audit_client_send(suser->audit, &rec, &error) < 0) {
+		e_error(box->event, "stepup: audit: %s: %s not recorded%s",
+			error, decision, allow || d->audit_only ?
+			", access refused" : "");
+		return -1;
+	}
+	return 0;
+}
 
 /* -1 = refused (storage error set), 0 = allowed */
 static int
@@ -142,6 +185,16 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
 			e_debug(e->event(), "stepup: %s allow (flags=0x%x): %s",
 				access_names[access], box->flags, d.reason);
 		}
+	}
+	/* who opened (or was refused) a guarded folder: recorded before the
+	   access is given, or the access is not given */
+	if ((d.require != STEPUP_FOLDER_NONE || !allow || suser->admin) &&
+	    stepup_policy_get_audit_path(policy) != NULL &&
+	    stepup_folder_audit(box, suser, access, decision, &d, allow) < 0 &&
+	    (allow || d.audit_only)) {
+		mail_storage_set_error(box->storage, MAIL_ERROR_UNAVAILABLE,
+				       MSG_NO_AUDIT);
+		return -1;
 	}
 	if (allow || d.audit_only)
 		return 0;
@@ -291,6 +344,7 @@ static void stepup_user_deinit(struct mail_user *user)
 	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
 
 	stepup_policy_cache_deinit(&suser->policy_cache);
+	stepup_audit_client_deinit(&suser->audit);
 	suser->module_ctx.super.deinit(user);
 }
 
@@ -362,6 +416,12 @@ static void stepup_mail_user_created(struct mail_user *user)
 	if (path == NULL || path[0] == '\0')
 		path = STEPUP_DEFAULT_POLICY;
 	suser->policy_cache = stepup_policy_cache_init(path, user->event);
+	path = mail_user_plugin_getenv(user, "stepup_audit_socket");
+	if (path == NULL || path[0] == '\0')
+		path = "stepup-audit";
+	if (path[0] != '/')
+		path = t_strconcat(user->set->base_dir, "/", path, NULL);
+	suser->audit = stepup_audit_client_init(path);
 	stepup_user_read_facts(user, suser);
 	MODULE_CONTEXT_SET(user, stepup_user_module, suser);
 

@@ -160,9 +160,11 @@ def start():
     audit = os.path.join(ROOT, "log", "audit.jsonl")
     with open(audit) as f:
         records = [json.loads(x) for x in f]
-    for r in records[-3:]:
-        print("  audit: %s %s %s %s (%s)" % (r["ts"], r["event"], r["user"],
-                                             r["decision"], r["reason"]))
+    for r in records[-5:]:
+        print("  audit: %s %s %s%s %s (%s)" % (
+            r["ts"], r["event"], r["user"],
+            " " + r["mailbox"] if r["mailbox"] else "", r["decision"],
+            r["reason"]))
     show("stepup audit verify " + audit, subprocess.run(
         stepup + ["audit", "verify", audit], capture_output=True, text=True))
 

@@ -113,6 +113,17 @@ service anvil {{
 plugin {{
   stepup_policy = {t}/etc/stepup.conf
 }}
+# the only writer of folder decisions to the audit log; mail processes
+# (also doveadm's own) reach its socket through the internal group
+mail_access_groups = $default_internal_group
+service stepup-audit {{
+  executable = {audit_service} {t}/etc/stepup.conf
+  user = $default_internal_user
+  unix_listener stepup-audit {{
+    mode = 0660
+    group = $default_internal_group
+  }}
+}}
 protocol imap {{
   mail_plugins = $mail_plugins imap_stepup
 }}
@@ -255,6 +266,7 @@ class Dovecot:
         self._write("etc/dovecot.conf", CONF_TEMPLATE.format(
             name=self.name + os.path.basename(self.t), t=self.t,
             imap_port=self.imap_port, pop3_port=self.pop3_port,
+            audit_service=built("stepup-audit"),
             passdbs=self.fmt(self.passdbs), extra=self.fmt(self.extra)))
 
     def start(self):

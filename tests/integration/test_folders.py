@@ -4,6 +4,8 @@ and DELETE of the folder or a parent, POP3) with a password session, and
 the same paths with a TOTP session (codes from pyotp)."""
 
 import imaplib
+import json
+import os
 import poplib
 import re
 import subprocess
@@ -11,7 +13,7 @@ import subprocess
 import pyotp
 import pytest
 
-from test_login import enroll
+from test_login import enroll, stepup
 
 POLICY = """\
 version = 1;
@@ -268,6 +270,63 @@ def test_totp_session_reaches_everything_allowed(dc):
     imap.logout()
 
 
+def audit_records(dc):
+    with open(dc.fmt("{t}/log/audit.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def opens_since(dc, count, **match):
+    return [r for r in audit_records(dc)[count:] if r["event"] == "open"
+            and all(r[k] == v for k, v in match.items())]
+
+
+def test_folder_decisions_are_audited(dc):
+    count = len(audit_records(dc))
+    imap = session(dc, "pw")
+    imap.select("Direction")
+    imap.select("Projects/Open")        # no rule guards it: not recorded
+    imap.rename("Projects", "Leak")
+    imap.logout()
+    imap = session(dc, "tot")
+    imap.select("Direction")
+    imap.logout()
+    [deny] = opens_since(dc, count, user="pw", mailbox="Direction")
+    assert deny["decision"] == "deny" and deny["rule"] == "direction"
+    assert deny["auth"] == "password" and deny["service"] == "imap"
+    assert deny["ip"] == "127.0.0.1" and deny["session"]
+    assert "requires a two-step login" in deny["reason"]
+    [allow] = opens_since(dc, count, user="tot", mailbox="Direction")
+    assert allow["decision"] == "allow" and allow["auth"] == "totp"
+    assert not opens_since(dc, count, mailbox="Projects/Open")
+    [rename] = opens_since(dc, count, user="pw", mailbox="Projects/Secret")
+    assert rename["decision"] == "deny"
+    assert rename["reason"].startswith("change: ")
+    # one chain with the auth process's login records
+    r = stepup(dc, "audit", "verify", dc.fmt("{t}/log/audit.jsonl"))
+    assert r.returncode == 0 and "chain intact" in r.stdout, r.stdout
+
+
+def test_guarded_access_needs_the_audit_service(dc):
+    sock = dc.fmt("{t}/run/stepup-audit")
+    os.rename(sock, sock + ".off")
+    try:
+        imap = session(dc, "tot")
+        typ, text = result(imap.select("Direction"))
+        assert typ == "NO" and "[UNAVAILABLE]" in text
+        assert "audit log unavailable" in text
+        assert imap.select("Projects/Open")[0] == "OK"
+        imap.logout()
+        imap = session(dc, "pw")
+        assert refused_for_totp(result(imap.select("Direction")))
+        imap.logout()
+    finally:
+        os.rename(sock + ".off", sock)
+    imap = session(dc, "tot")
+    assert imap.select("Direction")[0] == "OK"
+    imap.logout()
+    assert dc.wait_log("stepup: audit: net_connect_unix(%s) failed" % sock)
+
+
 def test_decisions_are_logged_and_doveadm_is_allowed(dc):
     mark = dc.log_mark()
     imap = session(dc, "pw")
@@ -278,6 +337,10 @@ def test_decisions_are_logged_and_doveadm_is_allowed(dc):
     assert "open deny (rule=direction, auth=password)" in dc.log_since(mark)
     # doveadm logs to its own stderr
     assert "open allow (rule=direction, auth=none, admin)" in r.stderr
+    admin = [x for x in audit_records(dc) if x["service"] == "doveadm"
+             and x["mailbox"] == "Direction"]
+    assert admin and admin[-1]["decision"] == "allow"
+    assert admin[-1]["reason"].startswith("admin access: ")
 
 
 def test_audit_mode_allows_and_logs(dovecot_factory):
@@ -291,3 +354,7 @@ def test_audit_mode_allows_and_logs(dovecot_factory):
     log = dc.log_since(mark)
     assert "open allow (rule=direction, auth=password, audit mode)" in log
     assert "change allow (rule=projsec, auth=password, audit mode)" in log
+    [rec] = [x for x in audit_records(dc) if x["event"] == "open" and
+             x["mailbox"] == "Direction" and x["service"] == "imap"]
+    assert rec["decision"] == "allow"
+    assert rec["reason"].startswith("audit mode: enforce would deny: ")

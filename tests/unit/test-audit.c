@@ -4,6 +4,7 @@
 #include "str.h"
 #include "test-common.h"
 #include "audit.h"
+#include "audit-proto.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -182,6 +183,59 @@ static void test_audit_refuses_symlink(void)
 	test_end();
 }
 
+static void test_audit_proto(void)
+{
+	static const struct stepup_audit_record rec = {
+		.event = "open", .user = "alice", .session = "S1",
+		.service = "imap", .ip = "::1",
+		.mailbox = "Direction/a\tb\nc\\d\001", .rule = "direction",
+		.decision = "deny", .reason = "rule 'direction' needs a code",
+		.auth = "password",
+	};
+	static const char *const bad[] = {
+		"",
+		"open\talice",
+		/* only folder decisions */
+		"login\talice\tS\timap\t::1\tINBOX\tr\tallow\tx\ttotp",
+		"open\talice\tS\timap\t::1\tINBOX\tr\tpending\tx\ttotp",
+		"open\talice\tS\timap\t::1\tINBOX\tr\tallow\tx\troot",
+		"open\t\tS\timap\t::1\tINBOX\tr\tallow\tx\ttotp",
+		"open\talice\tS\timap\t::1\t\tr\tallow\tx\ttotp",
+		"open\talice\tS\timap\t::1\tINBOX\tr\tallow\tx\ttotp\textra",
+	};
+	struct stepup_audit_record out;
+	const char *line, *error;
+	unsigned int i;
+
+	test_begin("audit: service protocol");
+	line = stepup_audit_proto_encode(&rec);
+	test_assert(strchr(line, '\n') == NULL);
+	test_assert(stepup_audit_proto_decode(line, &out, &error) == 0);
+	test_assert_strcmp(out.mailbox, rec.mailbox);
+	test_assert_strcmp(out.reason, rec.reason);
+	test_assert_strcmp(out.auth, "password");
+	test_assert_strcmp(out.session, "S1");
+	/* empty fields are nulls */
+	test_assert(stepup_audit_proto_decode(
+		"open\talice\t\t\t\tINBOX\t\tdeny\t\t", &out, &error) == 0);
+	test_assert(out.session == NULL && out.auth == NULL && out.rule == NULL);
+	for (i = 0; i < N_ELEMENTS(bad); i++) {
+		test_assert_idx(stepup_audit_proto_decode(bad[i], &out,
+							  &error) < 0, i);
+	}
+	/* an overlong field */
+	{
+		string_t *big = t_str_new(9000);
+
+		for (i = 0; i < 9000; i++)
+			str_append_c(big, 'm');
+		line = t_strdup_printf("open\talice\tS\timap\t::1\t%s\tr\tallow\tx\ttotp",
+				       str_c(big));
+		test_assert(stepup_audit_proto_decode(line, &out, &error) < 0);
+	}
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -190,6 +244,7 @@ int main(void)
 		test_audit_partial_line_recovery,
 		test_audit_concurrent_writers,
 		test_audit_refuses_symlink,
+		test_audit_proto,
 		NULL
 	};
 	char template[] = "/tmp/stepup-audit-XXXXXX";

@@ -1,0 +1,96 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+#include "lib.h"
+#include "str.h"
+#include "strescape.h"
+#include "audit-proto.h"
+
+#define AUDIT_PROTO_FIELDS 10
+/* a mailbox name is at most 4 KiB in Dovecot; reasons are short */
+#define AUDIT_PROTO_FIELD_MAX 8192
+
+static void append_field(string_t *str, const char *value, bool first)
+{
+	if (!first)
+		str_append_c(str, '\t');
+	if (value != NULL)
+		str_append_tabescaped(str, value);
+}
+
+const char *stepup_audit_proto_encode(const struct stepup_audit_record *rec)
+{
+	string_t *str = t_str_new(256);
+
+	append_field(str, rec->event, TRUE);
+	append_field(str, rec->user, FALSE);
+	append_field(str, rec->session, FALSE);
+	append_field(str, rec->service, FALSE);
+	append_field(str, rec->ip, FALSE);
+	append_field(str, rec->mailbox, FALSE);
+	append_field(str, rec->rule, FALSE);
+	append_field(str, rec->decision, FALSE);
+	append_field(str, rec->reason, FALSE);
+	append_field(str, rec->auth, FALSE);
+	return str_c(str);
+}
+
+static bool str_in(const char *value, const char *const *set)
+{
+	return value != NULL && str_array_find(set, value);
+}
+
+int stepup_audit_proto_decode(const char *line,
+			      struct stepup_audit_record *rec_r,
+			      const char **error_r)
+{
+	static const char *const decisions[] = { "allow", "deny", NULL };
+	static const char *const levels[] = {
+		"none", "password", "app", "totp", NULL
+	};
+	const char *const *args = t_strsplit_tabescaped(line);
+	const char *fields[AUDIT_PROTO_FIELDS];
+	unsigned int i;
+
+	if (str_array_length(args) != AUDIT_PROTO_FIELDS) {
+		*error_r = t_strdup_printf("%u fields instead of %u",
+					   str_array_length(args),
+					   AUDIT_PROTO_FIELDS);
+		return -1;
+	}
+	for (i = 0; i < AUDIT_PROTO_FIELDS; i++) {
+		if (strlen(args[i]) > AUDIT_PROTO_FIELD_MAX) {
+			*error_r = t_strdup_printf("field %u too long", i + 1);
+			return -1;
+		}
+		fields[i] = args[i][0] == '\0' ? NULL : args[i];
+	}
+	i_zero(rec_r);
+	rec_r->event = fields[0];
+	rec_r->user = fields[1];
+	rec_r->session = fields[2];
+	rec_r->service = fields[3];
+	rec_r->ip = fields[4];
+	rec_r->mailbox = fields[5];
+	rec_r->rule = fields[6];
+	rec_r->decision = fields[7];
+	rec_r->reason = fields[8];
+	rec_r->auth = fields[9];
+
+	if (null_strcmp(rec_r->event, "open") != 0) {
+		*error_r = "only folder decisions (event open) are accepted";
+		return -1;
+	}
+	if (rec_r->user == NULL || rec_r->mailbox == NULL) {
+		*error_r = "user and mailbox are required";
+		return -1;
+	}
+	if (!str_in(rec_r->decision, decisions)) {
+		*error_r = "decision must be allow or deny";
+		return -1;
+	}
+	if (rec_r->auth != NULL && !str_in(rec_r->auth, levels)) {
+		*error_r = "unknown auth level";
+		return -1;
+	}
+	return 0;
+}

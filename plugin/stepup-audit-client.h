@@ -1,0 +1,17 @@
+#ifndef STEPUP_AUDIT_CLIENT_H
+#define STEPUP_AUDIT_CLIENT_H
+
+#include "audit.h"
+
+/* A mail process's connection to the stepup-audit service
+   (service/stepup-audit.c), opened on first use and again after an
+   error. Each record waits for the service's answer (5 s at most). */
+struct stepup_audit_client *stepup_audit_client_init(const char *socket_path);
+void stepup_audit_client_deinit(struct stepup_audit_client **client);
+
+/* 0 = the record is in the log; -1 = it is not (error_r). */
+int stepup_audit_client_send(struct stepup_audit_client *client,
+			     const struct stepup_audit_record *rec,
+			     const char **error_r);
+
+#endif

@@ -1,0 +1,173 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+/* stepup-audit: a Dovecot service that appends the mail processes' folder
+   decisions to the audit log. Mail processes run as the mail users and
+   must not be able to rewrite the log: they only reach this service's
+   socket (audit/audit-proto.h) and it alone holds the file open.
+
+   service stepup-audit {
+     executable = stepup-audit [POLICY]
+     user = $default_internal_user
+     unix_listener stepup-audit {
+       mode = 0660
+       group = $default_internal_group
+     }
+   }
+
+   The log is opened as root before privileges are dropped; a change of
+   audit.path takes effect when Dovecot restarts the service (doveadm
+   reload). */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "llist.h"
+#include "istream.h"
+#include "ostream.h"
+#include "str-sanitize.h"
+#include "restrict-access.h"
+#include "master-service.h"
+#include "stepup-config.h"
+#include "policy.h"
+#include "audit.h"
+#include "audit-proto.h"
+
+#include <sys/time.h>
+
+/* a request is one record: a 4 KiB mailbox name, escaped, and a reason */
+#define AUDIT_CLIENT_MAX_LINE (32 * 1024)
+
+struct audit_client {
+	struct audit_client *prev, *next;
+	int fd;
+	struct io *io;
+	struct istream *input;
+	struct ostream *output;
+};
+
+static struct stepup_audit *audit_log;
+static struct audit_client *clients;
+
+static void audit_client_destroy(struct audit_client **_client)
+{
+	struct audit_client *client = *_client;
+
+	*_client = NULL;
+	DLLIST_REMOVE(&clients, client);
+	io_remove(&client->io);
+	i_stream_destroy(&client->input);
+	o_stream_destroy(&client->output);
+	i_close_fd(&client->fd);
+	i_free(client);
+	master_service_client_connection_destroyed(master_service);
+}
+
+static bool audit_client_request(struct audit_client *client,
+				 const char *line)
+{
+	struct stepup_audit_record rec;
+	struct timeval now;
+	const char *error;
+
+	if (stepup_audit_proto_decode(line, &rec, &error) < 0) {
+		i_error("stepup-audit: refused a request: %s", error);
+		return FALSE;
+	}
+	if (audit_log == NULL) {
+		i_error("stepup-audit: no audit log open: %s not recorded "
+			"(user %s, mailbox %s)", rec.decision,
+			str_sanitize(rec.user, 80), str_sanitize(rec.mailbox, 200));
+		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
+		return TRUE;
+	}
+	if (gettimeofday(&now, NULL) < 0)
+		i_fatal("gettimeofday() failed: %m");
+	if (stepup_audit_write(audit_log, &rec, &now, &error) < 0) {
+		i_error("stepup-audit: %s", error);
+		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
+	} else {
+		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
+	}
+	return TRUE;
+}
+
+static void audit_client_input(struct audit_client *client)
+{
+	const char *line;
+	bool ok = TRUE;
+
+	while (ok && (line = i_stream_read_next_line(client->input)) != NULL) {
+		T_BEGIN {
+			ok = audit_client_request(client, line);
+		} T_END;
+	}
+	if (!ok || client->input->eof || client->input->stream_errno != 0 ||
+	    i_stream_get_data_size(client->input) >= AUDIT_CLIENT_MAX_LINE) {
+		if (client->input->stream_errno == ENOBUFS)
+			i_error("stepup-audit: request too long");
+		audit_client_destroy(&client);
+	}
+}
+
+static void client_connected(struct master_service_connection *conn)
+{
+	struct audit_client *client;
+
+	master_service_client_connection_accept(conn);
+	client = i_new(struct audit_client, 1);
+	client->fd = conn->fd;
+	client->input = i_stream_create_fd(conn->fd, AUDIT_CLIENT_MAX_LINE);
+	client->output = o_stream_create_fd(conn->fd, SIZE_MAX);
+	o_stream_set_no_error_handling(client->output, TRUE);
+	client->io = io_add(conn->fd, IO_READ, audit_client_input, client);
+	DLLIST_PREPEND(&clients, client);
+}
+
+static void audit_open_log(const char *policy_path)
+{
+	struct stepup_policy *policy;
+	const char *path, *error;
+
+	if (stepup_policy_load(policy_path, &policy, &error) < 0) {
+		i_error("stepup-audit: policy: %s: folder decisions cannot be "
+			"recorded", error);
+		return;
+	}
+	path = stepup_policy_get_audit_path(policy);
+	if (path == NULL) {
+		i_warning("stepup-audit: %s has no audit.path: folder "
+			  "decisions are not recorded", policy_path);
+	} else if (stepup_audit_open(path, &audit_log, &error) < 0) {
+		i_error("stepup-audit: %s: folder decisions cannot be "
+			"recorded", error);
+	}
+	stepup_policy_unref(&policy);
+}
+
+int main(int argc, char *argv[])
+{
+	const char *policy_path;
+
+	master_service = master_service_init("stepup-audit",
+		MASTER_SERVICE_FLAG_NO_CONFIG_SETTINGS, &argc, &argv, "");
+	if (master_getopt(master_service) > 0)
+		return FATAL_DEFAULT;
+	policy_path = argv[optind] != NULL ? argv[optind] :
+		STEPUP_DEFAULT_POLICY;
+	master_service_init_log(master_service);
+
+	/* as root: the log may be where only root writes */
+	audit_open_log(policy_path);
+	restrict_access_by_env(RESTRICT_ACCESS_FLAG_ALLOW_ROOT, NULL);
+	restrict_access_allow_coredumps(TRUE);
+
+	master_service_init_finish(master_service);
+	master_service_run(master_service, client_connected);
+
+	while (clients != NULL) {
+		struct audit_client *client = clients;
+		audit_client_destroy(&client);
+	}
+	stepup_audit_close(&audit_log);
+	master_service_deinit(&master_service);
+	return 0;
+}
