@@ -167,6 +167,10 @@ def start():
             r["reason"]))
     show("stepup audit verify " + audit, subprocess.run(
         stepup + ["audit", "verify", audit], capture_output=True, text=True))
+    show("stepup audit report --mailbox Direction   (who opened it, how)",
+         subprocess.run(stepup + ["audit", "report", "--mailbox",
+                                  "Direction"], capture_output=True,
+                        text=True))
 
     step("Try it yourself")
     print("Connect any IMAP client to 127.0.0.1 port %d (no TLS), POP3 on "

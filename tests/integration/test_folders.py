@@ -306,6 +306,46 @@ def test_folder_decisions_are_audited(dc):
     assert r.returncode == 0 and "chain intact" in r.stdout, r.stdout
 
 
+def test_audit_report_says_who_opened_what(dc, tmp_path):
+    imap = session(dc, "pw")
+    imap.select("Direction")
+    imap.logout()
+    imap = session(dc, "tot")
+    imap.select("Direction/Sub")
+    imap.logout()
+    # the log named by the policy; folder decisions by default
+    r = stepup(dc, "audit", "report", "--mailbox", "Direction",
+               "--since", "1h")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(" open pw deny Direction (auth=password, imap from "
+               "127.0.0.1, rule=direction): " in x for x in lines), lines
+    assert any(" open tot allow Direction/Sub (auth=totp, " in x
+               for x in lines), lines
+    assert all(" open " in x for x in lines[:-1])
+    assert lines[-1] == "%d records shown" % (len(lines) - 1)
+    r = stepup(dc, "audit", "report", "--user", "pw", "--json")
+    out = json.loads(r.stdout)
+    assert out["intact"] is True and out["records"]
+    assert {x["user"] for x in out["records"]} == {"pw"}
+    assert {x["event"] for x in out["records"]} == {"open"}
+    r = stepup(dc, "audit", "report", "--user", "tot", "--all", "--json")
+    events = {x["event"] for x in json.loads(r.stdout)["records"]}
+    assert {"login", "open", "enroll"} <= events, events
+    r = stepup(dc, "audit", "report", "--since", "2999-01-01", "--json")
+    assert json.loads(r.stdout)["records"] == []
+    assert stepup(dc, "audit", "report", "--since",
+                  "yesterday").returncode == 2
+    # a changed record: the report still shows, but says so and fails
+    with open(dc.fmt("{t}/log/audit.jsonl")) as f:
+        text = f.read()
+    bad = tmp_path / "audit.jsonl"
+    bad.write_text(text.replace('"user":"pw"', '"user":"px"', 1))
+    r = stepup(dc, "audit", "report", str(bad), "--all")
+    assert r.returncode == 1
+    assert "the chain is broken" in r.stderr and "px" in r.stdout
+
+
 def test_guarded_access_needs_the_audit_service(dc):
     sock = dc.fmt("{t}/run/stepup-audit")
     os.rename(sock, sock + ".off")

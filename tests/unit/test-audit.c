@@ -5,6 +5,7 @@
 #include "test-common.h"
 #include "audit.h"
 #include "audit-proto.h"
+#include "audit-report.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -236,6 +237,72 @@ static void test_audit_proto(void)
 	test_end();
 }
 
+static void test_audit_report(void)
+{
+	static const struct stepup_audit_record rec = {
+		.event = "open", .user = "alice", .session = "S",
+		.service = "imap", .ip = "10.0.0.1",
+		.mailbox = "Direction/Q\"1\"", .rule = "direction",
+		.decision = "allow", .reason = "r\u00e9", .auth = "totp",
+	};
+	struct stepup_audit_filter filter;
+	struct stepup_audit_entry e;
+	struct timeval tv = { .tv_sec = 1764000000, .tv_usec = 123000 };
+	const char *line, *hash, *ts, *error;
+
+	test_begin("audit: report reads records back and filters them");
+	line = stepup_audit_format(&rec, &tv, STEPUP_AUDIT_GENESIS, &hash);
+	test_assert(stepup_audit_parse_entry(line, &e, &error) == 0);
+	test_assert_strcmp(e.ts, "2025-11-24T16:00:00.123Z");
+	test_assert_strcmp(e.rec.mailbox, rec.mailbox);
+	test_assert_strcmp(e.rec.reason, rec.reason);
+	test_assert_strcmp(e.rec.auth, "totp");
+	test_assert(stepup_audit_parse_entry("{\"ts\":1}", &e, &error) < 0);
+	test_assert(stepup_audit_parse_entry("not json", &e, &error) < 0);
+	test_assert(stepup_audit_parse_entry("{\"user\":\"a\"}", &e,
+					     &error) < 0);
+	test_assert(stepup_audit_parse_entry(line, &e, &error) == 0);
+
+	i_zero(&filter);
+	test_assert(stepup_audit_filter_match(&filter, &e));
+	filter.mailbox = "Direction";		/* covers subfolders */
+	test_assert(stepup_audit_filter_match(&filter, &e));
+	filter.mailbox = "Direc";
+	test_assert(!stepup_audit_filter_match(&filter, &e));
+	filter.mailbox = NULL;
+	filter.user = "bob";
+	test_assert(!stepup_audit_filter_match(&filter, &e));
+	filter.user = NULL;
+	filter.event = "login";
+	test_assert(!stepup_audit_filter_match(&filter, &e));
+	filter.event = NULL;
+
+	/* --since */
+	test_assert(stepup_audit_parse_since("2025-11-24", 0, &ts, &error) == 0);
+	test_assert_strcmp(ts, "2025-11-24T00:00:00.000Z");
+	filter.since = ts;
+	test_assert(stepup_audit_filter_match(&filter, &e));
+	test_assert(stepup_audit_parse_since("2025-11-24T16:00:01Z", 0, &ts,
+					     &error) == 0);
+	filter.since = ts;
+	test_assert(!stepup_audit_filter_match(&filter, &e));
+	test_assert(stepup_audit_parse_since("90m", 1764000000, &ts,
+					     &error) == 0);
+	test_assert_strcmp(ts, "2025-11-24T14:30:00.000Z");
+	test_assert(stepup_audit_parse_since("7d", 1764000000, &ts,
+					     &error) == 0);
+	test_assert_strcmp(ts, "2025-11-17T16:00:00.000Z");
+	test_assert(stepup_audit_parse_since("2026-02-30", 0, &ts, &error) < 0);
+	test_assert(stepup_audit_parse_since("2026-1-01", 0, &ts, &error) < 0);
+	test_assert(stepup_audit_parse_since("2026-01-01T10:00:00", 0, &ts,
+					     &error) < 0);
+	test_assert(stepup_audit_parse_since("0h", 0, &ts, &error) < 0);
+	test_assert(stepup_audit_parse_since("-5h", 0, &ts, &error) < 0);
+	test_assert(stepup_audit_parse_since("5w", 0, &ts, &error) < 0);
+	test_assert(stepup_audit_parse_since("", 0, &ts, &error) < 0);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -245,6 +312,7 @@ int main(void)
 		test_audit_concurrent_writers,
 		test_audit_refuses_symlink,
 		test_audit_proto,
+		test_audit_report,
 		NULL
 	};
 	char template[] = "/tmp/stepup-audit-XXXXXX";

@@ -1,0 +1,178 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+#include "lib.h"
+#include "istream.h"
+#include "json-parser.h"
+#include "audit-report.h"
+
+#include <time.h>
+
+static const char **
+entry_field(struct stepup_audit_entry *entry, const char *key)
+{
+	struct stepup_audit_record *rec = &entry->rec;
+
+	if (strcmp(key, "ts") == 0) return &entry->ts;
+	if (strcmp(key, "event") == 0) return &rec->event;
+	if (strcmp(key, "user") == 0) return &rec->user;
+	if (strcmp(key, "session") == 0) return &rec->session;
+	if (strcmp(key, "service") == 0) return &rec->service;
+	if (strcmp(key, "ip") == 0) return &rec->ip;
+	if (strcmp(key, "mailbox") == 0) return &rec->mailbox;
+	if (strcmp(key, "rule") == 0) return &rec->rule;
+	if (strcmp(key, "decision") == 0) return &rec->decision;
+	if (strcmp(key, "reason") == 0) return &rec->reason;
+	if (strcmp(key, "auth") == 0) return &rec->auth;
+	return NULL;	/* prev, hash */
+}
+
+int stepup_audit_parse_entry(const char *line,
+			     struct stepup_audit_entry *entry_r,
+			     const char **error_r)
+{
+	struct istream *input;
+	struct json_parser *parser;
+	enum json_type type;
+	const char *key = NULL, *value, **dest, *error;
+	int ret = 0;
+
+	i_zero(entry_r);
+	input = i_stream_create_from_data(line, strlen(line));
+	parser = json_parser_init(input);
+	while (ret == 0 && json_parse_next(parser, &type, &value) > 0) {
+		if (key == NULL) {
+			if (type != JSON_TYPE_OBJECT_KEY)
+				ret = -1;
+			else
+				key = t_strdup(value);
+			continue;
+		}
+		dest = entry_field(entry_r, key);
+		key = NULL;
+		if (type == JSON_TYPE_STRING) {
+			if (dest != NULL)
+				*dest = t_strdup(value);
+		} else if (type != JSON_TYPE_NULL) {
+			ret = -1;	/* records hold strings and nulls */
+		}
+	}
+	if (json_parser_deinit(&parser, &error) < 0 && ret == 0) {
+		*error_r = t_strdup_printf("not a record: %s", error);
+		ret = -2;
+	}
+	i_stream_unref(&input);
+	if (ret == -1)
+		*error_r = "not a record: values must be strings or null";
+	if (ret == 0 && (entry_r->ts == NULL || entry_r->rec.event == NULL)) {
+		*error_r = "not a record: no ts or event";
+		ret = -1;
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+/* the writer's format, so that strings compare in time order */
+static const char *format_ts(time_t t)
+{
+	struct tm *tm = gmtime(&t);
+	char buf[32];
+
+	if (tm == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S.000Z", tm) == 0)
+		return NULL;
+	return t_strdup(buf);
+}
+
+/* the digits of value[pos..pos+len), or -1 */
+static int fixed_digits(const char *value, unsigned int pos, unsigned int len)
+{
+	unsigned int i;
+	int n = 0;
+
+	for (i = pos; i < pos + len; i++) {
+		if (value[i] < '0' || value[i] > '9')
+			return -1;
+		n = n * 10 + (value[i] - '0');
+	}
+	return n;
+}
+
+static int parse_duration(const char *value, time_t now, const char **ts_r)
+{
+	size_t len = strlen(value);
+	unsigned int n, mult;
+	char unit = len == 0 ? '\0' : value[len - 1];
+
+	mult = unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+	if (mult == 0 || len < 2 || len > 7 ||
+	    str_to_uint(t_strndup(value, len - 1), &n) < 0 || n == 0)
+		return -1;
+	*ts_r = format_ts(now - (time_t)n * mult);
+	return *ts_r == NULL ? -1 : 0;
+}
+
+int stepup_audit_parse_since(const char *value, time_t now,
+			     const char **ts_r, const char **error_r)
+{
+	size_t len = strlen(value);
+	int y, mo, d, h = 0, mi = 0, s = 0;
+	struct tm tm;
+	time_t t;
+
+	if (parse_duration(value, now, ts_r) == 0)
+		return 0;
+	y = len >= 10 && value[4] == '-' && value[7] == '-' ?
+		fixed_digits(value, 0, 4) : -1;
+	mo = y < 0 ? -1 : fixed_digits(value, 5, 2);
+	d = y < 0 ? -1 : fixed_digits(value, 8, 2);
+	if (y >= 0 && len == 20 && value[10] == 'T' && value[13] == ':' &&
+	    value[16] == ':' && value[19] == 'Z') {
+		h = fixed_digits(value, 11, 2);
+		mi = fixed_digits(value, 14, 2);
+		s = fixed_digits(value, 17, 2);
+	} else if (len != 10) {
+		y = -1;
+	}
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+	    h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) {
+		*error_r = "--since: a date (2026-11-25), a UTC time "
+			"(2026-11-25T08:00:00Z) or a duration (90m, 24h, 7d)";
+		return -1;
+	}
+	i_zero(&tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != d) {	/* 2026-02-30 */
+		*error_r = t_strdup_printf("--since: not a valid date: %s",
+					   value);
+		return -1;
+	}
+	*ts_r = format_ts(t);
+	return 0;
+}
+
+bool stepup_audit_filter_match(const struct stepup_audit_filter *filter,
+			       const struct stepup_audit_entry *entry)
+{
+	const struct stepup_audit_record *rec = &entry->rec;
+	size_t len;
+
+	if (filter->since != NULL && strcmp(entry->ts, filter->since) < 0)
+		return FALSE;
+	if (filter->event != NULL && null_strcmp(rec->event, filter->event) != 0)
+		return FALSE;
+	if (filter->user != NULL && null_strcmp(rec->user, filter->user) != 0)
+		return FALSE;
+	if (filter->mailbox != NULL) {
+		len = strlen(filter->mailbox);
+		if (rec->mailbox == NULL ||
+		    strncmp(rec->mailbox, filter->mailbox, len) != 0 ||
+		    (rec->mailbox[len] != '\0' && rec->mailbox[len] != '/'))
+			return FALSE;
+	}
+	return TRUE;
+}
