@@ -94,3 +94,70 @@ int stepup_audit_proto_decode(const char *line,
 	}
 	return 0;
 }
+
+#define FETCH_PROTO_FIELDS 11
+
+const char *stepup_audit_proto_encode_fetch(const struct stepup_fetch_request *req)
+{
+	string_t *str = t_str_new(256);
+
+	append_field(str, "fetch", TRUE);
+	append_field(str, req->user, FALSE);
+	append_field(str, req->session, FALSE);
+	append_field(str, req->service, FALSE);
+	append_field(str, req->ip, FALSE);
+	append_field(str, req->mailbox, FALSE);
+	append_field(str, req->rule, FALSE);
+	str_printfa(str, "\t%u\t%u\t%d", req->limit, req->window_secs,
+		    req->enforce ? 1 : 0);
+	append_field(str, req->auth, FALSE);
+	return str_c(str);
+}
+
+bool stepup_audit_proto_is_fetch(const char *line)
+{
+	return str_begins(line, "fetch\t");
+}
+
+int stepup_audit_proto_decode_fetch(const char *line,
+				    struct stepup_fetch_request *req_r,
+				    const char **error_r)
+{
+	const char *const *args = t_strsplit_tabescaped(line);
+	unsigned int i;
+
+	if (str_array_length(args) != FETCH_PROTO_FIELDS) {
+		*error_r = t_strdup_printf("%u fields instead of %u",
+					   str_array_length(args),
+					   FETCH_PROTO_FIELDS);
+		return -1;
+	}
+	for (i = 0; i < FETCH_PROTO_FIELDS; i++) {
+		if (strlen(args[i]) > AUDIT_PROTO_FIELD_MAX) {
+			*error_r = t_strdup_printf("field %u too long", i + 1);
+			return -1;
+		}
+	}
+	i_zero(req_r);
+	req_r->user = args[1];
+	req_r->session = args[2][0] == '\0' ? NULL : args[2];
+	req_r->service = args[3][0] == '\0' ? NULL : args[3];
+	req_r->ip = args[4][0] == '\0' ? NULL : args[4];
+	req_r->mailbox = args[5];
+	req_r->rule = args[6];
+	req_r->auth = args[10][0] == '\0' ? NULL : args[10];
+	if (strcmp(args[0], "fetch") != 0 || req_r->user[0] == '\0' ||
+	    req_r->mailbox[0] == '\0' || req_r->rule[0] == '\0') {
+		*error_r = "fetch needs a user, a mailbox and a rule";
+		return -1;
+	}
+	if (str_to_uint(args[7], &req_r->limit) < 0 || req_r->limit == 0 ||
+	    str_to_uint(args[8], &req_r->window_secs) < 0 ||
+	    req_r->window_secs == 0 ||
+	    (strcmp(args[9], "0") != 0 && strcmp(args[9], "1") != 0)) {
+		*error_r = "fetch: bad limit, window or mode";
+		return -1;
+	}
+	req_r->enforce = args[9][0] == '1';
+	return 0;
+}

@@ -20,4 +20,22 @@ int stepup_audit_proto_decode(const char *line,
 			      struct stepup_audit_record *rec_r,
 			      const char **error_r);
 
+/* A message body read from a folder whose rule has a fetch_limit: the
+   service counts it for (user, rule) and answers "+" (within the limit)
+   or "-" (over it; the first read over is recorded as event
+   "fetch_limit", as a refusal if enforce, else as what enforce would
+   have done). */
+struct stepup_fetch_request {
+	const char *user, *session, *service, *ip, *mailbox, *rule, *auth;
+	unsigned int limit, window_secs;
+	bool enforce;
+};
+
+const char *stepup_audit_proto_encode_fetch(const struct stepup_fetch_request *req);
+/* TRUE if line is a fetch request (and not a record) */
+bool stepup_audit_proto_is_fetch(const char *line);
+int stepup_audit_proto_decode_fetch(const char *line,
+				    struct stepup_fetch_request *req_r,
+				    const char **error_r);
+
 #endif

@@ -63,7 +63,7 @@ static int audit_client_connect(struct stepup_audit_client *client,
 	return 0;
 }
 
-/* The answer is one short line: "+\n" or "-\n". */
+/* The answer is one short line: "+\n" (1) or "-\n" (0); -1 = error. */
 static int audit_client_read_answer(struct stepup_audit_client *client,
 				    const char **error_r)
 {
@@ -88,17 +88,18 @@ static int audit_client_read_answer(struct stepup_audit_client *client,
 			break;
 	}
 	if (pos == 2 && memcmp(buf, STEPUP_AUDIT_PROTO_OK "\n", 2) == 0)
+		return 1;
+	if (pos == 2 && memcmp(buf, STEPUP_AUDIT_PROTO_FAIL "\n", 2) == 0)
 		return 0;
-	*error_r = pos == 2 &&
-		memcmp(buf, STEPUP_AUDIT_PROTO_FAIL "\n", 2) == 0 ?
-		"the audit service could not write the record (see its log)" :
-		"unexpected answer from the audit service";
+	*error_r = "unexpected answer from the audit service";
 	return -1;
 }
 
 static int audit_client_send_line(struct stepup_audit_client *client,
 				  const char *line, const char **error_r)
 {
+	int ret;
+
 	if (client->fd == -1 && audit_client_connect(client, error_r) < 0)
 		return -1;
 	if (write_full(client->fd, line, strlen(line)) < 0) {
@@ -107,26 +108,45 @@ static int audit_client_send_line(struct stepup_audit_client *client,
 		i_close_fd(&client->fd);
 		return -1;
 	}
-	if (audit_client_read_answer(client, error_r) < 0) {
+	if ((ret = audit_client_read_answer(client, error_r)) < 0)
 		i_close_fd(&client->fd);
-		return -1;
-	}
-	return 0;
+	return ret;
+}
+
+/* One request and its answer; a connection kept from before may belong
+   to a service that has been restarted since: one more try on a new one */
+static int audit_client_request(struct stepup_audit_client *client,
+				const char *line, const char **error_r)
+{
+	bool reused = client->fd != -1;
+	int ret;
+
+	line = t_strconcat(line, "\n", NULL);
+	ret = audit_client_send_line(client, line, error_r);
+	if (ret < 0 && reused)
+		ret = audit_client_send_line(client, line, error_r);
+	return ret;
 }
 
 int stepup_audit_client_send(struct stepup_audit_client *client,
 			     const struct stepup_audit_record *rec,
 			     const char **error_r)
 {
-	const char *line = t_strconcat(stepup_audit_proto_encode(rec), "\n",
-				       NULL);
-	bool reused = client->fd != -1;
+	int ret = audit_client_request(client, stepup_audit_proto_encode(rec),
+				       error_r);
 
-	if (audit_client_send_line(client, line, error_r) == 0)
-		return 0;
-	/* a connection kept from before may belong to a service that has
-	   been restarted since: one more try on a new one */
-	if (!reused)
-		return -1;
-	return audit_client_send_line(client, line, error_r);
+	if (ret == 0) {
+		*error_r = "the audit service could not write the record "
+			"(see its log)";
+	}
+	return ret > 0 ? 0 : -1;
+}
+
+int stepup_audit_client_fetch(struct stepup_audit_client *client,
+			      const struct stepup_fetch_request *req,
+			      const char **error_r)
+{
+	return audit_client_request(client,
+				    stepup_audit_proto_encode_fetch(req),
+				    error_r);
 }

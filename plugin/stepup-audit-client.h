@@ -1,7 +1,7 @@
 #ifndef STEPUP_AUDIT_CLIENT_H
 #define STEPUP_AUDIT_CLIENT_H
 
-#include "audit.h"
+#include "audit-proto.h"
 
 /* A mail process's connection to the stepup-audit service
    (service/stepup-audit.c), opened on first use and again after an
@@ -13,5 +13,11 @@ void stepup_audit_client_deinit(struct stepup_audit_client **client);
 int stepup_audit_client_send(struct stepup_audit_client *client,
 			     const struct stepup_audit_record *rec,
 			     const char **error_r);
+
+/* Count one message body read against a fetch_limit: 1 = within the
+   limit, 0 = over it, -1 = no answer (error_r). */
+int stepup_audit_client_fetch(struct stepup_audit_client *client,
+			      const struct stepup_fetch_request *req,
+			      const char **error_r);
 
 #endif

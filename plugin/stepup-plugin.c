@@ -18,6 +18,7 @@
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
 #include "mailbox-list-iter.h"
+#include "seq-range-array.h"
 #include "stepup-config.h"
 #include "stepup-settings.h"
 #include "stepup-facts.h"
@@ -38,6 +39,9 @@
 #define MSG_PROTECTED_CHILD \
 	"This folder holds a protected folder: renaming or deleting it " \
 	"needs the access that folder needs."
+#define MSG_FETCH_LIMIT \
+	"Too many messages read from protected folders in a short time: " \
+	"try again later."
 #define MSG_NO_AUDIT \
 	"This folder cannot be opened right now (audit log unavailable)."
 #define MSG_NO_POLICY \
@@ -59,12 +63,22 @@ struct stepup_user {
 
 struct stepup_mailbox {
 	union mailbox_module_context module_ctx;
+	/* the fetch_limit of the rule that let the folder open: every
+	   message body read from it is counted by the stepup-audit service,
+	   each message once per session */
+	const char *fetch_rule;
+	unsigned int fetch_limit, fetch_window;
+	bool fetch_enforce;
+	ARRAY_TYPE(seq_range) fetch_counted;	/* UIDs */
 };
 
 const char *stepup_plugin_version = DOVECOT_ABI_VERSION;
 
 static MODULE_CONTEXT_DEFINE_INIT(stepup_user_module,
 				  &mail_user_module_register);
+#define STEPUP_MAIL_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, stepup_mail_module)
+static MODULE_CONTEXT_DEFINE_INIT(stepup_mail_module, &mail_module_register);
 static MODULE_CONTEXT_DEFINE_INIT(stepup_storage_module,
 				  &mail_storage_module_register);
 
@@ -114,6 +128,121 @@ stepup_folder_audit(struct mailbox *box, struct stepup_user *suser,
 		return -1;
 	}
 	return 0;
+}
+
+static void
+stepup_mailbox_set_fetch_limit(struct mailbox *box, struct stepup_user *suser,
+			       const struct stepup_folder_decision *d)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+
+	if (d->fetch_limit_messages == 0 || d->rule == NULL || suser->admin)
+		return;
+	sbox->fetch_rule = p_strdup(box->pool, d->rule);
+	sbox->fetch_limit = d->fetch_limit_messages;
+	sbox->fetch_window = d->fetch_limit_window_secs;
+	sbox->fetch_enforce = !d->audit_only;
+	if (!array_is_created(&sbox->fetch_counted))
+		p_array_init(&sbox->fetch_counted, box->pool, 16);
+}
+
+/* A message body is about to be read: count it against the folder's
+   fetch_limit. -1 = refused (storage error set). */
+static int stepup_mail_count_read(struct mail *mail)
+{
+	struct mailbox *box = mail->box;
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+	struct mail_user *user = box->storage->user;
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+	struct stepup_fetch_request req;
+	const char *error;
+	int ret;
+
+	if (sbox->fetch_rule == NULL ||
+	    seq_range_exists(&sbox->fetch_counted, mail->uid))
+		return 0;
+	i_zero(&req);
+	req.user = user->username;
+	req.session = user->session_id;
+	req.service = user->service;
+	req.ip = user->conn.remote_ip == NULL ? NULL :
+		net_ip2addr(user->conn.remote_ip);
+	req.mailbox = box->vname;
+	req.rule = sbox->fetch_rule;
+	req.auth = suser->level == STEPUP_AUTH_NONE ? NULL :
+		stepup_auth_level_to_str(suser->level);
+	req.limit = sbox->fetch_limit;
+	req.window_secs = sbox->fetch_window;
+	req.enforce = sbox->fetch_enforce;
+	ret = stepup_audit_client_fetch(suser->audit, &req, &error);
+	if (ret > 0 || (ret == 0 && !sbox->fetch_enforce)) {
+		seq_range_array_add(&sbox->fetch_counted, mail->uid);
+		return 0;
+	}
+	if (ret == 0) {
+		e_warning(box->event, "stepup: fetch_limit of rule '%s' "
+			  "reached (%u messages per %us): read of UID %u "
+			  "refused", sbox->fetch_rule, sbox->fetch_limit,
+			  sbox->fetch_window, mail->uid);
+		mail_storage_set_error(box->storage, MAIL_ERROR_LIMIT,
+				       MSG_FETCH_LIMIT);
+		return -1;
+	}
+	e_error(box->event, "stepup: audit: %s: read of UID %u not counted%s",
+		error, mail->uid, sbox->fetch_enforce ? ", refused" : "");
+	if (!sbox->fetch_enforce)
+		return 0;
+	mail_storage_set_error(box->storage, MAIL_ERROR_UNAVAILABLE,
+			       MSG_NO_AUDIT);
+	return -1;
+}
+
+static int
+stepup_mail_get_stream(struct mail *_mail, bool get_body,
+		       struct message_size *hdr_size,
+		       struct message_size *body_size,
+		       struct istream **stream_r)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	union mail_module_context *smail = STEPUP_MAIL_CONTEXT(mail);
+
+	if (get_body && stepup_mail_count_read(_mail) < 0)
+		return -1;
+	return smail->super.get_stream(_mail, get_body, hdr_size, body_size,
+				       stream_r);
+}
+
+static int
+stepup_mail_get_binary_stream(struct mail *_mail,
+			      const struct message_part *part,
+			      bool include_hdr, uoff_t *size_r,
+			      unsigned int *lines_r, bool *binary_r,
+			      struct istream **stream_r)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	union mail_module_context *smail = STEPUP_MAIL_CONTEXT(mail);
+
+	if (stepup_mail_count_read(_mail) < 0)
+		return -1;
+	return smail->super.get_binary_stream(_mail, part, include_hdr,
+					      size_r, lines_r, binary_r,
+					      stream_r);
+}
+
+static void stepup_mail_allocated(struct mail *_mail)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct mail_vfuncs *v = mail->vlast;
+	union mail_module_context *smail;
+
+	if (MODULE_CONTEXT(_mail->box, stepup_storage_module) == NULL)
+		return;
+	smail = p_new(mail->pool, union mail_module_context, 1);
+	smail->super = *v;
+	mail->vlast = &smail->super;
+	v->get_stream = stepup_mail_get_stream;
+	v->get_binary_stream = stepup_mail_get_binary_stream;
+	MODULE_CONTEXT_SET_SELF(mail, stepup_mail_module, smail);
 }
 
 /* -1 = refused (storage error set), 0 = allowed */
@@ -196,8 +325,11 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
 				       MSG_NO_AUDIT);
 		return -1;
 	}
-	if (allow || d.audit_only)
+	if (allow || d.audit_only) {
+		if (access == STEPUP_ACCESS_READ)
+			stepup_mailbox_set_fetch_limit(box, suser, &d);
 		return 0;
+	}
 
 	switch (d.require) {
 	case STEPUP_FOLDER_DENY:
@@ -433,6 +565,7 @@ static void stepup_mail_user_created(struct mail_user *user)
 static struct mail_storage_hooks stepup_mail_storage_hooks = {
 	.mail_user_created = stepup_mail_user_created,
 	.mailbox_allocated = stepup_mailbox_allocated,
+	.mail_allocated = stepup_mail_allocated,
 };
 
 void stepup_plugin_init(struct module *module)

@@ -142,11 +142,6 @@ stepup_policy_get_unenforced(const struct stepup_policy *policy)
 		}
 		if (what != NULL)
 			array_push_back(&out, &what);
-		if (rule->fetch_messages > 0) {
-			what = t_strdup_printf("folder rule '%s': fetch_limit "
-				"is not enforced in this release", rule->name);
-			array_push_back(&out, &what);
-		}
 	}
 	array_append_zero(&out);
 	return array_front(&out);

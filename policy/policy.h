@@ -44,7 +44,7 @@ stepup_policy_get_session_key_file(const struct stepup_policy *policy);
 const struct stepup_approval_settings *
 stepup_policy_get_approval(const struct stepup_policy *policy);
 /* What the policy asks for that this release parses but does not carry
-   out (approvals, fetch_limit), one sentence per rule, allocated from the
+   out (approvals), one sentence per rule, allocated from the
    data stack; NULL-terminated, empty if none. */
 const char *const *
 stepup_policy_get_unenforced(const struct stepup_policy *policy);

@@ -1,13 +1,16 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 /* stepup-audit: a Dovecot service that appends the mail processes' folder
-   decisions to the audit log. Mail processes run as the mail users and
+   decisions to the audit log, and keeps the fetch_limit counters of every
+   mail process on the host. Mail processes run as the mail users and
    must not be able to rewrite the log: they only reach this service's
    socket (audit/audit-proto.h) and it alone holds the file open.
 
    service stepup-audit {
      executable = stepup-audit [POLICY]
      user = $default_internal_user
+     process_limit = 1          # one set of fetch_limit counters
+     client_limit = 10000       # one connection per mail process
      unix_listener stepup-audit {
        mode = 0660
        group = $default_internal_group
@@ -30,6 +33,7 @@
 #include "policy.h"
 #include "audit.h"
 #include "audit-proto.h"
+#include "fetch-limit.h"
 
 #include <sys/time.h>
 
@@ -44,8 +48,12 @@ struct audit_client {
 	struct ostream *output;
 };
 
+#define FETCH_EXPIRE_INTERVAL_MSECS (60 * 1000)
+
 static struct stepup_audit *audit_log;
 static struct audit_client *clients;
+static struct stepup_fetch_counter *fetch_counter;
+static struct timeout *to_fetch_expire;
 
 static void audit_client_destroy(struct audit_client **_client)
 {
@@ -61,28 +69,82 @@ static void audit_client_destroy(struct audit_client **_client)
 	master_service_client_connection_destroyed(master_service);
 }
 
+static int audit_write(const struct stepup_audit_record *rec,
+		       const char **error_r)
+{
+	struct timeval now;
+
+	if (audit_log == NULL) {
+		*error_r = "no audit log open";
+		return -1;
+	}
+	if (gettimeofday(&now, NULL) < 0)
+		i_fatal("gettimeofday() failed: %m");
+	return stepup_audit_write(audit_log, rec, &now, error_r);
+}
+
+/* One message body read from a folder with a fetch_limit. */
+static bool audit_client_fetch(struct audit_client *client, const char *line)
+{
+	struct stepup_fetch_request req;
+	struct stepup_audit_record rec;
+	const char *error, *reason;
+	bool first_over;
+
+	if (stepup_audit_proto_decode_fetch(line, &req, &error) < 0) {
+		i_error("stepup-audit: refused a request: %s", error);
+		return FALSE;
+	}
+	if (stepup_fetch_count(fetch_counter, req.user, req.rule, req.limit,
+			       req.window_secs, ioloop_time, &first_over)) {
+		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
+		return TRUE;
+	}
+	if (first_over) {
+		reason = t_strdup_printf("more than %u messages read within "
+			"%us from folders of rule '%s'", req.limit,
+			req.window_secs, req.rule);
+		i_warning("stepup-audit: fetch_limit: user %s: %s%s",
+			  str_sanitize(req.user, 80), reason,
+			  req.enforce ? ": further reads refused" :
+			  " (audit mode: nothing refused)");
+		i_zero(&rec);
+		rec.event = "fetch_limit";
+		rec.user = req.user;
+		rec.session = req.session;
+		rec.service = req.service;
+		rec.ip = req.ip;
+		rec.mailbox = req.mailbox;
+		rec.rule = req.rule;
+		rec.decision = req.enforce ? "deny" : "allow";
+		rec.reason = req.enforce ? reason : t_strconcat(
+			"audit mode: enforce would deny: ", reason, NULL);
+		rec.auth = req.auth;
+		if (audit_write(&rec, &error) < 0) {
+			i_error("stepup-audit: %s: fetch_limit not recorded",
+				error);
+		}
+	}
+	o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
+	return TRUE;
+}
+
 static bool audit_client_request(struct audit_client *client,
 				 const char *line)
 {
 	struct stepup_audit_record rec;
-	struct timeval now;
 	const char *error;
 
+	if (stepup_audit_proto_is_fetch(line))
+		return audit_client_fetch(client, line);
 	if (stepup_audit_proto_decode(line, &rec, &error) < 0) {
 		i_error("stepup-audit: refused a request: %s", error);
 		return FALSE;
 	}
-	if (audit_log == NULL) {
-		i_error("stepup-audit: no audit log open: %s not recorded "
-			"(user %s, mailbox %s)", rec.decision,
+	if (audit_write(&rec, &error) < 0) {
+		i_error("stepup-audit: %s: %s not recorded (user %s, "
+			"mailbox %s)", error, rec.decision,
 			str_sanitize(rec.user, 80), str_sanitize(rec.mailbox, 200));
-		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
-		return TRUE;
-	}
-	if (gettimeofday(&now, NULL) < 0)
-		i_fatal("gettimeofday() failed: %m");
-	if (stepup_audit_write(audit_log, &rec, &now, &error) < 0) {
-		i_error("stepup-audit: %s", error);
 		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
 	} else {
 		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
@@ -106,6 +168,11 @@ static void audit_client_input(struct audit_client *client)
 			i_error("stepup-audit: request too long");
 		audit_client_destroy(&client);
 	}
+}
+
+static void fetch_expire(void *context ATTR_UNUSED)
+{
+	(void)stepup_fetch_counter_expire(fetch_counter, ioloop_time);
 }
 
 static void client_connected(struct master_service_connection *conn)
@@ -161,7 +228,12 @@ int main(int argc, char *argv[])
 	restrict_access_allow_coredumps(TRUE);
 
 	master_service_init_finish(master_service);
+	fetch_counter = stepup_fetch_counter_init();
+	to_fetch_expire = timeout_add(FETCH_EXPIRE_INTERVAL_MSECS,
+				      fetch_expire, NULL);
 	master_service_run(master_service, client_connected);
+	timeout_remove(&to_fetch_expire);
+	stepup_fetch_counter_deinit(&fetch_counter);
 
 	while (clients != NULL) {
 		struct audit_client *client = clients;

@@ -119,6 +119,8 @@ mail_access_groups = $default_internal_group
 service stepup-audit {{
   executable = {audit_service} {t}/etc/stepup.conf
   user = $default_internal_user
+  process_limit = 1
+  client_limit = 1000
   unix_listener stepup-audit {{
     mode = 0660
     group = $default_internal_group

@@ -46,12 +46,10 @@ def test_check_warns_about_what_is_not_carried_out(tmp_path):
     assert r.stdout.splitlines() == [
         "%s: OK" % path,
         "%s: warning: folder rule 'hr': approvals are not available in "
-        "this release: access is refused" % path,
-        "%s: warning: folder rule 'dir': fetch_limit is not enforced in "
-        "this release" % path]
+        "this release: access is refused" % path]
     r = run("policy", "check", "--json", path)
     out = json.loads(r.stdout)
-    assert out["valid"] is True and len(out["warnings"]) == 2
+    assert out["valid"] is True and len(out["warnings"]) == 1
 
 
 def test_check_reports_every_error_with_lines(tmp_path):

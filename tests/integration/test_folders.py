@@ -36,6 +36,8 @@ folders = (
   { name = "either"; mailbox = "Either"; require = "totp_or_approval"; },
   { name = "private"; mailbox = "inbox/Private"; require = "totp"; },
   { name = "popinbox"; users = [ "popu" ]; mailbox = "INBOX"; require = "totp"; },
+  { name = "bulk"; mailbox = "Bulk"; require = "totp";
+    fetch_limit = { messages = 3; window = "1h"; }; },
   { name = "rest"; mailbox = "*"; require = "none"; }
 );
 """
@@ -46,7 +48,8 @@ imap_metadata = yes
 """
 
 FOLDERS = ("Direction", "Direction/Sub", "Projects", "Projects/Secret",
-           "Projects/Open", "Hidden", "Confidentiel", "Either", "INBOX/Private",
+           "Projects/Open", "Hidden", "Confidentiel", "Either", "Bulk",
+           "INBOX/Private",
            "Misc")
 MARKER = "marker-of-a-protected-message"
 MESSAGE = ("From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\n"
@@ -77,6 +80,8 @@ def start(factory, mode):
         f.write(b"k" * 32)
     for user in ("pw", "tot", "popu"):
         prepare(dc, user)
+    for _ in range(5):
+        save(dc, "tot", "Bulk")
     secret, _ = enroll(dc, "tot")
     # one password+code string, reused as a reconnect by every test
     dc.tot_string = "totpw" + pyotp.TOTP(secret).now()
@@ -367,6 +372,44 @@ def test_guarded_access_needs_the_audit_service(dc):
     assert dc.wait_log("stepup: audit: net_connect_unix(%s) failed" % sock)
 
 
+def test_fetch_limit_stops_a_bulk_read(dc):
+    count = len(audit_records(dc))
+    imap = session(dc, "tot")
+    assert imap.select("Bulk")[0] == "OK"
+    # headers, flags and structure are not counted
+    typ, data = imap.fetch("1:5", "(FLAGS BODY.PEEK[HEADER])")
+    assert typ == "OK" and len([x for x in data if isinstance(x, tuple)]) == 5
+    typ, data = imap.fetch("1:3", "(BODY.PEEK[])")
+    assert typ == "OK" and all(MARKER.encode() in x[1] for x in data
+                               if isinstance(x, tuple))
+    # each message counts once per session
+    assert imap.fetch("2", "(BODY.PEEK[TEXT])")[0] == "OK"
+    # the fourth body is over the limit: refused (and Dovecot's default
+    # imap_fetch_failure ends the session)
+    with pytest.raises((imaplib.IMAP4.error, imaplib.IMAP4.abort, OSError)):
+        typ, data = imap.fetch("4", "(BODY.PEEK[])")
+        assert typ == "OK" and MARKER.encode() not in str(data).encode()
+    # the count is per user and rule across sessions, until the window ends
+    imap = session(dc, "tot")
+    imap.select("Bulk")
+    assert imap.fetch("5", "(BODY.PEEK[HEADER])")[0] == "OK"
+    with pytest.raises((imaplib.IMAP4.error, imaplib.IMAP4.abort, OSError)):
+        typ, data = imap.fetch("1", "(BODY.PEEK[])")
+        assert typ == "OK" and MARKER.encode() not in str(data).encode()
+    assert dc.wait_log("stepup: fetch_limit of rule 'bulk' reached "
+                       "(3 messages per 3600s)")
+    [rec] = [r for r in audit_records(dc)[count:]
+             if r["event"] == "fetch_limit"]
+    assert rec["user"] == "tot" and rec["rule"] == "bulk"
+    assert rec["decision"] == "deny" and rec["mailbox"] == "Bulk"
+    assert "more than 3 messages read within 3600s" in rec["reason"]
+    # other folders are not affected
+    imap = session(dc, "tot")
+    imap.select("Direction")
+    assert imap.fetch("1", "(BODY.PEEK[])")[0] == "OK"
+    imap.logout()
+
+
 def test_decisions_are_logged_and_doveadm_is_allowed(dc):
     mark = dc.log_mark()
     imap = session(dc, "pw")
@@ -396,5 +439,14 @@ def test_audit_mode_allows_and_logs(dovecot_factory):
     assert "change allow (rule=projsec, auth=password, audit mode)" in log
     [rec] = [x for x in audit_records(dc) if x["event"] == "open" and
              x["mailbox"] == "Direction" and x["service"] == "imap"]
+    assert rec["decision"] == "allow"
+    assert rec["reason"].startswith("audit mode: enforce would deny: ")
+    # fetch_limit: every body readable, the record says what would happen
+    imap = session(dc, "tot")
+    imap.select("Bulk")
+    typ, data = imap.fetch("1:5", "(BODY.PEEK[])")
+    assert typ == "OK" and len([x for x in data if isinstance(x, tuple)]) == 5
+    imap.logout()
+    [rec] = [x for x in audit_records(dc) if x["event"] == "fetch_limit"]
     assert rec["decision"] == "allow"
     assert rec["reason"].startswith("audit mode: enforce would deny: ")

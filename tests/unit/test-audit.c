@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "audit-proto.h"
 #include "audit-report.h"
+#include "fetch-limit.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -303,6 +304,59 @@ static void test_audit_report(void)
 	test_end();
 }
 
+static void test_audit_fetch_limit(void)
+{
+	struct stepup_fetch_counter *c = stepup_fetch_counter_init();
+	struct stepup_fetch_request req = {
+		.user = "alice", .mailbox = "Direction/x\ty", .rule = "dir",
+		.auth = "totp", .limit = 3, .window_secs = 60, .enforce = TRUE,
+	}, out;
+	const char *line, *error;
+	bool first;
+	unsigned int i;
+
+	test_begin("audit: fetch_limit counters and requests");
+	for (i = 0; i < 3; i++)
+		test_assert_idx(stepup_fetch_count(c, "alice", "dir", 3, 60,
+						   1000 + i, &first), i);
+	test_assert(!stepup_fetch_count(c, "alice", "dir", 3, 60, 1010, &first));
+	test_assert(first);
+	test_assert(!stepup_fetch_count(c, "alice", "dir", 3, 60, 1011, &first));
+	test_assert(!first);			/* reported once a window */
+	/* other users and rules count apart */
+	test_assert(stepup_fetch_count(c, "bob", "dir", 3, 60, 1011, &first));
+	test_assert(stepup_fetch_count(c, "alice", "hr", 3, 60, 1011, &first));
+	/* the window started with the first read, at 1000 */
+	test_assert(!stepup_fetch_count(c, "alice", "dir", 3, 60, 1059, &first));
+	test_assert(stepup_fetch_count(c, "alice", "dir", 3, 60, 1060, &first));
+	test_assert(stepup_fetch_counter_expire(c, 1065) == 3);
+	test_assert(stepup_fetch_counter_expire(c, 1119) == 1);
+	test_assert(stepup_fetch_counter_expire(c, 1200) == 0);
+	stepup_fetch_counter_deinit(&c);
+	test_assert(c == NULL);
+
+	line = stepup_audit_proto_encode_fetch(&req);
+	test_assert(stepup_audit_proto_is_fetch(line));
+	test_assert(stepup_audit_proto_decode_fetch(line, &out, &error) == 0);
+	test_assert_strcmp(out.mailbox, req.mailbox);
+	test_assert(out.limit == 3 && out.window_secs == 60 && out.enforce);
+	test_assert(out.session == NULL);
+	/* a record is not a fetch, and the record decoder refuses fetches */
+	test_assert(!stepup_audit_proto_is_fetch("open\tx"));
+	test_assert(stepup_audit_proto_decode(line, &(struct stepup_audit_record){0},
+					      &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\tr\t0\t60\t1\t", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\tr\t5\t60\t2\t", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\t\t5\t60\t1\t", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\tr\t5\t60\t0\t", &out, &error) == 0);
+	test_assert(!out.enforce);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -313,6 +367,7 @@ int main(void)
 		test_audit_refuses_symlink,
 		test_audit_proto,
 		test_audit_report,
+		test_audit_fetch_limit,
 		NULL
 	};
 	char template[] = "/tmp/stepup-audit-XXXXXX";
