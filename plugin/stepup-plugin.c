@@ -158,7 +158,8 @@ static int stepup_mail_count_read(struct mail *mail)
 	const char *error;
 	int ret;
 
-	if (sbox->fetch_rule == NULL ||
+	/* a message being saved (APPEND, COPY into) is not a read */
+	if (sbox->fetch_rule == NULL || mail->saving || mail->uid == 0 ||
 	    seq_range_exists(&sbox->fetch_counted, mail->uid))
 		return 0;
 	i_zero(&req);
@@ -453,6 +454,24 @@ static int stepup_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 	return sbox->module_ctx.super.rename_box(src, dest);
 }
 
+/* COPY and MOVE out of a folder with a fetch_limit read the message even
+   when the storage only links the file: count it like a FETCH, or a
+   session could copy a whole folder elsewhere and read it there. */
+static int stepup_mailbox_copy(struct mail_save_context *ctx, struct mail *mail)
+{
+	struct mailbox *dest = ctx->transaction->box;
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(dest);
+
+	if (MODULE_CONTEXT(mail->box, stepup_storage_module) != NULL &&
+	    stepup_mail_count_read(mail) < 0) {
+		mail_storage_copy_error(dest->storage, mail->box->storage);
+		/* a copy that fails consumes its save context */
+		mailbox_save_cancel(&ctx);
+		return -1;
+	}
+	return sbox->module_ctx.super.copy(ctx, mail);
+}
+
 static void stepup_mailbox_allocated(struct mailbox *box)
 {
 	struct mailbox_vfuncs *v = box->vlast;
@@ -468,6 +487,7 @@ static void stepup_mailbox_allocated(struct mailbox *box)
 	v->attribute_get = stepup_mailbox_attribute_get;
 	v->delete_box = stepup_mailbox_delete_box;
 	v->rename_box = stepup_mailbox_rename_box;
+	v->copy = stepup_mailbox_copy;
 	MODULE_CONTEXT_SET(box, stepup_storage_module, sbox);
 }
 

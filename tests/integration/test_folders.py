@@ -403,10 +403,17 @@ def test_fetch_limit_stops_a_bulk_read(dc):
     assert rec["user"] == "tot" and rec["rule"] == "bulk"
     assert rec["decision"] == "deny" and rec["mailbox"] == "Bulk"
     assert "more than 3 messages read within 3600s" in rec["reason"]
-    # other folders are not affected
+    # other folders are not affected, and saving is not reading
     imap = session(dc, "tot")
     imap.select("Direction")
     assert imap.fetch("1", "(BODY.PEEK[])")[0] == "OK"
+    assert imap.append("Bulk", None, None, MESSAGE.encode())[0] == "OK"
+    imap.select("Bulk")
+    # a copy (a hard link on maildir) is a read: a session cannot copy
+    # the folder elsewhere and read it there
+    typ, text = result(imap.copy("1", "Projects/Open"))
+    assert typ == "NO" and "Too many messages read" in text, text
+    assert imap.noop()[0] == "OK"
     imap.logout()
 
 
