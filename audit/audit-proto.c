@@ -34,6 +34,28 @@ const char *stepup_audit_proto_encode(const struct stepup_audit_record *rec)
 	return str_c(str);
 }
 
+/* the fields of a request line, exactly count of them, none too long */
+static int split_fields(const char *line, unsigned int count,
+			const char *const **args_r, const char **error_r)
+{
+	const char *const *args = t_strsplit_tabescaped(line);
+	unsigned int i;
+
+	if (str_array_length(args) != count) {
+		*error_r = t_strdup_printf("%u fields instead of %u",
+					   str_array_length(args), count);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		if (strlen(args[i]) > AUDIT_PROTO_FIELD_MAX) {
+			*error_r = t_strdup_printf("field %u too long", i + 1);
+			return -1;
+		}
+	}
+	*args_r = args;
+	return 0;
+}
+
 static bool str_in(const char *value, const char *const *set)
 {
 	return value != NULL && str_array_find(set, value);
@@ -47,23 +69,13 @@ int stepup_audit_proto_decode(const char *line,
 	static const char *const levels[] = {
 		"none", "password", "app", "totp", NULL
 	};
-	const char *const *args = t_strsplit_tabescaped(line);
-	const char *fields[AUDIT_PROTO_FIELDS];
+	const char *const *args, *fields[AUDIT_PROTO_FIELDS];
 	unsigned int i;
 
-	if (str_array_length(args) != AUDIT_PROTO_FIELDS) {
-		*error_r = t_strdup_printf("%u fields instead of %u",
-					   str_array_length(args),
-					   AUDIT_PROTO_FIELDS);
+	if (split_fields(line, AUDIT_PROTO_FIELDS, &args, error_r) < 0)
 		return -1;
-	}
-	for (i = 0; i < AUDIT_PROTO_FIELDS; i++) {
-		if (strlen(args[i]) > AUDIT_PROTO_FIELD_MAX) {
-			*error_r = t_strdup_printf("field %u too long", i + 1);
-			return -1;
-		}
+	for (i = 0; i < AUDIT_PROTO_FIELDS; i++)
 		fields[i] = args[i][0] == '\0' ? NULL : args[i];
-	}
 	i_zero(rec_r);
 	rec_r->event = fields[0];
 	rec_r->user = fields[1];
@@ -123,21 +135,10 @@ int stepup_audit_proto_decode_fetch(const char *line,
 				    struct stepup_fetch_request *req_r,
 				    const char **error_r)
 {
-	const char *const *args = t_strsplit_tabescaped(line);
-	unsigned int i;
+	const char *const *args;
 
-	if (str_array_length(args) != FETCH_PROTO_FIELDS) {
-		*error_r = t_strdup_printf("%u fields instead of %u",
-					   str_array_length(args),
-					   FETCH_PROTO_FIELDS);
+	if (split_fields(line, FETCH_PROTO_FIELDS, &args, error_r) < 0)
 		return -1;
-	}
-	for (i = 0; i < FETCH_PROTO_FIELDS; i++) {
-		if (strlen(args[i]) > AUDIT_PROTO_FIELD_MAX) {
-			*error_r = t_strdup_printf("field %u too long", i + 1);
-			return -1;
-		}
-	}
 	i_zero(req_r);
 	req_r->user = args[1];
 	req_r->session = args[2][0] == '\0' ? NULL : args[2];

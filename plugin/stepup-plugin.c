@@ -92,6 +92,20 @@ static const char *const access_names[] = {
 	"open", "save", "change",
 };
 
+/* who: the session's identity in an audit record */
+static void stepup_session_identity(struct mail_user *user,
+				    const struct stepup_user *suser,
+				    struct stepup_audit_record *rec)
+{
+	rec->user = user->username;
+	rec->session = user->session_id;
+	rec->service = user->service;
+	rec->ip = user->conn.remote_ip == NULL ? NULL :
+		net_ip2addr(user->conn.remote_ip);
+	rec->auth = suser->level == STEPUP_AUTH_NONE ? NULL :
+		stepup_auth_level_to_str(suser->level);
+}
+
 static int
 stepup_folder_audit(struct mailbox *box, struct stepup_user *suser,
 		    enum stepup_access access, const char *decision,
@@ -109,18 +123,12 @@ stepup_folder_audit(struct mailbox *box, struct stepup_user *suser,
 	if (access != STEPUP_ACCESS_READ)
 		reason = t_strdup_printf("%s: %s", access_names[access], reason);
 	i_zero(&rec);
+	stepup_session_identity(user, suser, &rec);
 	rec.event = "open";
-	rec.user = user->username;
-	rec.session = user->session_id;
-	rec.service = user->service;
-	rec.ip = user->conn.remote_ip == NULL ? NULL :
-		net_ip2addr(user->conn.remote_ip);
 	rec.mailbox = box->vname;
 	rec.rule = d->rule;
 	rec.decision = decision;
 	rec.reason = reason;
-	rec.auth = suser->level == STEPUP_AUTH_NONE ? NULL :
-		stepup_auth_level_to_str(suser->level);
 	if (stepup_audit_client_send(suser->audit, &rec, &error) < 0) {
 		e_error(box->event, "stepup: audit: %s: %s not recorded%s",
 			error, decision, allow || d->audit_only ?
@@ -155,6 +163,7 @@ static int stepup_mail_count_read(struct mail *mail)
 	struct mail_user *user = box->storage->user;
 	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
 	struct stepup_fetch_request req;
+	struct stepup_audit_record who;
 	const char *error;
 	int ret;
 
@@ -162,16 +171,16 @@ static int stepup_mail_count_read(struct mail *mail)
 	if (sbox->fetch_rule == NULL || mail->saving || mail->uid == 0 ||
 	    seq_range_exists(&sbox->fetch_counted, mail->uid))
 		return 0;
+	i_zero(&who);
+	stepup_session_identity(user, suser, &who);
 	i_zero(&req);
-	req.user = user->username;
-	req.session = user->session_id;
-	req.service = user->service;
-	req.ip = user->conn.remote_ip == NULL ? NULL :
-		net_ip2addr(user->conn.remote_ip);
+	req.user = who.user;
+	req.session = who.session;
+	req.service = who.service;
+	req.ip = who.ip;
+	req.auth = who.auth;
 	req.mailbox = box->vname;
 	req.rule = sbox->fetch_rule;
-	req.auth = suser->level == STEPUP_AUTH_NONE ? NULL :
-		stepup_auth_level_to_str(suser->level);
 	req.limit = sbox->fetch_limit;
 	req.window_secs = sbox->fetch_window;
 	req.enforce = sbox->fetch_enforce;
