@@ -1,0 +1,57 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+/* libFuzzer target: what the stepup-audit service reads from the mail
+   processes (a compromised one may send anything) and what
+   "stepup audit report" reads back from the log. Run by scripts/fuzz.sh;
+   every crash goes into fuzz/corpus-audit/. */
+
+#include "lib.h"
+#include "fuzzer.h"
+#include "audit-proto.h"
+#include "audit-report.h"
+
+static void check_record(const char *line)
+{
+	struct stepup_audit_record rec, rec2;
+	const char *error;
+
+	if (stepup_audit_proto_decode(line, &rec, &error) < 0)
+		return;
+	/* what decodes encodes into the same request */
+	if (stepup_audit_proto_decode(stepup_audit_proto_encode(&rec), &rec2,
+				      &error) < 0)
+		i_panic("re-encoded record does not decode: %s", error);
+	if (null_strcmp(rec.mailbox, rec2.mailbox) != 0 ||
+	    null_strcmp(rec.reason, rec2.reason) != 0 ||
+	    null_strcmp(rec.user, rec2.user) != 0)
+		i_panic("re-encoded record differs");
+}
+
+static void check_fetch(const char *line)
+{
+	struct stepup_fetch_request req, req2;
+	const char *error;
+
+	if (stepup_audit_proto_decode_fetch(line, &req, &error) < 0)
+		return;
+	if (stepup_audit_proto_decode_fetch(
+		stepup_audit_proto_encode_fetch(&req), &req2, &error) < 0)
+		i_panic("re-encoded fetch does not decode: %s", error);
+	if (strcmp(req.mailbox, req2.mailbox) != 0 ||
+	    req.limit != req2.limit || req.window_secs != req2.window_secs ||
+	    req.enforce != req2.enforce)
+		i_panic("re-encoded fetch differs");
+}
+
+FUZZ_BEGIN_DATA(const uint8_t *data, size_t size)
+{
+	struct stepup_audit_entry entry;
+	const char *line, *error;
+
+	/* one line, as the service and the report see it */
+	line = t_strcut(t_strndup(data, size), '\n');
+	check_record(line);
+	check_fetch(line);
+	(void)stepup_audit_parse_entry(line, &entry, &error);
+}
+FUZZ_END
