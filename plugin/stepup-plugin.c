@@ -83,13 +83,14 @@ static MODULE_CONTEXT_DEFINE_INIT(stepup_storage_module,
 				  &mail_storage_module_register);
 
 enum stepup_access {
-	STEPUP_ACCESS_READ,	/* open, status, metadata */
+	STEPUP_ACCESS_READ,	/* open: SELECT, EXAMINE, POP3 */
+	STEPUP_ACCESS_STATUS,	/* STATUS without an open, metadata */
 	STEPUP_ACCESS_SAVE,	/* APPEND, COPY/MOVE target */
 	STEPUP_ACCESS_CHANGE,	/* RENAME, DELETE */
 };
 
 static const char *const access_names[] = {
-	"open", "save", "change",
+	"open", "status", "save", "change",
 };
 
 /* who: the session's identity in an audit record */
@@ -326,8 +327,10 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
 		}
 	}
 	/* who opened (or was refused) a guarded folder: recorded before the
-	   access is given, or the access is not given */
+	   access is given, or the access is not given. Counts and metadata
+	   that a session may see (clients poll them all day) are not. */
 	if ((d.require != STEPUP_FOLDER_NONE || !allow || suser->admin) &&
+	    (access != STEPUP_ACCESS_STATUS || !allow || suser->admin) &&
 	    stepup_policy_get_audit_path(policy) != NULL &&
 	    stepup_folder_audit(box, suser, access, decision, &d, allow) < 0 &&
 	    (allow || d.audit_only)) {
@@ -381,7 +384,7 @@ stepup_mailbox_get_status(struct mailbox *box,
 
 	/* STATUS and LIST-STATUS may be answered from the list index
 	   without an open */
-	if (!box->opened && stepup_mailbox_check(box, STEPUP_ACCESS_READ) < 0)
+	if (!box->opened && stepup_mailbox_check(box, STEPUP_ACCESS_STATUS) < 0)
 		return -1;
 	return sbox->module_ctx.super.get_status(box, items, status_r);
 }
@@ -394,7 +397,7 @@ stepup_mailbox_attribute_get(struct mailbox *box,
 {
 	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
 
-	if (stepup_mailbox_check(box, STEPUP_ACCESS_READ) < 0)
+	if (stepup_mailbox_check(box, STEPUP_ACCESS_STATUS) < 0)
 		return -1;
 	return sbox->module_ctx.super.attribute_get(box, type_flags, key,
 						    value_r);

@@ -162,12 +162,14 @@ static void audit_client_input(struct audit_client *client)
 			ok = audit_client_request(client, line);
 		} T_END;
 	}
-	if (!ok || client->input->eof || client->input->stream_errno != 0 ||
-	    i_stream_get_data_size(client->input) >= AUDIT_CLIENT_MAX_LINE) {
-		if (client->input->stream_errno == ENOBUFS)
-			i_error("stepup-audit: request too long");
-		audit_client_destroy(&client);
+	if (ok && i_stream_get_data_size(client->input) >=
+	    AUDIT_CLIENT_MAX_LINE) {
+		i_error("stepup-audit: refused a request: longer than %u bytes",
+			AUDIT_CLIENT_MAX_LINE);
+		ok = FALSE;
 	}
+	if (!ok || client->input->eof || client->input->stream_errno != 0)
+		audit_client_destroy(&client);
 }
 
 static void fetch_expire(void *context ATTR_UNUSED)

@@ -8,6 +8,7 @@ import json
 import os
 import poplib
 import re
+import socket
 import subprocess
 
 import pyotp
@@ -292,9 +293,21 @@ def test_folder_decisions_are_audited(dc):
     imap.select("Projects/Open")        # no rule guards it: not recorded
     imap.rename("Projects", "Leak")
     imap.logout()
+    imap = session(dc, "pw")
+    imap.status("Projects/Secret", "(MESSAGES)")
+    imap.logout()
     imap = session(dc, "tot")
+    # counts a session may see are not recorded as such (when Dovecot has
+    # to open the folder to count, the open is)
+    imap.status("Projects/Secret", "(MESSAGES)")
     imap.select("Direction")
     imap.logout()
+    [status] = [r for r in opens_since(dc, count, user="pw",
+                                       mailbox="Projects/Secret")
+                if r["reason"].startswith("status: ")]
+    assert status["decision"] == "deny"
+    assert not [r for r in opens_since(dc, count, user="tot")
+                if r["reason"].startswith("status: ")]
     [deny] = opens_since(dc, count, user="pw", mailbox="Direction")
     assert deny["decision"] == "deny" and deny["rule"] == "direction"
     assert deny["auth"] == "password" and deny["service"] == "imap"
@@ -303,9 +316,10 @@ def test_folder_decisions_are_audited(dc):
     [allow] = opens_since(dc, count, user="tot", mailbox="Direction")
     assert allow["decision"] == "allow" and allow["auth"] == "totp"
     assert not opens_since(dc, count, mailbox="Projects/Open")
-    [rename] = opens_since(dc, count, user="pw", mailbox="Projects/Secret")
+    [rename] = [r for r in opens_since(dc, count, user="pw",
+                                       mailbox="Projects/Secret")
+                if r["reason"].startswith("change: ")]
     assert rename["decision"] == "deny"
-    assert rename["reason"].startswith("change: ")
     # one chain with the auth process's login records
     r = stepup(dc, "audit", "verify", dc.fmt("{t}/log/audit.jsonl"))
     assert r.returncode == 0 and "chain intact" in r.stdout, r.stdout
@@ -349,6 +363,37 @@ def test_audit_report_says_who_opened_what(dc, tmp_path):
     r = stepup(dc, "audit", "report", str(bad), "--all")
     assert r.returncode == 1
     assert "the chain is broken" in r.stderr and "px" in r.stdout
+
+
+def audit_service_request(dc, data):
+    """What the stepup-audit service answers to raw bytes (b"" = it hung
+    up), as a compromised mail process could send them."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(dc.fmt("{t}/run/stepup-audit"))
+        try:
+            s.sendall(data)
+            return s.recv(16)
+        except (BrokenPipeError, ConnectionResetError):
+            return b""
+
+
+def test_audit_service_refuses_forged_requests(dc):
+    count = len(audit_records(dc))
+    mark = dc.log_mark()
+    # only folder decisions: no forged logins or enrollments
+    forged = b"login\tpw\tS\timap\t1.2.3.4\t\t\tallow\tok\ttotp\n"
+    assert audit_service_request(dc, forged) == b""
+    assert audit_service_request(dc, b"x" * 40000) == b""
+    assert audit_service_request(dc, b"open\tpw\n") == b""
+    good = b"open\tpw\tS\timap\t::1\tDirection\tdirection\tdeny\tr\tpassword\n"
+    assert audit_service_request(dc, good) == b"+\n"
+    records = audit_records(dc)[count:]
+    assert [r["event"] for r in records] == ["open"]
+    log = dc.log_since(mark)
+    assert "only folder decisions (event open) are accepted" in log
+    assert "longer than 32768 bytes" in log
+    assert "1 fields instead of 10" in log or "2 fields instead of 10" in log
 
 
 def test_guarded_access_needs_the_audit_service(dc):
