@@ -17,10 +17,9 @@ static void append_field(string_t *str, const char *value, bool first)
 		str_append_tabescaped(str, value);
 }
 
-const char *stepup_audit_proto_encode(const struct stepup_audit_record *rec)
+/* the record's fields, in the order of struct stepup_audit_record */
+static void append_record(string_t *str, const struct stepup_audit_record *rec)
 {
-	string_t *str = t_str_new(256);
-
 	append_field(str, rec->event, TRUE);
 	append_field(str, rec->user, FALSE);
 	append_field(str, rec->session, FALSE);
@@ -31,6 +30,13 @@ const char *stepup_audit_proto_encode(const struct stepup_audit_record *rec)
 	append_field(str, rec->decision, FALSE);
 	append_field(str, rec->reason, FALSE);
 	append_field(str, rec->auth, FALSE);
+}
+
+const char *stepup_audit_proto_encode(const struct stepup_audit_record *rec)
+{
+	string_t *str = t_str_new(256);
+
+	append_record(str, rec);
 	return str_c(str);
 }
 
@@ -56,9 +62,47 @@ static int split_fields(const char *line, unsigned int count,
 	return 0;
 }
 
-static bool str_in(const char *value, const char *const *set)
+static const char *null_if_empty(const char *value)
 {
-	return value != NULL && str_array_find(set, value);
+	return value[0] == '\0' ? NULL : value;
+}
+
+/* the record in args[0..AUDIT_PROTO_FIELDS-1]: event as expected, a user
+   and a mailbox, a known auth level */
+static int read_record(const char *const *args, const char *event,
+		       struct stepup_audit_record *rec_r,
+		       const char **error_r)
+{
+	static const char *const levels[] = {
+		"none", "password", "app", "totp", NULL
+	};
+
+	i_zero(rec_r);
+	rec_r->event = null_if_empty(args[0]);
+	rec_r->user = null_if_empty(args[1]);
+	rec_r->session = null_if_empty(args[2]);
+	rec_r->service = null_if_empty(args[3]);
+	rec_r->ip = null_if_empty(args[4]);
+	rec_r->mailbox = null_if_empty(args[5]);
+	rec_r->rule = null_if_empty(args[6]);
+	rec_r->decision = null_if_empty(args[7]);
+	rec_r->reason = null_if_empty(args[8]);
+	rec_r->auth = null_if_empty(args[9]);
+
+	if (null_strcmp(rec_r->event, event) != 0) {
+		*error_r = "only folder decisions (event open) and fetch "
+			"counts are accepted";
+		return -1;
+	}
+	if (rec_r->user == NULL || rec_r->mailbox == NULL) {
+		*error_r = "user and mailbox are required";
+		return -1;
+	}
+	if (rec_r->auth != NULL && !str_array_find(levels, rec_r->auth)) {
+		*error_r = "unknown auth level";
+		return -1;
+	}
+	return 0;
 }
 
 int stepup_audit_proto_decode(const char *line,
@@ -66,63 +110,31 @@ int stepup_audit_proto_decode(const char *line,
 			      const char **error_r)
 {
 	static const char *const decisions[] = { "allow", "deny", NULL };
-	static const char *const levels[] = {
-		"none", "password", "app", "totp", NULL
-	};
-	const char *const *args, *fields[AUDIT_PROTO_FIELDS];
-	unsigned int i;
+	const char *const *args;
 
-	if (split_fields(line, AUDIT_PROTO_FIELDS, &args, error_r) < 0)
+	if (split_fields(line, AUDIT_PROTO_FIELDS, &args, error_r) < 0 ||
+	    read_record(args, "open", rec_r, error_r) < 0)
 		return -1;
-	for (i = 0; i < AUDIT_PROTO_FIELDS; i++)
-		fields[i] = args[i][0] == '\0' ? NULL : args[i];
-	i_zero(rec_r);
-	rec_r->event = fields[0];
-	rec_r->user = fields[1];
-	rec_r->session = fields[2];
-	rec_r->service = fields[3];
-	rec_r->ip = fields[4];
-	rec_r->mailbox = fields[5];
-	rec_r->rule = fields[6];
-	rec_r->decision = fields[7];
-	rec_r->reason = fields[8];
-	rec_r->auth = fields[9];
-
-	if (null_strcmp(rec_r->event, "open") != 0) {
-		*error_r = "only folder decisions (event open) are accepted";
-		return -1;
-	}
-	if (rec_r->user == NULL || rec_r->mailbox == NULL) {
-		*error_r = "user and mailbox are required";
-		return -1;
-	}
-	if (!str_in(rec_r->decision, decisions)) {
+	if (rec_r->decision == NULL ||
+	    !str_array_find(decisions, rec_r->decision)) {
 		*error_r = "decision must be allow or deny";
-		return -1;
-	}
-	if (rec_r->auth != NULL && !str_in(rec_r->auth, levels)) {
-		*error_r = "unknown auth level";
 		return -1;
 	}
 	return 0;
 }
 
-#define FETCH_PROTO_FIELDS 11
+/* a fetch request: the record's fields (event "fetch") and three more */
+#define FETCH_PROTO_FIELDS (AUDIT_PROTO_FIELDS + 3)
 
 const char *stepup_audit_proto_encode_fetch(const struct stepup_fetch_request *req)
 {
+	struct stepup_audit_record rec = req->rec;
 	string_t *str = t_str_new(256);
 
-	append_field(str, "fetch", TRUE);
-	append_field(str, req->user, FALSE);
-	append_field(str, req->session, FALSE);
-	append_field(str, req->service, FALSE);
-	append_field(str, req->ip, FALSE);
-	append_field(str, req->mailbox, FALSE);
-	append_field(str, req->rule, FALSE);
+	rec.event = "fetch";
+	append_record(str, &rec);
 	str_printfa(str, "\t%u\t%u\t%d", req->limit, req->window_secs,
 		    req->enforce ? 1 : 0);
-	append_field(str, req->auth, FALSE);
 	return str_c(str);
 }
 
@@ -137,28 +149,21 @@ int stepup_audit_proto_decode_fetch(const char *line,
 {
 	const char *const *args;
 
-	if (split_fields(line, FETCH_PROTO_FIELDS, &args, error_r) < 0)
-		return -1;
 	i_zero(req_r);
-	req_r->user = args[1];
-	req_r->session = args[2][0] == '\0' ? NULL : args[2];
-	req_r->service = args[3][0] == '\0' ? NULL : args[3];
-	req_r->ip = args[4][0] == '\0' ? NULL : args[4];
-	req_r->mailbox = args[5];
-	req_r->rule = args[6];
-	req_r->auth = args[10][0] == '\0' ? NULL : args[10];
-	if (strcmp(args[0], "fetch") != 0 || req_r->user[0] == '\0' ||
-	    req_r->mailbox[0] == '\0' || req_r->rule[0] == '\0') {
-		*error_r = "fetch needs a user, a mailbox and a rule";
+	if (split_fields(line, FETCH_PROTO_FIELDS, &args, error_r) < 0 ||
+	    read_record(args, "fetch", &req_r->rec, error_r) < 0)
+		return -1;
+	if (req_r->rec.rule == NULL) {
+		*error_r = "fetch needs a rule";
 		return -1;
 	}
-	if (str_to_uint(args[7], &req_r->limit) < 0 || req_r->limit == 0 ||
-	    str_to_uint(args[8], &req_r->window_secs) < 0 ||
+	if (str_to_uint(args[10], &req_r->limit) < 0 || req_r->limit == 0 ||
+	    str_to_uint(args[11], &req_r->window_secs) < 0 ||
 	    req_r->window_secs == 0 ||
-	    (strcmp(args[9], "0") != 0 && strcmp(args[9], "1") != 0)) {
+	    (strcmp(args[12], "0") != 0 && strcmp(args[12], "1") != 0)) {
 		*error_r = "fetch: bad limit, window or mode";
 		return -1;
 	}
-	req_r->enforce = args[9][0] == '1';
+	req_r->enforce = args[12][0] == '1';
 	return 0;
 }

@@ -7,7 +7,7 @@
    service: one request per line, the record's fields tab-escaped in the
    order of struct stepup_audit_record (empty = null); the service answers
    "+" (written) or "-" (not written). Mail processes may only send
-   folder decisions (event "open"). */
+   folder decisions (event "open") and fetch counts (event "fetch"). */
 
 #define STEPUP_AUDIT_PROTO_OK "+"
 #define STEPUP_AUDIT_PROTO_FAIL "-"
@@ -26,7 +26,9 @@ int stepup_audit_proto_decode(const char *line,
    "fetch_limit", as a refusal if enforce, else as what enforce would
    have done). */
 struct stepup_fetch_request {
-	const char *user, *session, *service, *ip, *mailbox, *rule, *auth;
+	/* who read from which folder under which rule (event, decision and
+	   reason are not sent) */
+	struct stepup_audit_record rec;
 	unsigned int limit, window_secs;
 	bool enforce;
 };

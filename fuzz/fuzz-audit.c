@@ -37,7 +37,7 @@ static void check_fetch(const char *line)
 	if (stepup_audit_proto_decode_fetch(
 		stepup_audit_proto_encode_fetch(&req), &req2, &error) < 0)
 		i_panic("re-encoded fetch does not decode: %s", error);
-	if (strcmp(req.mailbox, req2.mailbox) != 0 ||
+	if (strcmp(req.rec.mailbox, req2.rec.mailbox) != 0 ||
 	    req.limit != req2.limit || req.window_secs != req2.window_secs ||
 	    req.enforce != req2.enforce)
 		i_panic("re-encoded fetch differs");

@@ -59,6 +59,8 @@ struct stepup_user {
 	struct stepup_policy_cache *policy_cache;
 	/* folder decisions go to the audit log through this service */
 	struct stepup_audit_client *audit;
+	/* the session in every record: user, session, service, ip, auth */
+	struct stepup_audit_record who;
 };
 
 struct stepup_mailbox {
@@ -93,26 +95,11 @@ static const char *const access_names[] = {
 	"open", "status", "save", "change",
 };
 
-/* who: the session's identity in an audit record */
-static void stepup_session_identity(struct mail_user *user,
-				    const struct stepup_user *suser,
-				    struct stepup_audit_record *rec)
-{
-	rec->user = user->username;
-	rec->session = user->session_id;
-	rec->service = user->service;
-	rec->ip = user->conn.remote_ip == NULL ? NULL :
-		net_ip2addr(user->conn.remote_ip);
-	rec->auth = suser->level == STEPUP_AUTH_NONE ? NULL :
-		stepup_auth_level_to_str(suser->level);
-}
-
 static int
 stepup_folder_audit(struct mailbox *box, struct stepup_user *suser,
 		    enum stepup_access access, const char *decision,
 		    const struct stepup_folder_decision *d, bool allow)
 {
-	struct mail_user *user = box->storage->user;
 	const char *reason = d->reason, *error;
 	struct stepup_audit_record rec;
 
@@ -123,8 +110,7 @@ stepup_folder_audit(struct mailbox *box, struct stepup_user *suser,
 		reason = t_strconcat("admin access: ", reason, NULL);
 	if (access != STEPUP_ACCESS_READ)
 		reason = t_strdup_printf("%s: %s", access_names[access], reason);
-	i_zero(&rec);
-	stepup_session_identity(user, suser, &rec);
+	rec = suser->who;
 	rec.event = "open";
 	rec.mailbox = box->vname;
 	rec.rule = d->rule;
@@ -164,7 +150,6 @@ static int stepup_mail_count_read(struct mail *mail)
 	struct mail_user *user = box->storage->user;
 	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
 	struct stepup_fetch_request req;
-	struct stepup_audit_record who;
 	const char *error;
 	int ret;
 
@@ -172,16 +157,10 @@ static int stepup_mail_count_read(struct mail *mail)
 	if (sbox->fetch_rule == NULL || mail->saving || mail->uid == 0 ||
 	    seq_range_exists(&sbox->fetch_counted, mail->uid))
 		return 0;
-	i_zero(&who);
-	stepup_session_identity(user, suser, &who);
 	i_zero(&req);
-	req.user = who.user;
-	req.session = who.session;
-	req.service = who.service;
-	req.ip = who.ip;
-	req.auth = who.auth;
-	req.mailbox = box->vname;
-	req.rule = sbox->fetch_rule;
+	req.rec = suser->who;
+	req.rec.mailbox = box->vname;
+	req.rec.rule = sbox->fetch_rule;
 	req.limit = sbox->fetch_limit;
 	req.window_secs = sbox->fetch_window;
 	req.enforce = sbox->fetch_enforce;
@@ -587,6 +566,13 @@ static void stepup_mail_user_created(struct mail_user *user)
 		path = t_strconcat(user->set->base_dir, "/", path, NULL);
 	suser->audit = stepup_audit_client_init(path);
 	stepup_user_read_facts(user, suser);
+	suser->who.user = user->username;
+	suser->who.session = user->session_id;
+	suser->who.service = user->service;
+	suser->who.ip = user->conn.remote_ip == NULL ? NULL :
+		p_strdup(user->pool, net_ip2addr(user->conn.remote_ip));
+	suser->who.auth = suser->level == STEPUP_AUTH_NONE ? NULL :
+		stepup_auth_level_to_str(suser->level);
 	MODULE_CONTEXT_SET(user, stepup_user_module, suser);
 
 	e_debug(user->event, "stepup: session level=%s mfa_time=%ld rule=%s",

@@ -87,7 +87,7 @@ static int audit_write(const struct stepup_audit_record *rec,
 static bool audit_client_fetch(struct audit_client *client, const char *line)
 {
 	struct stepup_fetch_request req;
-	struct stepup_audit_record rec;
+	struct stepup_audit_record *rec = &req.rec;
 	const char *error, *reason;
 	bool first_over;
 
@@ -95,32 +95,26 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 		i_error("stepup-audit: refused a request: %s", error);
 		return FALSE;
 	}
-	if (stepup_fetch_count(fetch_counter, req.user, req.rule, req.limit,
+	if (stepup_fetch_count(fetch_counter, rec->user, rec->rule, req.limit,
 			       req.window_secs, ioloop_time, &first_over)) {
 		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
 		return TRUE;
 	}
 	if (first_over) {
+		/* what the mail process sent is the user's data: escaped
+		   in the log line (the audit record escapes it as JSON) */
 		reason = t_strdup_printf("more than %u messages read within "
 			"%us from folders of rule '%s'", req.limit,
-			req.window_secs, req.rule);
+			req.window_secs, rec->rule);
 		i_warning("stepup-audit: fetch_limit: user %s: %s%s",
-			  str_sanitize(req.user, 80), reason,
+			  str_sanitize(rec->user, 80), str_sanitize(reason, 200),
 			  req.enforce ? ": further reads refused" :
 			  " (audit mode: nothing refused)");
-		i_zero(&rec);
-		rec.event = "fetch_limit";
-		rec.user = req.user;
-		rec.session = req.session;
-		rec.service = req.service;
-		rec.ip = req.ip;
-		rec.mailbox = req.mailbox;
-		rec.rule = req.rule;
-		rec.decision = req.enforce ? "deny" : "allow";
-		rec.reason = req.enforce ? reason : t_strconcat(
+		rec->event = "fetch_limit";
+		rec->decision = req.enforce ? "deny" : "allow";
+		rec->reason = req.enforce ? reason : t_strconcat(
 			"audit mode: enforce would deny: ", reason, NULL);
-		rec.auth = req.auth;
-		if (audit_write(&rec, &error) < 0) {
+		if (audit_write(rec, &error) < 0) {
 			i_error("stepup-audit: %s: fetch_limit not recorded",
 				error);
 		}

@@ -391,7 +391,8 @@ def test_audit_service_refuses_forged_requests(dc):
     records = audit_records(dc)[count:]
     assert [r["event"] for r in records] == ["open"]
     log = dc.log_since(mark)
-    assert "only folder decisions (event open) are accepted" in log
+    assert "only folder decisions (event open) and fetch counts are " \
+        "accepted" in log
     assert "longer than 32768 bytes" in log
     assert "1 fields instead of 10" in log or "2 fields instead of 10" in log
 

@@ -308,8 +308,9 @@ static void test_audit_fetch_limit(void)
 {
 	struct stepup_fetch_counter *c = stepup_fetch_counter_init();
 	struct stepup_fetch_request req = {
-		.user = "alice", .mailbox = "Direction/x\ty", .rule = "dir",
-		.auth = "totp", .limit = 3, .window_secs = 60, .enforce = TRUE,
+		.rec = { .user = "alice", .mailbox = "Direction/x\ty",
+			 .rule = "dir", .auth = "totp" },
+		.limit = 3, .window_secs = 60, .enforce = TRUE,
 	}, out;
 	const char *line, *error;
 	bool first;
@@ -338,21 +339,28 @@ static void test_audit_fetch_limit(void)
 	line = stepup_audit_proto_encode_fetch(&req);
 	test_assert(stepup_audit_proto_is_fetch(line));
 	test_assert(stepup_audit_proto_decode_fetch(line, &out, &error) == 0);
-	test_assert_strcmp(out.mailbox, req.mailbox);
+	test_assert_strcmp(out.rec.mailbox, req.rec.mailbox);
+	test_assert_strcmp(out.rec.event, "fetch");
 	test_assert(out.limit == 3 && out.window_secs == 60 && out.enforce);
-	test_assert(out.session == NULL);
+	test_assert(out.rec.session == NULL);
 	/* a record is not a fetch, and the record decoder refuses fetches */
 	test_assert(!stepup_audit_proto_is_fetch("open\tx"));
 	test_assert(stepup_audit_proto_decode(line, &(struct stepup_audit_record){0},
 					      &error) < 0);
+	/* fetch user session service ip mailbox rule decision reason auth
+	   limit window enforce */
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\tr\t0\t60\t1\t", &out, &error) < 0);
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t0\t60\t1", &out, &error) < 0);
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\tr\t5\t60\t2\t", &out, &error) < 0);
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t2", &out, &error) < 0);
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\t\t5\t60\t1\t", &out, &error) < 0);
+		"fetch\ta\t\t\t\tM\t\t\t\t\t5\t60\t1", &out, &error) < 0);
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\tr\t5\t60\t0\t", &out, &error) == 0);
+		"fetch\ta\t\t\t\tM\tr\t\t\troot\t5\t60\t1", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"open\ta\t\t\t\tM\tr\t\t\t\t5\t60\t1", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t0", &out, &error) == 0);
 	test_assert(!out.enforce);
 	test_end();
 }
