@@ -16,6 +16,7 @@ HASH_TABLE_DEFINE_TYPE(fetch_windows, char *, struct fetch_window *);
 
 struct stepup_fetch_counter {
 	HASH_TABLE_TYPE(fetch_windows) windows;
+	unsigned int max_counters;
 };
 
 /* user and rule joined by a byte neither may contain */
@@ -24,11 +25,12 @@ static const char *fetch_key(const char *user, const char *rule)
 	return t_strconcat(user, "\x01", rule, NULL);
 }
 
-struct stepup_fetch_counter *stepup_fetch_counter_init(void)
+struct stepup_fetch_counter *stepup_fetch_counter_init(unsigned int max_counters)
 {
 	struct stepup_fetch_counter *counter;
 
 	counter = i_new(struct stepup_fetch_counter, 1);
+	counter->max_counters = max_counters;
 	hash_table_create(&counter->windows, default_pool, 0, str_hash,
 			  strcmp);
 	return counter;
@@ -68,6 +70,10 @@ bool stepup_fetch_count(struct stepup_fetch_counter *counter,
 
 	*first_over_r = FALSE;
 	w = hash_table_lookup(counter->windows, key);
+	if (w == NULL && hash_table_count(counter->windows) >=
+	    counter->max_counters &&
+	    stepup_fetch_counter_expire(counter, now) >= counter->max_counters)
+		return FALSE;	/* full: fail closed */
 	if (w == NULL) {
 		w = i_new(struct fetch_window, 1);
 		w->key = i_strdup(key);

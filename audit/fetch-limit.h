@@ -7,8 +7,13 @@
 
 struct stepup_fetch_counter;
 
-struct stepup_fetch_counter *stepup_fetch_counter_init(void);
+struct stepup_fetch_counter *stepup_fetch_counter_init(unsigned int max_counters);
 void stepup_fetch_counter_deinit(struct stepup_fetch_counter **counter);
+
+/* The service keeps at most this many (user, rule) windows at once: what
+   a compromised mail process could make it hold. A read that would need
+   one more is refused (FALSE, first_over_r FALSE) until windows end. */
+#define STEPUP_FETCH_MAX_COUNTERS 1000000
 
 /* Count one read. Returns TRUE if it is within the limit; FALSE if over,
    with first_over_r TRUE for the first read over the limit in this

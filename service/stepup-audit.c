@@ -224,7 +224,7 @@ int main(int argc, char *argv[])
 	restrict_access_allow_coredumps(TRUE);
 
 	master_service_init_finish(master_service);
-	fetch_counter = stepup_fetch_counter_init();
+	fetch_counter = stepup_fetch_counter_init(STEPUP_FETCH_MAX_COUNTERS);
 	to_fetch_expire = timeout_add(FETCH_EXPIRE_INTERVAL_MSECS,
 				      fetch_expire, NULL);
 	master_service_run(master_service, client_connected);

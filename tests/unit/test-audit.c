@@ -306,7 +306,7 @@ static void test_audit_report(void)
 
 static void test_audit_fetch_limit(void)
 {
-	struct stepup_fetch_counter *c = stepup_fetch_counter_init();
+	struct stepup_fetch_counter *c = stepup_fetch_counter_init(3);
 	struct stepup_fetch_request req = {
 		.rec = { .user = "alice", .mailbox = "Direction/x\ty",
 			 .rule = "dir", .auth = "totp" },
@@ -330,6 +330,10 @@ static void test_audit_fetch_limit(void)
 	/* the window started with the first read, at 1000 */
 	test_assert(!stepup_fetch_count(c, "alice", "dir", 3, 60, 1059, &first));
 	test_assert(stepup_fetch_count(c, "alice", "dir", 3, 60, 1060, &first));
+	/* full (3 windows): a fourth (user, rule) is refused, fail closed,
+	   until a window ends */
+	test_assert(!stepup_fetch_count(c, "carol", "dir", 3, 60, 1062, &first));
+	test_assert(!first);
 	test_assert(stepup_fetch_counter_expire(c, 1065) == 3);
 	test_assert(stepup_fetch_counter_expire(c, 1119) == 1);
 	test_assert(stepup_fetch_counter_expire(c, 1200) == 0);
