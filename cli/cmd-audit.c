@@ -7,6 +7,7 @@
 
 #include "lib.h"
 #include "str.h"
+#include "str-sanitize.h"
 #include "json-parser.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
@@ -82,19 +83,24 @@ static int cmd_audit_verify(struct stepup_cli *cli, const char *path)
 #define REPORT_USAGE "usage: stepup audit report [FILE] [--since T] " \
 	"[--user U] [--mailbox M] [--event E | --all]"
 
+/* A field as text for the terminal: the log holds what clients sent
+   (folder names, user names), so control characters (escape sequences)
+   become '?'; null becomes dflt. */
+static const char *field(const char *value, const char *dflt)
+{
+	return value == NULL ? dflt : str_sanitize(value, SIZE_MAX);
+}
+
 static void report_text(const struct stepup_audit_entry *e)
 {
 	const struct stepup_audit_record *r = &e->rec;
 
-	printf("%s %s %s %s%s%s (auth=%s, %s from %s, rule=%s): %s\n", e->ts,
-	       r->event, r->user == NULL ? "-" : r->user,
-	       r->decision == NULL ? "-" : r->decision,
-	       r->mailbox == NULL ? "" : " ",
-	       r->mailbox == NULL ? "" : r->mailbox,
-	       r->auth == NULL ? "none" : r->auth,
-	       r->service == NULL ? "-" : r->service,
-	       r->ip == NULL ? "-" : r->ip, r->rule == NULL ? "-" : r->rule,
-	       r->reason == NULL ? "" : r->reason);
+	printf("%s %s %s %s%s%s (auth=%s, %s from %s, rule=%s): %s\n",
+	       field(e->ts, "-"), field(r->event, "-"), field(r->user, "-"),
+	       field(r->decision, "-"), r->mailbox == NULL ? "" : " ",
+	       field(r->mailbox, ""), field(r->auth, "none"),
+	       field(r->service, "-"), field(r->ip, "-"), field(r->rule, "-"),
+	       field(r->reason, ""));
 }
 
 static void json_kv(string_t *out, const char *key, const char *value)

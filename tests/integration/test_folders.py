@@ -355,6 +355,16 @@ def test_audit_report_says_who_opened_what(dc, tmp_path):
     assert json.loads(r.stdout)["records"] == []
     assert stepup(dc, "audit", "report", "--since",
                   "yesterday").returncode == 2
+    # what clients sent reaches the terminal without control characters
+    weird = "Direction/\x1b]2;pwned\x07"
+    assert audit_service_request(dc, (
+        "open\tpw\tS\timap\t::1\t%s\tdirection\tdeny\tr\tpassword\n"
+        % weird).encode()) == b"+\n"
+    r = stepup(dc, "audit", "report", "--mailbox", "Direction")
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout
+    assert "Direction/?]2;pwned?" in r.stdout
+    r = stepup(dc, "audit", "report", "--mailbox", "Direction", "--json")
+    assert weird in [x["mailbox"] for x in json.loads(r.stdout)["records"]]
     # a changed record: the report still shows, but says so and fails
     with open(dc.fmt("{t}/log/audit.jsonl")) as f:
         text = f.read()
