@@ -139,3 +139,31 @@ const char *stepup_cli_json_str(const char *str)
 	str_append_c(out, '"');
 	return str_c(out);
 }
+
+int stepup_cli_parse_options(int argc, char *argv[], int first,
+			     const struct stepup_cli_option *opts,
+			     const char **positional_r)
+{
+	const struct stepup_cli_option *opt;
+	int i;
+
+	for (i = first; i < argc; i++) {
+		if (argv[i][0] != '-' && i == first) {
+			*positional_r = argv[i];
+			continue;
+		}
+		for (opt = opts; opt->name != NULL; opt++) {
+			if (strcmp(argv[i], opt->name) == 0)
+				break;
+		}
+		if (opt->name == NULL)
+			return -1;
+		if (opt->flag != NULL)
+			*opt->flag = TRUE;
+		else if (i + 1 < argc)
+			*opt->value = argv[++i];
+		else
+			return -1;
+	}
+	return 0;
+}

@@ -32,6 +32,21 @@ void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
 		      const char *user, const char *decision,
 		      const char *reason);
 
+/* A subcommand's options: "--name VALUE" sets *value, "--name" alone sets
+   *flag (exactly one of the two is non-NULL). */
+struct stepup_cli_option {
+	const char *name;
+	const char **value;
+	bool *flag;
+};
+
+/* Parse argv[first..]: the options in opts (NULL name ends the list) and
+   at most one positional argument, which must come first (*positional_r,
+   left alone if there is none). -1 on anything else. */
+int stepup_cli_parse_options(int argc, char *argv[], int first,
+			     const struct stepup_cli_option *opts,
+			     const char **positional_r);
+
 /* JSON string (quoted, escaped) on the data stack. */
 const char *stepup_cli_json_str(const char *str);
 

@@ -215,30 +215,20 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 	struct stepup_audit_filter filter;
 	const char *file = NULL, *since = NULL, *path, *error;
 	bool all = FALSE;
-	int i, ret;
+	const struct stepup_cli_option opts[] = {
+		{ "--all", NULL, &all },
+		{ "--since", &since, NULL },
+		{ "--user", &filter.user, NULL },
+		{ "--mailbox", &filter.mailbox, NULL },
+		{ "--event", &filter.event, NULL },
+		{ NULL, NULL, NULL }
+	};
+	int ret;
 
 	i_zero(&filter);
 	filter.event = "open";
-	for (i = 2; i < argc; i++) {
-		const char **dest = NULL;
-
-		if (strcmp(argv[i], "--all") == 0) {
-			all = TRUE;
-			continue;
-		}
-		if (strcmp(argv[i], "--since") == 0) dest = &since;
-		else if (strcmp(argv[i], "--user") == 0) dest = &filter.user;
-		else if (strcmp(argv[i], "--mailbox") == 0) dest = &filter.mailbox;
-		else if (strcmp(argv[i], "--event") == 0) dest = &filter.event;
-		else if (argv[i][0] != '-' && i == 2) {
-			file = argv[i];
-			continue;
-		} else
-			return stepup_cli_usage_error(REPORT_USAGE);
-		if (i + 1 >= argc)
-			return stepup_cli_usage_error(REPORT_USAGE);
-		*dest = argv[++i];
-	}
+	if (stepup_cli_parse_options(argc, argv, 2, opts, &file) < 0)
+		return stepup_cli_usage_error(REPORT_USAGE);
 	if (all)
 		filter.event = NULL;
 	if (since != NULL &&

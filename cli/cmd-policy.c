@@ -118,30 +118,20 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 	enum stepup_auth_level level = STEPUP_AUTH_PASSWORD;
 	unsigned int age = 0;
 	bool enrolled = FALSE;
-	int i, ret;
+	const struct stepup_cli_option opts[] = {
+		{ "--enrolled", NULL, &enrolled },
+		{ "--user", &user, NULL },
+		{ "--ip", &ip_str, NULL },
+		{ "--protocol", &protocol, NULL },
+		{ "--mailbox", &mailbox, NULL },
+		{ "--auth", &auth, NULL },
+		{ "--mfa-age", &mfa_age, NULL },
+		{ NULL, NULL, NULL }
+	};
+	int ret;
 
-	for (i = 2; i < argc; i++) {
-		const char **dest = NULL;
-
-		if (strcmp(argv[i], "--enrolled") == 0) {
-			enrolled = TRUE;
-			continue;
-		}
-		if (strcmp(argv[i], "--user") == 0) dest = &user;
-		else if (strcmp(argv[i], "--ip") == 0) dest = &ip_str;
-		else if (strcmp(argv[i], "--protocol") == 0) dest = &protocol;
-		else if (strcmp(argv[i], "--mailbox") == 0) dest = &mailbox;
-		else if (strcmp(argv[i], "--auth") == 0) dest = &auth;
-		else if (strcmp(argv[i], "--mfa-age") == 0) dest = &mfa_age;
-		else if (argv[i][0] != '-' && i == 2) {
-			path = argv[i];
-			continue;
-		} else
-			return stepup_cli_usage_error(EXPLAIN_USAGE);
-		if (i + 1 >= argc)
-			return stepup_cli_usage_error(EXPLAIN_USAGE);
-		*dest = argv[++i];
-	}
+	if (stepup_cli_parse_options(argc, argv, 2, opts, &path) < 0)
+		return stepup_cli_usage_error(EXPLAIN_USAGE);
 	if (user == NULL || ip_str == NULL || protocol == NULL)
 		return stepup_cli_usage_error(EXPLAIN_USAGE);
 	if (net_addr2ip(ip_str, &ip) < 0)

@@ -353,8 +353,9 @@ def test_audit_report_says_who_opened_what(dc, tmp_path):
     assert {"login", "open", "enroll"} <= events, events
     r = stepup(dc, "audit", "report", "--since", "2999-01-01", "--json")
     assert json.loads(r.stdout)["records"] == []
-    assert stepup(dc, "audit", "report", "--since",
-                  "yesterday").returncode == 2
+    for bad in (["--since", "yesterday"], ["--user"], ["--bogus"],
+                ["a.jsonl", "b.jsonl"]):
+        assert stepup(dc, "audit", "report", *bad).returncode == 2, bad
     # what clients sent reaches the terminal without control characters
     weird = "Direction/\x1b]2;pwned\x07"
     assert audit_service_request(dc, (
