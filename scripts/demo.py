@@ -3,12 +3,12 @@
 sample policy. `demo.py start` starts it and walks through what it shows;
 `demo.py stop` stops it and removes the sandbox."""
 
+import datetime
 import imaplib
 import json
 import os
 import re
 import shutil
-import datetime
 import subprocess
 import sys
 import time

@@ -18,6 +18,7 @@ CC=clang bash "$top/scripts/build.sh" "$build" --with-fuzzer=clang \
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$build"
+status=0
 for target in policy audit; do
   mkdir "$work/$target"
   cp "$top"/fuzz/corpus-$target/* "$work/$target/"
@@ -31,6 +32,7 @@ for target in policy audit; do
     # the report and the input that caused it (crash-*, leak-*, timeout-*)
     echo "fuzz-$target: FAILED"
     grep -v '^#[0-9]\|^INFO' "$log" | tail -60
-    exit 1
+    status=1
   fi
 done
+exit $status

@@ -367,7 +367,7 @@ class Dovecot:
         seconds: a process may log after its client saw the result."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if text in self.log_since(mark):
+            if text in self.log()[mark:]:
                 return True
             time.sleep(0.05)
         return False
