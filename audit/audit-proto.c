@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "strescape.h"
 #include "audit-proto.h"
@@ -140,7 +141,7 @@ const char *stepup_audit_proto_encode_fetch(const struct stepup_fetch_request *r
 
 bool stepup_audit_proto_is_fetch(const char *line)
 {
-	return str_begins(line, "fetch\t");
+	return str_begins_with(line, "fetch\t");
 }
 
 int stepup_audit_proto_decode_fetch(const char *line,

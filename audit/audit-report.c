@@ -1,8 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
-#include "istream.h"
-#include "json-parser.h"
+#include "audit-json.h"
 #include "audit-report.h"
 
 #include <time.h>
@@ -26,48 +25,36 @@ entry_field(struct stepup_audit_entry *entry, const char *key)
 	return NULL;	/* prev, hash */
 }
 
+static void entry_member(void *context, const char *key, const char *value)
+{
+	const char **dest = entry_field(context, key);
+
+	if (dest != NULL && value != NULL)
+		*dest = t_strdup(value);
+}
+
 int stepup_audit_parse_entry(const char *line,
 			     struct stepup_audit_entry *entry_r,
 			     const char **error_r)
 {
-	struct istream *input;
-	struct json_parser *parser;
-	enum json_type type;
-	const char *key = NULL, *value, **dest, *error;
-	int ret = 0;
+	const char *error;
+	int ret;
 
 	i_zero(entry_r);
-	input = i_stream_create_from_data(line, strlen(line));
-	parser = json_parser_init(input);
-	while (ret == 0 && json_parse_next(parser, &type, &value) > 0) {
-		if (key == NULL) {
-			if (type != JSON_TYPE_OBJECT_KEY)
-				ret = -1;
-			else
-				key = t_strdup(value);
-			continue;
-		}
-		dest = entry_field(entry_r, key);
-		key = NULL;
-		if (type == JSON_TYPE_STRING) {
-			if (dest != NULL)
-				*dest = t_strdup(value);
-		} else if (type != JSON_TYPE_NULL) {
-			ret = -1;	/* records hold strings and nulls */
-		}
-	}
-	if (json_parser_deinit(&parser, &error) < 0 && ret == 0) {
+	ret = stepup_audit_json_members(line, entry_member, entry_r, &error);
+	if (ret == -2) {
 		*error_r = t_strdup_printf("not a record: %s", error);
-		ret = -2;
+		return -1;
 	}
-	i_stream_unref(&input);
-	if (ret == -1)
+	if (ret < 0) {
 		*error_r = "not a record: values must be strings or null";
-	if (ret == 0 && (entry_r->ts == NULL || entry_r->rec.event == NULL)) {
-		*error_r = "not a record: no ts or event";
-		ret = -1;
+		return -1;
 	}
-	return ret < 0 ? -1 : 0;
+	if (entry_r->ts == NULL || entry_r->rec.event == NULL) {
+		*error_r = "not a record: no ts or event";
+		return -1;
+	}
+	return 0;
 }
 
 /* the writer's format, so that strings compare in time order */

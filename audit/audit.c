@@ -1,10 +1,10 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "hex-binary.h"
 #include "sha2.h"
-#include "json-parser.h"
 #include "audit.h"
 
 #include <fcntl.h>

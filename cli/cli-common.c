@@ -1,8 +1,8 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
-#include "json-parser.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "policy.h"

@@ -6,9 +6,9 @@
    FILE defaults to the policy's audit.path. */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "str-sanitize.h"
-#include "json-parser.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"

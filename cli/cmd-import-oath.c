@@ -10,6 +10,7 @@
    they are. Each imported user gets new recovery codes, printed once. */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "buffer.h"
 #include "hex-binary.h"
@@ -29,9 +30,9 @@ parse_type(const char *type, struct stepup_totp_settings *set)
 {
 	const char *rest;
 
-	if (str_begins(type, "HOTP/T30"))
+	if (str_begins_with(type, "HOTP/T30"))
 		set->period = 30;
-	else if (str_begins(type, "HOTP/T60"))
+	else if (str_begins_with(type, "HOTP/T60"))
 		set->period = 60;
 	else
 		return -1;

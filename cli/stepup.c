@@ -3,6 +3,7 @@
 /* stepup: enrollment, app passwords, policy and audit tooling. */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
 
@@ -76,7 +77,7 @@ stepup_cli_parse_globals(struct stepup_cli *cli, int *argc, char *argv[])
 					"--policy needs a FILE");
 			cli->policy_path = argv[++i];
 			cli->policy_explicit = TRUE;
-		} else if (str_begins(argv[i], "--policy=")) {
+		} else if (str_begins_with(argv[i], "--policy=")) {
 			cli->policy_path = argv[i] + 9;
 			cli->policy_explicit = TRUE;
 		} else if (strcmp(argv[i], "--json") == 0) {

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str-sanitize.h"
 #include "str.h"
 #include "hex-binary.h"
@@ -328,7 +329,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 	bool audit = FALSE;
 
 	i_zero(result_r);
-	if (pending == NULL || !str_begins(pending, env->nonce) ||
+	if (pending == NULL || !str_begins_with(pending, env->nonce) ||
 	    pending[strlen(env->nonce)] != ':') {
 		login_fail_internal(env, req, "2", NULL,
 			"stage 1 did not run for this login (is the stepup "
@@ -336,7 +337,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 		return;
 	}
 	what = pending + strlen(env->nonce) + 1;
-	if (str_begins(what, PENDING_AUDIT)) {
+	if (str_begins_with(what, PENDING_AUDIT)) {
 		audit = TRUE;
 		what += strlen(PENDING_AUDIT);
 	}
@@ -363,7 +364,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 			      "enrollment required", result_r);
 		return;
 	}
-	if (!str_begins(what, PENDING_CODE)) {
+	if (!str_begins_with(what, PENDING_CODE)) {
 		login_fail_internal(env, req, "2", NULL,
 			"unknown stage 1 result: login refused", result_r);
 		return;

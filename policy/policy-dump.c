@@ -7,6 +7,7 @@
    the same text. */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "array.h"
 #include "hash.h"
@@ -106,7 +107,7 @@ static void dump_groups(const struct stepup_policy *policy, string_t *out)
 		tab = strchr(k[i], '\t');
 		group = t_strdup_until(k[i], tab);
 		t_array_init(&members, 16);
-		for (i++; i < count && str_begins(k[i], t_strconcat(group, "\t", NULL)); i++) {
+		for (i++; i < count && str_begins_with(k[i], t_strconcat(group, "\t", NULL)); i++) {
 			const char *m = strchr(k[i], '\t') + 1;
 			array_push_back(&members, &m);
 		}

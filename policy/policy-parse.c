@@ -7,6 +7,7 @@
    literals it would silently wrap. */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "strnum.h"
 #include "array.h"
@@ -467,10 +468,10 @@ static void ap_url(struct parse_ctx *ctx, const config_setting_t *s,
 {
 	const char *v = get_string(ctx, s);
 
-	if (v != NULL && !str_begins(v, "https://") &&
-	    !str_begins(v, "http://127.0.0.1") &&
-	    !str_begins(v, "http://[::1]") &&
-	    !str_begins(v, "http://localhost")) {
+	if (v != NULL && !str_begins_with(v, "https://") &&
+	    !str_begins_with(v, "http://127.0.0.1") &&
+	    !str_begins_with(v, "http://[::1]") &&
+	    !str_begins_with(v, "http://localhost")) {
 		perr(ctx, sline(s), "approval.url must be https:// "
 		     "(plain http only to the local host)");
 		return;
@@ -1091,7 +1092,7 @@ static unsigned int error_line(const char *name, const char *error)
 
 	const char *end;
 
-	if (str_begins(error, name) && error[strlen(name)] == ':' &&
+	if (str_begins_with(error, name) && error[strlen(name)] == ':' &&
 	    str_parse_uint(error + strlen(name) + 1, &line, &end) < 0)
 		line = 0;
 	return line;

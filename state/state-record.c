@@ -14,6 +14,7 @@
    Values are tab-escaped. Anything else is corrupt. */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "strnum.h"
 #include "strescape.h"
@@ -152,7 +153,7 @@ int state_record_parse(const char *text, const char *user,
 	lines = t_strsplit(text, "\n");
 	if (lines[0] == NULL || strcmp(lines[0], STATE_MAGIC "\t"
 				       STATE_VERSION) != 0) {
-		*error_r = str_begins(text, STATE_MAGIC "\t") ?
+		*error_r = str_begins_with(text, STATE_MAGIC "\t") ?
 			"unknown record version" : "not a state record";
 		return -1;
 	}

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "test-common.h"
 #include "audit.h"
@@ -46,7 +47,7 @@ static void test_audit_format(void)
 	test_begin("audit: record format and escaping");
 	rec.mailbox = "Sec\"ret\\\x01\n";
 	line = stepup_audit_format(&rec, &tv, STEPUP_AUDIT_GENESIS, &hash);
-	test_assert(str_begins(line, "{\"ts\":\"2025-11-25T02:40:00.123Z\","
+	test_assert(str_begins_with(line, "{\"ts\":\"2025-11-25T02:40:00.123Z\","
 			       "\"event\":\"login\",\"user\":\"alice@example.org\""));
 	test_assert(strstr(line, "\"mailbox\":\"Sec\\\"ret\\\\\\u0001\\n\"") != NULL);
 	test_assert(strchr(line, '\n') == NULL);
