@@ -12,6 +12,8 @@ PACKAGES="
   python3 python3-pytest python3-pyotp
   redis-server util-linux procps openssl
 "
+# the Debian 13 chroot the suite runs in a second time (scripts/chroot24.sh)
+[ -n "${STEPUP_IN_CHROOT:-}" ] || PACKAGES="$PACKAGES debootstrap"
 
 missing=""
 for p in $PACKAGES; do
@@ -27,11 +29,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # Package scripts must not start the system's own Dovecot or Redis.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"
   trap 'rm -f "$policy"' EXIT
 fi
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
