@@ -5,7 +5,7 @@
 #include "hex-binary.h"
 #include "randgen.h"
 #include "net.h"
-#include "json-parser.h"
+#include "stepup-compat.h"
 #include "approval-sign.h"
 #include "approval-request.h"
 

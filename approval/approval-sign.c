@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "hex-binary.h"
 #include "hmac.h"
 #include "sha2.h"
@@ -51,7 +52,7 @@ static bool parse_v1(const char *value, const char **id_r,
 	const char *colon, *hex;
 	buffer_t buf;
 
-	if (!str_begins(value, "v1="))
+	if (!str_begins_with(value, "v1="))
 		return FALSE;
 	value += 3;
 	colon = strrchr(value, ':');
@@ -86,7 +87,7 @@ msg_verify(const struct stepup_approval_keyring *keyring, const char *header,
 	values = t_strsplit_spaces(header, " \t");
 	for (i = 0; values[i] != NULL && n < STEPUP_APPROVAL_SIG_MAX_VALUES;
 	     i++) {
-		if (!str_begins(values[i], "v1="))
+		if (!str_begins_with(values[i], "v1="))
 			continue;	/* another version */
 		n++;
 		if (!parse_v1(values[i], &id, got))

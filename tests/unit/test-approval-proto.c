@@ -535,7 +535,7 @@ static void test_response_ok(void)
 	test_assert(strlen(resp.reason) == STEPUP_APPROVAL_REASON_MAX);
 	/* cut at a character boundary */
 	test_assert(strlen(resp.approver) == STEPUP_APPROVAL_APPROVER_MAX);
-	test_assert(str_begins(resp.approver, "\xc3\xa9"));
+	test_assert(memcmp(resp.approver, "\xc3\xa9", 2) == 0);
 
 	c.body = "{\"decision\":\"expired\"," ECHO ",\"ttl\":99999999999}";
 	test_assert(parse_case(keyring, &c, &resp, &failure) == 0);
