@@ -67,7 +67,6 @@ struct policy_group_link {
 struct stepup_policy {
 	pool_t pool;
 	int refcount;
-	const char *path;
 	bool audit_mode;
 	struct stepup_totp_settings totp;
 	const char *state_path, *state_redis, *audit_path;

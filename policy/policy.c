@@ -4,7 +4,7 @@
 
 #include "lib.h"
 #include "str.h"
-#include "policy-private.h"
+#include "policy-schema.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -72,9 +72,17 @@ int stepup_policy_load(const char *path, struct stepup_policy **policy_r,
 					  policy_r, error_r);
 }
 
-const char *stepup_policy_get_path(const struct stepup_policy *policy)
+void stepup_policy_unref(struct stepup_policy **_policy)
 {
-	return policy->path;
+	struct stepup_policy *policy = *_policy;
+
+	if (policy == NULL)
+		return;
+	*_policy = NULL;
+	i_assert(policy->refcount > 0);
+	if (--policy->refcount > 0)
+		return;
+	policy_free(&policy);
 }
 
 bool stepup_policy_is_audit_mode(const struct stepup_policy *policy)

@@ -26,10 +26,8 @@ int stepup_policy_load(const char *path, struct stepup_policy **policy_r,
 int stepup_policy_parse_buffer(const char *name, const void *data,
 			       size_t size, struct stepup_policy **policy_r,
 			       const char **error_r);
-void stepup_policy_ref(struct stepup_policy *policy);
 void stepup_policy_unref(struct stepup_policy **policy);
 
-const char *stepup_policy_get_path(const struct stepup_policy *policy);
 bool stepup_policy_is_audit_mode(const struct stepup_policy *policy);
 const struct stepup_totp_settings *
 stepup_policy_get_totp(const struct stepup_policy *policy);

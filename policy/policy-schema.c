@@ -1,0 +1,221 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+/* The schema of the policy file's top level and its blocks (doc/policy.md):
+   one table per block. A key without a function is stored by its type
+   at its offset in struct stepup_policy (policy-values.c); checks across
+   keys are the blocks' end functions (policy-validate.c). The rules'
+   tables are in policy-schema-rule.c. */
+
+#include "lib.h"
+#include "stepup-compat.h"
+#include "array.h"
+#include "hash.h"
+#include "policy-schema.h"
+
+#define POLICY(member) .offset = offsetof(struct stepup_policy, member)
+
+static void root_version(struct policy_parser *p,
+			 const struct policy_value *v ATTR_UNUSED,
+			 void *context ATTR_UNUSED)
+{
+	p->version_seen = TRUE;
+}
+
+static void root_mode(struct policy_parser *p, const struct policy_value *v,
+		      void *context ATTR_UNUSED)
+{
+	if (strcmp(v->str, "audit") == 0)
+		p->policy->audit_mode = TRUE;
+	else if (strcmp(v->str, "enforce") != 0)
+		policy_error(p, v->line, "mode must be \"enforce\" or \"audit\"");
+}
+
+static void totp_issuer(struct policy_parser *p, const struct policy_value *v,
+			void *context ATTR_UNUSED)
+{
+	if (strchr(v->str, ':') != NULL)
+		policy_error(p, v->line, "totp.issuer must not contain ':'");
+	else
+		p->policy->totp.issuer = v->str;
+}
+
+static void totp_digits(struct policy_parser *p, const struct policy_value *v,
+			void *context ATTR_UNUSED)
+{
+	if (v->uint == 7)
+		policy_error(p, v->line, "totp.digits must be 6 or 8");
+	else
+		p->policy->totp.digits = v->uint;
+}
+
+static void totp_algorithm(struct policy_parser *p,
+			   const struct policy_value *v,
+			   void *context ATTR_UNUSED)
+{
+	if (strcmp(v->str, "SHA1") == 0)
+		p->policy->totp.algorithm = STEPUP_TOTP_SHA1;
+	else if (strcmp(v->str, "SHA256") == 0)
+		p->policy->totp.algorithm = STEPUP_TOTP_SHA256;
+	else if (strcmp(v->str, "SHA512") == 0)
+		p->policy->totp.algorithm = STEPUP_TOTP_SHA512;
+	else {
+		policy_error(p, v->line, "totp.algorithm must be \"SHA1\", "
+			     "\"SHA256\" or \"SHA512\"");
+	}
+}
+
+static const struct policy_key totp_keys[] = {
+	{ "issuer", POLICY_KEY_STRING, .func = totp_issuer },
+	{ "digits", POLICY_KEY_UINT, .min = 6, .max = 8,
+	  .func = totp_digits },
+	{ "period", POLICY_KEY_UINT, POLICY(totp.period),
+	  .min = 10, .max = 300 },
+	{ "window", POLICY_KEY_UINT, POLICY(totp.window),
+	  .min = 0, .max = 2 },
+	{ "max_failures", POLICY_KEY_UINT, POLICY(totp.max_failures),
+	  .min = 1, .max = 100 },
+	{ "lockout", POLICY_KEY_DURATION, POLICY(totp.lockout_secs) },
+	{ "reconnect", POLICY_KEY_DURATION, POLICY(totp.reconnect_secs) },
+	{ "reconnect_idle", POLICY_KEY_DURATION,
+	  POLICY(totp.reconnect_idle_secs) },
+	{ "algorithm", POLICY_KEY_STRING, .func = totp_algorithm },
+	{ .name = NULL }
+};
+static const struct policy_block totp_block = {
+	.name = "totp", .keys = totp_keys
+};
+
+static const struct policy_key state_keys[] = {
+	{ "path", POLICY_KEY_PATH, POLICY(state_path) },
+	{ "redis", POLICY_KEY_STRING, POLICY(state_redis) },
+	{ .name = NULL }
+};
+static const struct policy_block state_block = {
+	.name = "state", .keys = state_keys, .end = policy_validate_state
+};
+
+static const struct policy_key audit_keys[] = {
+	{ "path", POLICY_KEY_PATH, POLICY(audit_path) },
+	{ .name = NULL }
+};
+static const struct policy_block audit_block = {
+	.name = "audit", .keys = audit_keys
+};
+
+static const struct policy_key session_keys[] = {
+	{ "key_file", POLICY_KEY_PATH, POLICY(session_key_file) },
+	{ .name = NULL }
+};
+static const struct policy_block session_block = {
+	.name = "session", .keys = session_keys
+};
+
+static void approval_url(struct policy_parser *p, const struct policy_value *v,
+			 void *context ATTR_UNUSED)
+{
+	if (!str_begins_with(v->str, "https://") &&
+	    !str_begins_with(v->str, "http://127.0.0.1") &&
+	    !str_begins_with(v->str, "http://[::1]") &&
+	    !str_begins_with(v->str, "http://localhost")) {
+		policy_error(p, v->line, "approval.url must be https:// "
+			     "(plain http only to the local host)");
+		return;
+	}
+	p->policy->approval.url = v->str;
+}
+
+static void approval_failmode(struct policy_parser *p,
+			      const struct policy_value *v,
+			      void *context ATTR_UNUSED)
+{
+	if (strcmp(v->str, "open") == 0)
+		p->policy->approval.failmode_open = TRUE;
+	else if (strcmp(v->str, "closed") != 0)
+		policy_error(p, v->line, "approval.failmode must be "
+			     "\"closed\" or \"open\"");
+}
+
+static const struct policy_key approval_keys[] = {
+	{ "url", POLICY_KEY_STRING, .func = approval_url },
+	{ "key_file", POLICY_KEY_PATH, POLICY(approval.key_file) },
+	{ "ca_file", POLICY_KEY_PATH, POLICY(approval.ca_file) },
+	{ "timeout", POLICY_KEY_DURATION, POLICY(approval.timeout_secs) },
+	{ "wait", POLICY_KEY_DURATION, POLICY(approval.wait_secs) },
+	{ "failmode", POLICY_KEY_STRING, .func = approval_failmode },
+	{ .name = NULL }
+};
+static const struct policy_block approval_block = {
+	.name = "approval", .keys = approval_keys,
+	.end = policy_validate_approval
+};
+
+/* groups { name = [ "user", ... ]; }: "group\tuser" -> member;
+   "group\t" marks the group */
+static void groups_entry(struct policy_parser *p, const struct policy_value *v,
+			 void *context ATTR_UNUSED)
+{
+	pool_t pool = p->policy->pool;
+	const char *gname = p_strdup(pool, v->key);
+	const char *gkey = p_strconcat(pool, gname, "\t", NULL);
+	const char *const *member;
+
+	hash_table_insert(p->policy->members, gkey, POINTER_CAST(1));
+	array_foreach(&v->strings, member) {
+		const char *key = p_strconcat(pool, gname, "\t", *member,
+					      NULL);
+		hash_table_update(p->policy->members, key, POINTER_CAST(1));
+	}
+}
+
+/* networks { name = [ "10.0.0.0/8", ... ]; }: names the rules' networks
+   condition may use */
+static void networks_entry(struct policy_parser *p,
+			   const struct policy_value *v,
+			   void *context ATTR_UNUSED)
+{
+	pool_t pool = p->policy->pool;
+	const char *nkey = p_strdup(pool, v->key);
+	ARRAY_TYPE(policy_net) *nets;
+	const char *const *cidr;
+
+	nets = p_new(pool, ARRAY_TYPE(policy_net), 1);
+	p_array_init(nets, pool, array_count(&v->strings) + 1);
+	array_foreach(&v->strings, cidr) {
+		struct policy_net net;
+
+		if (policy_parse_cidr(*cidr, &net) < 0) {
+			policy_error(p, v->line, "networks.%s: bad address "
+				     "or CIDR '%s'", v->key, *cidr);
+			continue;
+		}
+		array_push_back(nets, &net);
+	}
+	hash_table_insert(p->nets, nkey, nets);
+}
+
+#define RULES_SYNTAX "a list of rules ( { ... }, { ... } )"
+
+/* In the order they are parsed: what rules refer to comes first. */
+static const struct policy_key root_keys[] = {
+	{ "version", POLICY_KEY_UINT, .min = 1, .max = 1,
+	  .func = root_version },
+	{ "mode", POLICY_KEY_STRING, .func = root_mode },
+	{ "totp", POLICY_KEY_BLOCK, .block = &totp_block },
+	{ "state", POLICY_KEY_BLOCK, .block = &state_block },
+	{ "audit", POLICY_KEY_BLOCK, .block = &audit_block },
+	{ "approval", POLICY_KEY_BLOCK, .block = &approval_block },
+	{ "groups", POLICY_KEY_MAP, .func = groups_entry,
+	  .syntax = "a group { name = [ ... ]; }" },
+	{ "networks", POLICY_KEY_MAP, .func = networks_entry,
+	  .syntax = "a group { name = [ \"10.0.0.0/8\", ... ]; }" },
+	{ "login", POLICY_KEY_RULES, .block = &policy_login_rule_block,
+	  .syntax = RULES_SYNTAX },
+	{ "folders", POLICY_KEY_RULES, .block = &policy_folder_rule_block,
+	  .syntax = RULES_SYNTAX },
+	{ "session", POLICY_KEY_BLOCK, .block = &session_block },
+	{ .name = NULL }
+};
+
+const struct policy_block policy_root_block = {
+	.name = "", .keys = root_keys, .end = policy_validate_root
+};
