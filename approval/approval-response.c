@@ -5,8 +5,7 @@
 #include "strnum.h"
 #include "str-sanitize.h"
 #include "unichar.h"
-#include "istream.h"
-#include "json-parser.h"
+#include "approval-json.h"
 #include "http-date.h"
 #include "approval-sign.h"
 #include "approval-response.h"
@@ -83,88 +82,74 @@ static unsigned int retry_after_secs(const char *value, time_t now)
 	return 0;
 }
 
-struct parsed_fields {
-	const char *decision, *request_id, *nonce;
-	const char *ttl, *poll_after, *approver, *reason, *message;
+enum response_field {
+	F_DECISION, F_REQUEST_ID, F_NONCE, F_TTL, F_POLL_AFTER,
+	F_APPROVER, F_REASON, F_MESSAGE,
+	F_COUNT
+};
+static const struct {
+	const char *key;
+	bool number;
+} response_fields[F_COUNT] = {
+	[F_DECISION] = { "decision", FALSE },
+	[F_REQUEST_ID] = { "request_id", FALSE },
+	[F_NONCE] = { "nonce", FALSE },
+	[F_TTL] = { "ttl", TRUE },
+	[F_POLL_AFTER] = { "poll_after", TRUE },
+	[F_APPROVER] = { "approver", FALSE },
+	[F_REASON] = { "reason", FALSE },
+	[F_MESSAGE] = { "message", FALSE },
 };
 
-static const char **
-parsed_field(struct parsed_fields *f, const char *key, bool *number_r)
+struct parsed_fields {
+	const char *value[F_COUNT];	/* NULL: absent or null */
+	bool seen[F_COUNT];
+};
+
+static int json_member(void *context, const char *key,
+		       enum stepup_approval_json_type type, const char *value,
+		       const char **error_r)
 {
-	*number_r = FALSE;
-	if (strcmp(key, "decision") == 0) return &f->decision;
-	if (strcmp(key, "request_id") == 0) return &f->request_id;
-	if (strcmp(key, "nonce") == 0) return &f->nonce;
-	if (strcmp(key, "approver") == 0) return &f->approver;
-	if (strcmp(key, "reason") == 0) return &f->reason;
-	if (strcmp(key, "message") == 0) return &f->message;
-	*number_r = TRUE;
-	if (strcmp(key, "ttl") == 0) return &f->ttl;
-	if (strcmp(key, "poll_after") == 0) return &f->poll_after;
-	return NULL;
+	struct parsed_fields *f = context;
+	unsigned int i;
+
+	for (i = 0; i < F_COUNT; i++) {
+		if (strcmp(key, response_fields[i].key) == 0)
+			break;
+	}
+	if (i == F_COUNT)
+		return 0;	/* unknown: a later protocol addition */
+	if (f->seen[i]) {
+		*error_r = t_strdup_printf("\"%s\" appears twice", key);
+		return -1;
+	}
+	f->seen[i] = TRUE;
+	if (type == STEPUP_APPROVAL_JSON_NULL)
+		return 0;
+	if (type != (response_fields[i].number ? STEPUP_APPROVAL_JSON_NUMBER :
+		     STEPUP_APPROVAL_JSON_STRING)) {
+		*error_r = t_strdup_printf("\"%s\" must be a %s", key,
+			response_fields[i].number ? "number" : "string");
+		return -1;
+	}
+	f->value[i] = t_strdup(value);
+	return 0;
 }
 
 /* The body: one JSON object. Known keys once each, with the right type
-   (null = absent); unknown keys are skipped (later protocol additions). */
+   (null = absent); unknown keys are skipped. */
 static int parse_json(const void *body, size_t size, struct parsed_fields *f,
 		      const char **error_r)
 {
-	struct istream *input;
-	struct json_parser *parser;
-	enum json_type type;
-	const char *key = NULL, *value, **dest, *error;
-	bool number;
-	int ret = 0;
+	const char *error;
 
 	i_zero(f);
-	if (size == 0 || ((const unsigned char *)body)[0] != '{') {
-		*error_r = "the body is not a JSON object";
+	if (stepup_approval_json_object(body, size, json_member, f,
+					&error) < 0) {
+		*error_r = t_strdup_printf("malformed JSON: %s", error);
 		return -1;
 	}
-	if (memchr(body, '\0', size) != NULL) {
-		*error_r = "NUL in the body";
-		return -1;
-	}
-	input = i_stream_create_from_data(body, size);
-	parser = json_parser_init(input);
-	while (ret == 0 && json_parse_next(parser, &type, &value) > 0) {
-		if (key == NULL) {
-			if (type != JSON_TYPE_OBJECT_KEY) {
-				*error_r = "not a flat JSON object";
-				ret = -1;
-			} else {
-				key = t_strdup(value);
-			}
-			continue;
-		}
-		dest = parsed_field(f, key, &number);
-		if (dest == NULL) {
-			/* unknown key: skip its value, whatever it is */
-			if (type == JSON_TYPE_OBJECT ||
-			    type == JSON_TYPE_ARRAY)
-				json_parse_skip(parser);
-		} else if (*dest != NULL) {
-			*error_r = t_strdup_printf("\"%s\" appears twice", key);
-			ret = -1;
-		} else if (type == JSON_TYPE_NULL) {
-			;
-		} else if (type != (number ? JSON_TYPE_NUMBER :
-				    JSON_TYPE_STRING)) {
-			*error_r = t_strdup_printf("\"%s\" must be a %s", key,
-						   number ? "number" : "string");
-			ret = -1;
-		} else {
-			*dest = t_strdup(value);
-		}
-		key = NULL;
-	}
-	if (json_parser_deinit(&parser, &error) < 0 && ret == 0) {
-		*error_r = t_strdup_printf("malformed JSON: %s",
-					   str_sanitize(error, 100));
-		ret = -1;
-	}
-	i_stream_unref(&input);
-	return ret;
+	return 0;
 }
 
 static int parse_secs(const char *key, const char *value, unsigned int max,
@@ -255,37 +240,37 @@ response_parse(pool_t pool, const struct stepup_approval_keyring *keyring,
 
 	if (parse_json(http->body, http->body_size, &f, &error) < 0)
 		FAIL(STEPUP_APPROVAL_FAIL_JSON, "%s", error);
-	if (f.decision == NULL)
+	if (f.value[F_DECISION] == NULL)
 		FAIL(STEPUP_APPROVAL_FAIL_JSON, "no \"decision\"");
-	if (parse_decision(f.decision, &resp_r->decision) < 0)
+	if (parse_decision(f.value[F_DECISION], &resp_r->decision) < 0)
 		FAIL(STEPUP_APPROVAL_FAIL_JSON, "unknown decision \"%s\"",
-		     str_sanitize(f.decision, 32));
-	if (f.request_id == NULL || strcmp(f.request_id, request_id) != 0)
+		     str_sanitize(f.value[F_DECISION], 32));
+	if (f.value[F_REQUEST_ID] == NULL || strcmp(f.value[F_REQUEST_ID], request_id) != 0)
 		FAIL(STEPUP_APPROVAL_FAIL_ECHO,
 		     "the response is not for this request_id");
-	if (f.nonce == NULL || strcmp(f.nonce, nonce) != 0)
+	if (f.value[F_NONCE] == NULL || strcmp(f.value[F_NONCE], nonce) != 0)
 		FAIL(STEPUP_APPROVAL_FAIL_ECHO,
 		     "the response does not echo our nonce");
-	if (f.ttl != NULL) {
-		if (parse_secs("ttl", f.ttl, STEPUP_APPROVAL_TTL_MAX,
+	if (f.value[F_TTL] != NULL) {
+		if (parse_secs("ttl", f.value[F_TTL], STEPUP_APPROVAL_TTL_MAX,
 			       &resp_r->ttl_secs, &error) < 0)
 			FAIL(STEPUP_APPROVAL_FAIL_JSON, "%s", error);
 		resp_r->have_ttl = TRUE;
 	}
-	if (f.poll_after != NULL &&
-	    parse_secs("poll_after", f.poll_after,
+	if (f.value[F_POLL_AFTER] != NULL &&
+	    parse_secs("poll_after", f.value[F_POLL_AFTER],
 		       STEPUP_APPROVAL_POLL_AFTER_MAX,
 		       &resp_r->poll_after_secs, &error) < 0)
 		FAIL(STEPUP_APPROVAL_FAIL_JSON, "%s", error);
 	resp_r->key_id = p_strdup(pool, key_id);
-	if (f.approver != NULL)
-		resp_r->approver = stepup_approval_clean_text(pool, f.approver,
+	if (f.value[F_APPROVER] != NULL)
+		resp_r->approver = stepup_approval_clean_text(pool, f.value[F_APPROVER],
 			STEPUP_APPROVAL_APPROVER_MAX);
-	if (f.reason != NULL)
-		resp_r->reason = stepup_approval_clean_text(pool, f.reason,
+	if (f.value[F_REASON] != NULL)
+		resp_r->reason = stepup_approval_clean_text(pool, f.value[F_REASON],
 			STEPUP_APPROVAL_REASON_MAX);
-	if (f.message != NULL)
-		resp_r->message = stepup_approval_clean_text(pool, f.message,
+	if (f.value[F_MESSAGE] != NULL)
+		resp_r->message = stepup_approval_clean_text(pool, f.value[F_MESSAGE],
 			STEPUP_APPROVAL_MESSAGE_MAX);
 	return 0;
 }

@@ -6,10 +6,9 @@
 #include "hex-binary.h"
 #include "hmac.h"
 #include "sha2.h"
-#include "istream.h"
-#include "json-parser.h"
 #include "test-common.h"
 #include "approval-key.h"
+#include "approval-json.h"
 #include "approval-sign.h"
 #include "approval-request.h"
 #include "approval-response.h"
@@ -288,29 +287,111 @@ static void test_url_parse(void)
 	test_end();
 }
 
-/* Parse a flat JSON object of strings and numbers into key=value pairs. */
+static int pairs_member(void *context, const char *key,
+			enum stepup_approval_json_type type ATTR_UNUSED,
+			const char *value, const char **error_r ATTR_UNUSED)
+{
+	ARRAY_TYPE(const_string) *pairs = context;
+
+	key = t_strdup(key);
+	array_push_back(pairs, &key);
+	value = t_strdup(value == NULL ? "" : value);
+	array_push_back(pairs, &value);
+	return 0;
+}
+
+/* A flat JSON object as key, value, key, value ... */
 static const char *const *json_pairs(const char *json)
 {
 	ARRAY_TYPE(const_string) pairs;
-	struct istream *input;
-	struct json_parser *parser;
-	enum json_type type;
-	const char *value, *error;
+	const char *error;
 
 	t_array_init(&pairs, 32);
-	input = i_stream_create_from_data(json, strlen(json));
-	parser = json_parser_init(input);
-	while (json_parse_next(parser, &type, &value) > 0) {
-		value = t_strdup(value);
-		array_push_back(&pairs, &value);
-	}
-	if (json_parser_deinit(&parser, &error) < 0) {
-		value = "INVALID";
-		array_push_back(&pairs, &value);
-	}
-	i_stream_unref(&input);
+	if (stepup_approval_json_object(json, strlen(json), pairs_member,
+					&pairs, &error) < 0)
+		array_clear(&pairs);
 	array_append_zero(&pairs);
 	return array_front(&pairs);
+}
+
+static int count_member(void *context, const char *key ATTR_UNUSED,
+			enum stepup_approval_json_type type ATTR_UNUSED,
+			const char *value ATTR_UNUSED,
+			const char **error_r ATTR_UNUSED)
+{
+	unsigned int *count = context;
+
+	(*count)++;
+	return 0;
+}
+
+static void test_json(void)
+{
+	static const char *const good[] = {
+		"{}", " {\t}\r\n", "{\"a\":1}",
+		"{\"a\":-0,\"b\":1.25e+3,\"c\":0.5E-2,\"d\":123456789012345678901}",
+		"{\"a\":true,\"b\":false,\"c\":null}",
+		"{\"a\":{\"b\":[1,[2,{}],\"x\"],\"c\":{}},\"d\":[]}",
+		"{\"\":\"\"}",
+	};
+	static const char *const bad[] = {
+		"", " ", "[]", "\"a\"", "1", "{", "}", "{\"a\"}", "{\"a\":}",
+		"{\"a\":1,}", "{,}", "{\"a\":1 \"b\":2}", "{'a':1}", "{a:1}",
+		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}",
+		"{\"a\":+1}", "{\"a\":1e}", "{\"a\":0x10}", "{\"a\":NaN}",
+		"{\"a\":tru}", "{\"a\":nul}", "{\"a\":True}",
+		"{\"a\":\"x}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
+		"{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}",
+		"{\"a\":\"\\udc00\"}", "{\"a\":\"\\ud800\\u0041\"}",
+		"{\"a\":\"\t\"}", "{\"a\":\"\x01\"}",
+		"{\"a\":\"\xff\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xc3\"}",
+		"{\"a\":\"\xed\xa0\x80\"}", "{\"a\":[1,]}", "{\"a\":[1 2]}",
+		"{\"a\":{\"b\"}}", "{}x", "{}{}", "{} ,",
+	};
+	const char *const *pairs, *error;
+	string_t *deep;
+	unsigned int i, count = 0;
+
+	test_begin("approval: JSON reader");
+	for (i = 0; i < N_ELEMENTS(good); i++) {
+		test_assert_idx(stepup_approval_json_object(good[i],
+			strlen(good[i]), count_member, &count, &error) == 0, i);
+	}
+	test_assert(count == 11);
+	for (i = 0; i < N_ELEMENTS(bad); i++) {
+		test_assert_idx(stepup_approval_json_object(bad[i],
+			strlen(bad[i]), count_member, &count, &error) < 0, i);
+	}
+	/* a NUL is not whitespace */
+	test_assert(stepup_approval_json_object("{}\0", 3, count_member,
+		&count, &error) < 0);
+
+	pairs = json_pairs("{\"s\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\","
+			   "\"u\":\"\\u00e9\\u20AC\\ud83d\\udd11\xe2\x82\xac\","
+			   "\"n\":-1.5e3,\"z\":null,\"o\":{\"x\":1}}");
+	test_assert(str_array_length(pairs) == 10);
+	test_assert_strcmp(pairs[1], "a\"b\\c/d\b\f\n\r\t");
+	test_assert_strcmp(pairs[3],
+		"\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91\xe2\x82\xac");
+	test_assert_strcmp(pairs[5], "-1.5e3");
+	test_assert_strcmp(pairs[6], "z");
+	test_assert_strcmp(pairs[8], "o");
+
+	/* nesting: 32 levels, not 33 */
+	deep = t_str_new(128);
+	str_append(deep, "{\"a\":");
+	for (i = 0; i < 31; i++)
+		str_append_c(deep, '[');
+	for (i = 0; i < 31; i++)
+		str_append_c(deep, ']');
+	str_append_c(deep, '}');
+	test_assert(stepup_approval_json_object(str_data(deep), str_len(deep),
+		count_member, &count, &error) == 0);
+	str_insert(deep, 5, "[");
+	str_insert(deep, str_len(deep) - 1, "]");
+	test_assert(stepup_approval_json_object(str_data(deep), str_len(deep),
+		count_member, &count, &error) < 0);
+	test_end();
 }
 
 static void test_request_body(void)
@@ -787,6 +868,7 @@ int main(void)
 		test_hmac_rfc4231,
 		test_key_files,
 		test_url_parse,
+		test_json,
 		test_request_body,
 		test_request_signing,
 		test_random,
