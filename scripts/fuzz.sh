@@ -2,10 +2,12 @@
 # Build the libFuzzer targets with clang (build-fuzz/) and run each for
 # SECONDS (default 60) on a copy of its corpus; with RUNS, stop after that
 # many inputs from a fixed seed instead (a repeatable run, what the test
-# suite does). Targets: policy (the policy parser and compiler) and audit
-# (what the stepup-audit service and "stepup audit report" read). Crashes
-# and leaks are written to build-fuzz/crash-* and leak-*: add each to
-# fuzz/corpus-TARGET/; the unit tests replay the policy corpus.
+# suite does). Targets: policy (the policy parser and compiler), audit
+# (what the stepup-audit service and "stepup audit report" read) and
+# approval (the approval endpoint's answers: signature header, response
+# verification, JSON). Crashes and leaks are written to build-fuzz/crash-*
+# and leak-*: add each to fuzz/corpus-TARGET/; the unit tests replay the
+# policy and approval corpora.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
@@ -19,7 +21,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$build"
 status=0
-for target in policy audit; do
+for target in policy audit approval; do
   mkdir "$work/$target"
   cp "$top"/fuzz/corpus-$target/* "$work/$target/"
   log="$build/fuzz-$target.log"

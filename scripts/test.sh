@@ -41,12 +41,13 @@ for t in $(make -s -C "$build" print-unit-tests); do
 done
 
 # A short, repeatable libFuzzer run of each target (the policy parser; the
-# audit service's requests and the audit log reader): a fixed seed and
+# audit service's requests and the audit log reader; the approval
+# endpoint's answers): a fixed seed and
 # number of inputs; clang build in build-fuzz/. scripts/fuzz.sh SECONDS
 # explores longer, from a random seed. One result per target.
 fuzz_log="$build/fuzz.log"
 bash scripts/fuzz.sh 120 "${STEPUP_FUZZ_RUNS:-20000}" > "$fuzz_log" 2>&1 || true
-for target in policy audit; do
+for target in policy audit approval; do
   if grep -q "^fuzz-$target: .*no finding" "$fuzz_log"; then
     echo "fuzz: $target: ok"
     passed=$((passed + 1))

@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "buffer.h"
 #include "hex-binary.h"
@@ -841,6 +842,134 @@ static void test_response_failures(void)
 	test_end();
 }
 
+/* The fenced block after "<!-- example: NAME -->" in doc/approvals.md */
+static const char *doc_example(const char *doc, const char *name)
+{
+	const char *p, *end;
+
+	p = strstr(doc, t_strdup_printf("<!-- example: %s -->\n```", name));
+	if (p == NULL)
+		return NULL;
+	/* past "<!-- example: NAME -->\n", to the end of the ``` line */
+	p = strchr(p + strlen("<!-- example:  -->\n") + strlen(name), '\n');
+	if (p == NULL || (end = strstr(p + 1, "\n```")) == NULL)
+		return NULL;
+	return t_strdup_until(p + 1, end);
+}
+
+static const char *read_doc(void)
+{
+	const char *path = STEPUP_SRCDIR "/doc/approvals.md";
+	string_t *str = t_str_new(16384);
+	char buf[4096];
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		i_fatal("open(%s): %m", path);
+	while ((ret = read(fd, buf, sizeof(buf))) > 0)
+		str_append_data(str, buf, ret);
+	i_close_fd(&fd);
+	return str_c(str);
+}
+
+/* "Name: value" of a header block */
+static const char *doc_header(const char *block, const char *name)
+{
+	const char *const *lines = t_strsplit(block, "\n");
+	const char *prefix = t_strconcat(name, ": ", NULL);
+
+	for (; *lines != NULL; lines++) {
+		if (strncmp(*lines, prefix, strlen(prefix)) == 0)
+			return *lines + strlen(prefix);
+	}
+	return "";
+}
+
+static void test_doc_example(void)
+{
+	const char *doc = read_doc(), *key, *body, *hdrs, *rbody, *rhdrs;
+	const char *poll, *error;
+	struct stepup_approval_keyring *keyring;
+	struct stepup_approval_http_request req;
+	struct stepup_approval_http_response http;
+	struct stepup_approval_response resp;
+	enum stepup_approval_failure failure;
+	struct stepup_approval_url url;
+	pool_t pool = pool_datastack_create();
+	string_t *ours = t_str_new(512);
+	struct stepup_approval_request_info info = {
+		.request_id = EX_REQUEST_ID, .user = "alice@example.org",
+		.mailbox = "Confidentiel", .session = "QzQkXq8bYgR/AAAB",
+		.remote_ip = "192.0.2.10", .protocol = "imap",
+		.client = "Thunderbird", .rule = "hr", .auth = "password",
+		.binding_code = "42", .created = 1764590400,
+		.expires = 1764591300,
+	};
+	unsigned int i;
+
+	test_begin("approval: the worked example of doc/approvals.md");
+	key = doc_example(doc, "key");
+	body = doc_example(doc, "request-body");
+	hdrs = doc_example(doc, "request-headers");
+	rbody = doc_example(doc, "response-body");
+	rhdrs = doc_example(doc, "response-headers");
+	poll = doc_example(doc, "poll-headers");
+	test_assert(key != NULL && body != NULL && hdrs != NULL &&
+		    rbody != NULL && rhdrs != NULL && poll != NULL);
+	if (poll == NULL) {
+		test_end();
+		return;
+	}
+	keyring = stepup_approval_keyring_create();
+	test_assert(stepup_approval_keyring_add(keyring, "1", key, strlen(key),
+						&error) == 0);
+	/* the body is what the C code builds */
+	stepup_approval_request_body(ours, &info);
+	test_assert_strcmp(body, str_c(ours));
+	/* the request's header lines are ours, exactly */
+	test_assert(stepup_approval_url_parse(pool,
+		"https://approvals.example.org/v1/requests", &url, &error) == 0);
+	stepup_approval_http_post(pool, &url,
+		stepup_approval_keyring_signer(keyring), body,
+		strtoll(doc_header(hdrs, "X-Stepup-Timestamp"), NULL, 10),
+		doc_header(hdrs, "X-Stepup-Nonce"), &req);
+	test_assert(str_begins_with(hdrs, "POST /v1/requests HTTP/1.1\n"));
+	for (i = 0; req.headers[i] != NULL; i++)
+		test_assert_idx(strstr(hdrs, req.headers[i]) != NULL, i);
+	test_assert(i == 5);
+	/* the poll's */
+	stepup_approval_http_poll(pool, &url,
+		stepup_approval_keyring_signer(keyring), EX_REQUEST_ID,
+		strtoll(doc_header(poll, "X-Stepup-Timestamp"), NULL, 10),
+		doc_header(poll, "X-Stepup-Nonce"), &req);
+	test_assert(str_begins_with(poll, t_strdup_printf(
+		"GET %s HTTP/1.1\n", req.path)));
+	for (i = 0; req.headers[i] != NULL; i++)
+		test_assert_idx(strstr(poll, req.headers[i]) != NULL, i);
+	test_assert(i == 4);
+	/* the response verifies as the answer to the request */
+	i_zero(&http);
+	http.status = 200;
+	http.timestamp = doc_header(rhdrs, "X-Stepup-Timestamp");
+	http.signature = doc_header(rhdrs, "X-Stepup-Signature");
+	http.body = rbody;
+	http.body_size = strlen(rbody);
+	test_assert(stepup_approval_response_parse(pool, keyring,
+		EX_REQUEST_ID, doc_header(hdrs, "X-Stepup-Nonce"),
+		strtoll(http.timestamp, NULL, 10), &http, &resp, &failure,
+		&error) == 0);
+	test_assert(resp.decision == STEPUP_APPROVAL_DECISION_APPROVED);
+	/* and the values this file's other tests use are the documented */
+	test_assert_strcmp(key, EX_KEY);
+	test_assert_strcmp(rbody, EX_RESPONSE_BODY);
+	test_assert_strcmp(doc_header(hdrs, "X-Stepup-Signature"),
+			   EX_REQUEST_SIG);
+	stepup_approval_keyring_free(&keyring);
+	test_end();
+}
+
 static void test_names(void)
 {
 	enum stepup_approval_failure kind;
@@ -876,6 +1005,7 @@ int main(void)
 		test_response_rotation,
 		test_response_failures,
 		test_names,
+		test_doc_example,
 		NULL
 	};
 	char template[] = "/tmp/stepup-approval-XXXXXX";

@@ -5,48 +5,21 @@
    the sanitizers of the unit-test build. */
 
 #include "lib.h"
-#include "str.h"
 #include "test-common.h"
+#include "test-corpus.h"
 #include "fuzz-policy-check.h"
-
-#include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 static void test_policy_corpus(void)
 {
-	const char *dir = STEPUP_SRCDIR "/fuzz/corpus-policy";
-	struct dirent *d;
-	unsigned int files = 0, parsed = 0;
-	DIR *dirp;
+	unsigned int parsed;
+	int files;
 
 	test_begin("policy: fuzz corpus replays cleanly");
-	dirp = opendir(dir);
-	test_assert(dirp != NULL);
-	while (dirp != NULL && (d = readdir(dirp)) != NULL) T_BEGIN {
-		string_t *data = t_str_new(4096);
-		char buf[4096];
-		ssize_t ret;
-		int fd;
-
-		if (d->d_name[0] != '.') {
-			fd = open(t_strconcat(dir, "/", d->d_name, NULL),
-				  O_RDONLY);
-			test_assert(fd != -1);
-			while (fd != -1 && (ret = read(fd, buf, sizeof(buf))) > 0)
-				str_append_data(data, buf, ret);
-			if (fd != -1)
-				i_close_fd(&fd);
-			files++;
-			if (fuzz_policy_check(str_data(data), str_len(data)))
-				parsed++;
-		}
-	} T_END;
-	if (dirp != NULL)
-		(void)closedir(dirp);
+	files = test_corpus_replay(STEPUP_SRCDIR "/fuzz/corpus-policy",
+				   fuzz_policy_check, &parsed);
 	/* the seeds include good policies and bad ones */
 	test_assert(files >= 5);
-	test_assert(parsed > 0 && parsed < files);
+	test_assert(parsed > 0 && (int)parsed < files);
 	test_end();
 }
 
