@@ -7,6 +7,7 @@
 #include "sha2.h"
 #include "audit.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -15,40 +16,95 @@
 
 /* The longest line the writer looks back over to find the last hash. */
 #define AUDIT_TAIL_MAX (256 * 1024)
+#define AUDIT_TAIL_MIN (8 * 1024)
 #define AUDIT_HASH_KEY ",\"hash\":\""
 #define AUDIT_HASH_HEXLEN (SHA256_RESULTLEN * 2)
 
+/* The head file (PATH.head) holds the hash of the last record written,
+   whichever file it went to: it is the lock every writer takes, so it
+   stays the same across a rotation, and a new (or truncated) file's first
+   record links to it. */
+#define AUDIT_HEAD_SUFFIX ".head"
+
 struct stepup_audit {
 	char *path;
-	int fd;
+	int fd, head_fd;
+	ino_t ino;
+	dev_t dev;
 };
+
+static int audit_open_fd(const char *path, int flags, mode_t mode,
+			 struct stat *st_r, const char **error_r)
+{
+	int fd;
+
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		return -1;
+	}
+	if (fstat(fd, st_r) < 0) {
+		*error_r = t_strdup_printf("fstat(%s) failed: %m", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (!S_ISREG(st_r->st_mode)) {
+		*error_r = t_strdup_printf("%s is not a regular file", path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* PATH.head, created with the log's owner and mode */
+static int audit_open_head(const char *path, const struct stat *log_st,
+			   const char **error_r)
+{
+	const char *head_path = t_strconcat(path, AUDIT_HEAD_SUFFIX, NULL);
+	struct stat st;
+	int fd;
+
+	fd = audit_open_fd(head_path, O_RDWR | O_CREAT, 0600, &st, error_r);
+	if (fd == -1)
+		return -1;
+	if (st.st_size == 0 && geteuid() == 0 &&
+	    (st.st_uid != log_st->st_uid || st.st_gid != log_st->st_gid) &&
+	    fchown(fd, log_st->st_uid, log_st->st_gid) < 0) {
+		*error_r = t_strdup_printf("fchown(%s) failed: %m", head_path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	if (st.st_size == 0 &&
+	    fchmod(fd, log_st->st_mode & 0660) < 0) {
+		*error_r = t_strdup_printf("fchmod(%s) failed: %m", head_path);
+		i_close_fd(&fd);
+		return -1;
+	}
+	return fd;
+}
 
 int stepup_audit_open(const char *path, struct stepup_audit **audit_r,
 		      const char **error_r)
 {
 	struct stepup_audit *audit;
 	struct stat st;
-	int fd;
+	int fd, head_fd;
 
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		  0640);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+	fd = audit_open_fd(path, O_RDWR | O_APPEND | O_CREAT, 0640, &st,
+			   error_r);
+	if (fd == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		*error_r = t_strdup_printf("fstat(%s) failed: %m", path);
-		i_close_fd(&fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*error_r = t_strdup_printf("%s is not a regular file", path);
+	head_fd = audit_open_head(path, &st, error_r);
+	if (head_fd == -1) {
 		i_close_fd(&fd);
 		return -1;
 	}
 	audit = i_new(struct stepup_audit, 1);
 	audit->path = i_strdup(path);
 	audit->fd = fd;
+	audit->head_fd = head_fd;
+	audit->ino = st.st_ino;
+	audit->dev = st.st_dev;
 	*audit_r = audit;
 	return 0;
 }
@@ -61,6 +117,7 @@ void stepup_audit_close(struct stepup_audit **_audit)
 		return;
 	*_audit = NULL;
 	i_close_fd(&audit->fd);
+	i_close_fd(&audit->head_fd);
 	i_free(audit->path);
 	i_free(audit);
 }
@@ -93,14 +150,16 @@ static const char *format_ts(const struct timeval *now)
 			       (long)(now->tv_usec / 1000));
 }
 
-static const char *audit_hash(const char *prev, const char *body, size_t len)
+const char *stepup_audit_hash(const char *prev, const char *body, size_t len)
 {
 	struct sha256_ctx ctx;
 	unsigned char digest[SHA256_RESULTLEN];
 
+	/* body is the record up to (not including) its closing brace */
 	sha256_init(&ctx);
 	sha256_loop(&ctx, prev, strlen(prev));
 	sha256_loop(&ctx, body, len);
+	sha256_loop(&ctx, "}", 1);
 	sha256_result(&ctx, digest);
 	return binary_to_hex(digest, sizeof(digest));
 }
@@ -125,10 +184,8 @@ const char *stepup_audit_format(const struct stepup_audit_record *rec,
 	json_add(str, "reason", rec->reason);
 	json_add(str, "auth", rec->auth);
 	json_add(str, "prev", prev);
-	str_append_c(str, '}');
 
-	hash = audit_hash(prev, str_c(str), str_len(str));
-	str_truncate(str, str_len(str) - 1);
+	hash = stepup_audit_hash(prev, str_c(str), str_len(str));
 	str_printfa(str, AUDIT_HASH_KEY "%s\"}", hash);
 	*hash_r = hash;
 	return str_c(str);
@@ -159,37 +216,108 @@ audit_last_hash(const char *data, size_t size)
 	return t_strndup(p + strlen(AUDIT_HASH_KEY), AUDIT_HASH_HEXLEN);
 }
 
-static int
-audit_read_prev(struct stepup_audit *audit, const char **prev_r,
-		bool *need_newline_r, const char **error_r)
+/* the hash in the head file, or the genesis if there is none */
+static const char *audit_read_head(struct stepup_audit *audit)
+{
+	char buf[AUDIT_HASH_HEXLEN + 1];
+	ssize_t ret;
+	size_t i;
+
+	ret = pread(audit->head_fd, buf, sizeof(buf), 0);
+	if (ret != (ssize_t)sizeof(buf) || buf[AUDIT_HASH_HEXLEN] != '\n')
+		return STEPUP_AUDIT_GENESIS;
+	for (i = 0; i < AUDIT_HASH_HEXLEN; i++) {
+		if (!i_isxdigit(buf[i]))
+			return STEPUP_AUDIT_GENESIS;
+	}
+	return t_strndup(buf, AUDIT_HASH_HEXLEN);
+}
+
+static int audit_write_head(struct stepup_audit *audit, const char *hash,
+			    const char **error_r)
+{
+	const char *line = t_strconcat(hash, "\n", NULL);
+
+	if (pwrite(audit->head_fd, line, strlen(line), 0) !=
+	    (ssize_t)strlen(line)) {
+		*error_r = t_strdup_printf("pwrite(%s" AUDIT_HEAD_SUFFIX
+					   ") failed: %m", audit->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Follow a rotation (logrotate create): the path names another file now.
+   Between logrotate's rename and create there is no file: the record then
+   still goes to the rotated one, and the chain goes on through the head. */
+static int audit_follow(struct stepup_audit *audit, const char **error_r)
 {
 	struct stat st;
-	size_t len;
+	int fd;
+
+	if (stat(audit->path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = t_strdup_printf("stat(%s) failed: %m", audit->path);
+		return -1;
+	}
+	if (st.st_ino == audit->ino && st.st_dev == audit->dev)
+		return 0;
+	fd = audit_open_fd(audit->path, O_RDWR | O_APPEND | O_CREAT, 0640,
+			   &st, error_r);
+	if (fd == -1) {
+		*error_r = t_strdup_printf("the log was rotated: %s", *error_r);
+		return -1;
+	}
+	i_close_fd(&audit->fd);
+	audit->fd = fd;
+	audit->ino = st.st_ino;
+	audit->dev = st.st_dev;
+	return 0;
+}
+
+/* The hash to link to. An empty file (new, or truncated by logrotate
+   copytruncate) links to the head and begins with a start record. */
+static int
+audit_read_prev(struct stepup_audit *audit, const char **prev_r,
+		bool *need_newline_r, bool *start_r, const char **error_r)
+{
+	struct stat st;
+	size_t len, want;
 	off_t offset;
 	char *buf;
 	ssize_t ret;
 
 	*prev_r = STEPUP_AUDIT_GENESIS;
 	*need_newline_r = FALSE;
+	*start_r = FALSE;
 	if (fstat(audit->fd, &st) < 0) {
 		*error_r = t_strdup_printf("fstat(%s) failed: %m",
 					   audit->path);
 		return -1;
 	}
-	if (st.st_size == 0)
+	if (st.st_size == 0) {
+		*prev_r = audit_read_head(audit);
+		*start_r = TRUE;
 		return 0;
-	len = st.st_size < AUDIT_TAIL_MAX ? (size_t)st.st_size :
-		AUDIT_TAIL_MAX;
-	offset = st.st_size - len;
-	buf = t_malloc_no0(len);
-	ret = pread(audit->fd, buf, len, offset);
-	if (ret < 0 || (size_t)ret != len) {
-		*error_r = t_strdup_printf("pread(%s) failed: %m",
-					   audit->path);
-		return -1;
+	}
+	/* a record is short: look at the last few KiB first */
+	for (want = AUDIT_TAIL_MIN;; want = AUDIT_TAIL_MAX) {
+		len = st.st_size < (off_t)want ? (size_t)st.st_size : want;
+		offset = st.st_size - len;
+		buf = t_malloc_no0(len);
+		ret = pread(audit->fd, buf, len, offset);
+		if (ret < 0 || (size_t)ret != len) {
+			*error_r = t_strdup_printf("pread(%s) failed: %m",
+						   audit->path);
+			return -1;
+		}
+		*prev_r = audit_last_hash(buf, len);
+		if (*prev_r != NULL || want == AUDIT_TAIL_MAX ||
+		    len == (size_t)st.st_size)
+			break;
 	}
 	*need_newline_r = buf[len - 1] != '\n';
-	*prev_r = audit_last_hash(buf, len);
 	if (*prev_r == NULL) {
 		/* The last line is not ours: still chain, to a marker that
 		   verification reports as a break at that point. */
@@ -198,99 +326,68 @@ audit_read_prev(struct stepup_audit *audit, const char **prev_r,
 	return 0;
 }
 
+static const char *
+audit_format_start(const struct timeval *now, const char *prev,
+		   const char **hash_r)
+{
+	struct stepup_audit_record start = {
+		.event = STEPUP_AUDIT_EVENT_START,
+		.reason = strcmp(prev, STEPUP_AUDIT_GENESIS) == 0 ?
+			"audit log started" :
+			"new file: continues the previous one",
+	};
+
+	return stepup_audit_format(&start, now, prev, hash_r);
+}
+
+static int
+audit_write_locked(struct stepup_audit *audit,
+		   const struct stepup_audit_record *rec,
+		   const struct timeval *now, const char **error_r)
+{
+	const char *prev, *line, *hash;
+	bool need_newline, start;
+	string_t *out;
+	ssize_t ret;
+
+	if (audit_follow(audit, error_r) < 0 ||
+	    audit_read_prev(audit, &prev, &need_newline, &start, error_r) < 0)
+		return -1;
+	out = t_str_new(1024);
+	if (need_newline)
+		str_append_c(out, '\n');
+	if (start) {
+		str_append(out, audit_format_start(now, prev, &prev));
+		str_append_c(out, '\n');
+	}
+	line = stepup_audit_format(rec, now, prev, &hash);
+	str_append(out, line);
+	str_append_c(out, '\n');
+	ret = write(audit->fd, str_data(out), str_len(out));
+	if (ret < 0 || (size_t)ret != str_len(out)) {
+		*error_r = t_strdup_printf("write(%s) failed: %m",
+					   audit->path);
+		return -1;
+	}
+	return audit_write_head(audit, hash, error_r);
+}
+
 int stepup_audit_write(struct stepup_audit *audit,
 		       const struct stepup_audit_record *rec,
 		       const struct timeval *now, const char **error_r)
 {
-	const char *prev, *line, *hash;
-	bool need_newline;
-	string_t *out;
-	ssize_t ret;
-	int result = 0;
+	int result;
 
-	if (flock(audit->fd, LOCK_EX) < 0) {
-		*error_r = t_strdup_printf("flock(%s) failed: %m",
-					   audit->path);
+	if (flock(audit->head_fd, LOCK_EX) < 0) {
+		*error_r = t_strdup_printf("flock(%s" AUDIT_HEAD_SUFFIX
+					   ") failed: %m", audit->path);
 		return -1;
 	}
-	if (audit_read_prev(audit, &prev, &need_newline, error_r) < 0)
-		result = -1;
-	else {
-		line = stepup_audit_format(rec, now, prev, &hash);
-		out = t_str_new(strlen(line) + 2);
-		if (need_newline)
-			str_append_c(out, '\n');
-		str_append(out, line);
-		str_append_c(out, '\n');
-		ret = write(audit->fd, str_data(out), str_len(out));
-		if (ret < 0 || (size_t)ret != str_len(out)) {
-			*error_r = t_strdup_printf("write(%s) failed: %m",
-						   audit->path);
-			result = -1;
-		}
-	}
-	if (flock(audit->fd, LOCK_UN) < 0 && result == 0) {
-		*error_r = t_strdup_printf("flock(%s, unlock) failed: %m",
-					   audit->path);
+	result = audit_write_locked(audit, rec, now, error_r);
+	if (flock(audit->head_fd, LOCK_UN) < 0 && result == 0) {
+		*error_r = t_strdup_printf("flock(%s" AUDIT_HEAD_SUFFIX
+					   ", unlock) failed: %m", audit->path);
 		result = -1;
 	}
 	return result;
-}
-
-static bool ends_with(const char *str, const char *suffix)
-{
-	size_t len = strlen(str), slen = strlen(suffix);
-
-	return len >= slen && strcmp(str + len - slen, suffix) == 0;
-}
-
-int stepup_audit_verify_buffer(const char *buf, size_t size,
-			       unsigned int *records_r, const char **error_r)
-{
-	const char *prev = STEPUP_AUDIT_GENESIS, *line, *end, *p, *hash;
-	const char *body, *prev_field;
-	size_t len, keylen = strlen(AUDIT_HASH_KEY);
-	unsigned int lineno = 0;
-
-	*records_r = 0;
-	for (line = buf; line < buf + size; line = end + 1) {
-		lineno++;
-		end = memchr(line, '\n', buf + size - line);
-		if (end == NULL) {
-			*error_r = t_strdup_printf(
-				"line %u: incomplete record", lineno);
-			return -1;
-		}
-		len = end - line;
-		if (len < keylen + AUDIT_HASH_HEXLEN + 3 ||
-		    line[len - 1] != '}' || line[len - 2] != '"') {
-			*error_r = t_strdup_printf(
-				"line %u: not an audit record", lineno);
-			return -1;
-		}
-		p = line + len - 2 - AUDIT_HASH_HEXLEN - keylen;
-		if (strncmp(p, AUDIT_HASH_KEY, keylen) != 0) {
-			*error_r = t_strdup_printf(
-				"line %u: record has no hash", lineno);
-			return -1;
-		}
-		hash = t_strndup(p + keylen, AUDIT_HASH_HEXLEN);
-		body = t_strconcat(t_strdup_until(line, p), "}", NULL);
-		prev_field = t_strdup_printf(",\"prev\":\"%s\"}", prev);
-		if (!ends_with(body, prev_field)) {
-			*error_r = t_strdup_printf(
-				"line %u: chain broken (a record before it "
-				"was removed or changed)", lineno);
-			return -1;
-		}
-		if (strcmp(audit_hash(prev, body, strlen(body)), hash) != 0) {
-			*error_r = t_strdup_printf(
-				"line %u: hash mismatch (the record was "
-				"changed)", lineno);
-			return -1;
-		}
-		prev = hash;
-		(*records_r)++;
-	}
-	return 0;
 }

@@ -13,12 +13,18 @@
 #define STEPUP_AUDIT_GENESIS \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
+/* Every file begins with a start record: its prev is the genesis (the
+   first file) or the last hash of the previous file (after a rotation),
+   so records removed from the start of a file are detected too. The
+   writers keep the last hash in PATH.head, the lock they all take. */
+#define STEPUP_AUDIT_EVENT_START "start"
+
 struct stepup_audit;
 
 /* NULL members are written as JSON null. No secret may ever be passed. */
 struct stepup_audit_record {
 	const char *event;	/* login, open, fetch_limit, approval, enroll,
-				   admin, policy */
+				   admin, policy, start */
 	const char *user;
 	const char *session;
 	const char *service;
@@ -30,14 +36,18 @@ struct stepup_audit_record {
 	const char *auth;	/* password, app, totp */
 };
 
-/* Open (create, mode 0640) the log for appending. Refuses symlinks and
-   anything but a regular file. */
+/* Open (create, mode 0640) the log for appending, and its head file
+   PATH.head (created with the log's owner). Refuses symlinks and anything
+   but a regular file. */
 int stepup_audit_open(const char *path, struct stepup_audit **audit_r,
 		      const char **error_r);
 void stepup_audit_close(struct stepup_audit **audit);
 
-/* Append one record, chained to the last one in the file, under an
-   exclusive lock (several processes append to one file). */
+/* Append one record, chained to the last one written, under an exclusive
+   lock on the head file (several processes append to one file). Follows
+   a rotation: when the path names a new file (logrotate create) the
+   record goes there; an empty file (new, or emptied by logrotate
+   copytruncate) gets a start record linked to the head first. */
 int stepup_audit_write(struct stepup_audit *audit,
 		       const struct stepup_audit_record *rec,
 		       const struct timeval *now, const char **error_r);
@@ -49,10 +59,8 @@ const char *stepup_audit_format(const struct stepup_audit_record *rec,
 				const struct timeval *now, const char *prev,
 				const char **hash_r);
 
-/* Verify the chain of records in buf. Returns 0 if intact; -1 with
-   error_r naming the first broken line ("line N: ..."). records_r is the
-   number of intact records read. */
-int stepup_audit_verify_buffer(const char *buf, size_t size,
-			       unsigned int *records_r, const char **error_r);
+/* hex SHA-256 of prev || body || "}", body being a record's JSON up to
+   its closing brace (without the hash) */
+const char *stepup_audit_hash(const char *prev, const char *body, size_t len);
 
 #endif

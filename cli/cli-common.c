@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "stepup-compat.h"
+#include "array.h"
 #include "str.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
@@ -140,11 +141,31 @@ const char *stepup_cli_json_str(const char *str)
 	return str_c(out);
 }
 
+/* one option at argv[*i]: -1 if unknown or its value is missing */
+static int parse_option(int argc, char *argv[], int *i,
+			const struct stepup_cli_option *opts)
+{
+	const struct stepup_cli_option *opt;
+
+	for (opt = opts; opt->name != NULL; opt++) {
+		if (strcmp(argv[*i], opt->name) == 0)
+			break;
+	}
+	if (opt->name == NULL)
+		return -1;
+	if (opt->flag != NULL)
+		*opt->flag = TRUE;
+	else if (*i + 1 < argc)
+		*opt->value = argv[++*i];
+	else
+		return -1;
+	return 0;
+}
+
 int stepup_cli_parse_options(int argc, char *argv[], int first,
 			     const struct stepup_cli_option *opts,
 			     const char **positional_r)
 {
-	const struct stepup_cli_option *opt;
 	int i;
 
 	for (i = first; i < argc; i++) {
@@ -152,18 +173,27 @@ int stepup_cli_parse_options(int argc, char *argv[], int first,
 			*positional_r = argv[i];
 			continue;
 		}
-		for (opt = opts; opt->name != NULL; opt++) {
-			if (strcmp(argv[i], opt->name) == 0)
-				break;
-		}
-		if (opt->name == NULL)
-			return -1;
-		if (opt->flag != NULL)
-			*opt->flag = TRUE;
-		else if (i + 1 < argc)
-			*opt->value = argv[++i];
-		else
+		if (parse_option(argc, argv, &i, opts) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int stepup_cli_parse_options_args(int argc, char *argv[], int first,
+				  const struct stepup_cli_option *opts,
+				  const char *const **args_r)
+{
+	ARRAY_TYPE(const_string) args;
+	int i;
+
+	t_array_init(&args, 4);
+	for (i = first; i < argc; i++) {
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			array_push_back(&args, (const char **)&argv[i]);
+		else if (parse_option(argc, argv, &i, opts) < 0)
+			return -1;
+	}
+	array_append_zero(&args);
+	*args_r = array_front(&args);
 	return 0;
 }

@@ -47,6 +47,12 @@ int stepup_cli_parse_options(int argc, char *argv[], int first,
 			     const struct stepup_cli_option *opts,
 			     const char **positional_r);
 
+/* The same, with any number of positional arguments anywhere among the
+   options (NULL-terminated in *args_r, on the data stack). */
+int stepup_cli_parse_options_args(int argc, char *argv[], int first,
+				  const struct stepup_cli_option *opts,
+				  const char *const **args_r);
+
 /* JSON string (quoted, escaped) on the data stack. */
 const char *stepup_cli_json_str(const char *str);
 

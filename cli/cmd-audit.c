@@ -1,9 +1,12 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
-/* stepup audit verify [FILE]: check the hash chain of the audit log.
-   stepup audit report [FILE] [--since T] [--user U] [--mailbox M]
+/* stepup audit verify [FILE...] [--anchor HASH]: check the hash chain of
+   the audit log, rotated files oldest first, as one chain.
+   stepup audit anchor [FILE]: the latest hash and its time.
+   stepup audit report [FILE...] [--since T] [--user U] [--mailbox M]
    [--event E | --all]: who opened what, when, how authenticated.
-   FILE defaults to the policy's audit.path. */
+   FILE defaults to the policy's audit.path. Every command reads the files
+   once, line by line, in bounded memory. */
 
 #include "lib.h"
 #include "stepup-compat.h"
@@ -14,73 +17,158 @@
 #include "cli-common.h"
 #include "policy.h"
 #include "audit.h"
+#include "audit-verify.h"
 #include "audit-report.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <time.h>
-#include <unistd.h>
 
-static int read_all(const char *path, string_t *dest, const char **error_r)
+/* FILE..., else the policy's audit.path */
+static int audit_paths(struct stepup_cli *cli, const char *const *args,
+		       const char *const **paths_r)
 {
-	char buf[8192];
-	ssize_t ret;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
-		return -1;
-	}
-	while ((ret = read(fd, buf, sizeof(buf))) > 0)
-		str_append_data(dest, buf, ret);
-	if (ret < 0) {
-		*error_r = t_strdup_printf("read(%s) failed: %m", path);
-		i_close_fd(&fd);
-		return -1;
-	}
-	i_close_fd(&fd);
-	return 0;
-}
-
-static int cmd_audit_verify(struct stepup_cli *cli, const char *path)
-{
-	string_t *data = str_new(default_pool, 65536);
-	unsigned int records;
-	const char *error;
+	struct stepup_policy *policy;
+	const char *path, **one;
 	int ret;
 
-	if (read_all(path, data, &error) < 0) {
-		str_free(&data);
+	if (args[0] != NULL) {
+		*paths_r = args;
+		return STEPUP_EXIT_OK;
+	}
+	ret = stepup_cli_load_policy(cli, &policy);
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
+	path = stepup_policy_get_audit_path(policy);
+	path = path == NULL ? NULL : t_strdup(path);
+	stepup_policy_unref(&policy);
+	if (path == NULL) {
+		return stepup_cli_usage_error("the policy %s has no audit.path: "
+			"name the audit log FILE", cli->policy_path);
+	}
+	one = t_new(const char *, 2);
+	one[0] = path;
+	*paths_r = one;
+	return STEPUP_EXIT_OK;
+}
+
+static const char *paths_json(const char *const *paths)
+{
+	string_t *out = t_str_new(128);
+
+	str_append_c(out, '[');
+	for (; *paths != NULL; paths++) {
+		if (str_len(out) > 1)
+			str_append_c(out, ',');
+		str_append(out, stepup_cli_json_str(*paths));
+	}
+	str_append_c(out, ']');
+	return str_c(out);
+}
+
+/* the chain must also reach the record the last file's head names (when
+   it is the live log): records cut from its end are found that way */
+static int verify_expect_head(struct stepup_audit_verify *verify,
+			      const char *const *paths, const char **error_r)
+{
+	const char *last = paths[str_array_length(paths) - 1], *hash;
+	int ret;
+
+	ret = stepup_audit_read_head_file(last, &hash, error_r);
+	if (ret > 0) {
+		stepup_audit_verify_expect(verify, hash,
+					   t_strconcat(last, ".head", NULL));
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+#define VERIFY_USAGE "usage: stepup audit verify [FILE...] [--anchor HASH]"
+
+static int cmd_verify(struct stepup_cli *cli, int argc, char *argv[])
+{
+	struct stepup_audit_verify *verify;
+	const char *const *args, *const *paths, *anchor = NULL, *error;
+	const char *anchor_at;
+	const struct stepup_cli_option opts[] = {
+		{ "--anchor", &anchor, NULL },
+		{ NULL, NULL, NULL }
+	};
+	unsigned int records;
+	bool from_genesis;
+	int ret;
+
+	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0)
+		return stepup_cli_usage_error(VERIFY_USAGE);
+	ret = audit_paths(cli, args, &paths);
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
+	verify = stepup_audit_verify_init(anchor);
+	if (verify_expect_head(verify, paths, &error) < 0 ||
+	    stepup_audit_verify_files(verify, paths, NULL, NULL, &error) < 0) {
+		stepup_audit_verify_deinit(&verify);
 		return stepup_cli_usage_error("%s", error);
 	}
-	ret = stepup_audit_verify_buffer(str_c(data), str_len(data),
-					 &records, &error);
-	str_free(&data);
+	ret = stepup_audit_verify_finish(verify, &error);
+	records = stepup_audit_verify_records(verify);
+	from_genesis = stepup_audit_verify_from_genesis(verify);
+	anchor_at = t_strdup(stepup_audit_verify_anchor_at(verify));
 	if (cli->json) {
 		string_t *out = t_str_new(128);
 
-		str_append(out, "{\"file\":\"");
-		json_append_escaped(out, path);
-		str_printfa(out, "\",\"intact\":%s,\"records\":%u",
-			    ret == 0 ? "true" : "false", records);
-		if (ret < 0) {
-			str_append(out, ",\"error\":\"");
-			json_append_escaped(out, error);
-			str_append_c(out, '"');
+		str_printfa(out, "{\"files\":%s,\"intact\":%s,\"records\":%u,"
+			    "\"from_start\":%s,\"last_hash\":\"%s\"",
+			    paths_json(paths), ret == 0 ? "true" : "false",
+			    records, from_genesis ? "true" : "false",
+			    stepup_audit_verify_last_hash(verify));
+		if (anchor != NULL) {
+			str_printfa(out, ",\"anchor_at\":%s", anchor_at == NULL ?
+				    "null" : stepup_cli_json_str(anchor_at));
 		}
+		if (ret < 0)
+			str_printfa(out, ",\"error\":%s", stepup_cli_json_str(error));
 		str_append(out, "}\n");
 		fputs(str_c(out), stdout);
 	} else if (ret == 0) {
-		printf("%s: %u records, chain intact\n", path, records);
+		printf("%s: %u records, chain intact%s\n",
+		       t_strarray_join(paths, ", "), records, from_genesis ?
+		       " from the start of the log" :
+		       " (it continues an earlier file not given)");
+		if (anchor_at != NULL) {
+			printf("anchor %s found at %s: the log up to it is "
+			       "intact\n", anchor, anchor_at);
+		}
 	} else {
-		printf("%s: %u intact records, then %s\n", path, records,
-		       error);
+		printf("%s: %u intact records, then %s\n",
+		       t_strarray_join(paths, ", "), records, error);
 	}
+	stepup_audit_verify_deinit(&verify);
 	return ret == 0 ? STEPUP_EXIT_OK : STEPUP_EXIT_REFUSED;
 }
 
-#define REPORT_USAGE "usage: stepup audit report [FILE] [--since T] " \
+static int cmd_anchor(struct stepup_cli *cli, int argc, char *argv[])
+{
+	const char *const *args, *const *paths, *hash, *ts, *error;
+	const struct stepup_cli_option opts[] = { { NULL, NULL, NULL } };
+	int ret;
+
+	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0 ||
+	    str_array_length(args) > 1)
+		return stepup_cli_usage_error("usage: stepup audit anchor [FILE]");
+	ret = audit_paths(cli, args, &paths);
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
+	if (stepup_audit_last_record(paths[0], &hash, &ts, &error) < 0)
+		return stepup_cli_usage_error("%s", error);
+	if (cli->json) {
+		printf("{\"file\":%s,\"hash\":\"%s\",\"ts\":%s}\n",
+		       stepup_cli_json_str(paths[0]), hash,
+		       stepup_cli_json_str(ts));
+	} else {
+		printf("%s %s\n", hash, str_sanitize(ts, 64));
+	}
+	return STEPUP_EXIT_OK;
+}
+
+#define REPORT_USAGE "usage: stepup audit report [FILE...] [--since T] " \
 	"[--user U] [--mailbox M] [--event E | --all]"
 
 /* A field as text for the terminal: the log holds what clients sent
@@ -113,8 +201,7 @@ static void report_json(string_t *out, const struct stepup_audit_entry *e)
 {
 	const struct stepup_audit_record *r = &e->rec;
 
-	str_printfa(out, "%s{\"ts\":%s", str_data(out)[str_len(out) - 1] ==
-		    '[' ? "" : ",", stepup_cli_json_str(e->ts));
+	str_printfa(out, "{\"ts\":%s", stepup_cli_json_str(e->ts));
 	json_kv(out, "event", r->event);
 	json_kv(out, "user", r->user);
 	json_kv(out, "session", r->session);
@@ -128,84 +215,76 @@ static void report_json(string_t *out, const struct stepup_audit_entry *e)
 	str_append_c(out, '}');
 }
 
-static int cmd_audit_report(struct stepup_cli *cli, const char *path,
-			    const struct stepup_audit_filter *filter)
-{
-	string_t *data = str_new(default_pool, 65536), *out;
-	struct stepup_audit_entry entry;
-	const char *const *lines, *error, *verify_error = NULL;
-	unsigned int records, lineno = 0, shown = 0;
+struct report_ctx {
+	struct stepup_cli *cli;
+	const struct stepup_audit_filter *filter;
+	unsigned int shown;
+};
 
-	if (read_all(path, data, &error) < 0) {
-		str_free(&data);
-		return stepup_cli_usage_error("%s", error);
+static int report_line(const char *line, bool intact ATTR_UNUSED,
+		       void *context)
+{
+	struct report_ctx *ctx = context;
+	struct stepup_audit_entry entry;
+	const char *error;
+
+	if (stepup_audit_parse_entry(line, &entry, &error) < 0) {
+		fprintf(stderr, "stepup: skipped a line: %s\n", error);
+		return 0;
 	}
-	if (stepup_audit_verify_buffer(str_c(data), str_len(data), &records,
-				       &error) < 0)
-		verify_error = error;
-	out = t_str_new(1024);
-	str_append(out, "{\"file\":");
-	str_append(out, stepup_cli_json_str(path));
-	str_printfa(out, ",\"intact\":%s,\"records\":[",
-		    verify_error == NULL ? "true" : "false");
-	lines = t_strsplit(str_c(data), "\n");
-	str_free(&data);
-	for (; *lines != NULL; lines++) {
-		lineno++;
-		if (**lines == '\0')
-			continue;
-		if (stepup_audit_parse_entry(*lines, &entry, &error) < 0) {
-			fprintf(stderr, "%s: line %u: %s\n", path, lineno,
-				error);
-			continue;
-		}
-		if (!stepup_audit_filter_match(filter, &entry))
-			continue;
-		shown++;
-		if (cli->json)
-			report_json(out, &entry);
-		else
-			report_text(&entry);
-	}
-	if (cli->json) {
-		str_append(out, "]");
-		if (verify_error != NULL)
-			json_kv(out, "error", verify_error);
-		str_append(out, "}\n");
+	if (!stepup_audit_filter_match(ctx->filter, &entry))
+		return 0;
+	if (ctx->cli->json) {
+		string_t *out = t_str_new(512);
+
+		if (ctx->shown > 0)
+			str_append_c(out, ',');
+		report_json(out, &entry);
 		fputs(str_c(out), stdout);
 	} else {
-		printf("%u record%s shown\n", shown, shown == 1 ? "" : "s");
+		report_text(&entry);
+	}
+	ctx->shown++;
+	return 0;
+}
+
+static int cmd_audit_report(struct stepup_cli *cli,
+			    const char *const *paths,
+			    const struct stepup_audit_filter *filter)
+{
+	struct stepup_audit_verify *verify;
+	struct report_ctx ctx = { .cli = cli, .filter = filter };
+	const char *error, *verify_error = NULL;
+	unsigned int records;
+
+	if (cli->json)
+		printf("{\"files\":%s,\"records\":[", paths_json(paths));
+	verify = stepup_audit_verify_init(NULL);
+	if (verify_expect_head(verify, paths, &error) < 0 ||
+	    stepup_audit_verify_files(verify, paths, report_line, &ctx,
+				      &error) < 0) {
+		stepup_audit_verify_deinit(&verify);
+		if (cli->json)
+			printf("]}\n");
+		return stepup_cli_usage_error("%s", error);
+	}
+	if (stepup_audit_verify_finish(verify, &error) < 0)
+		verify_error = error;
+	records = stepup_audit_verify_records(verify);
+	stepup_audit_verify_deinit(&verify);
+	if (cli->json) {
+		printf("],\"intact\":%s", verify_error == NULL ? "true" : "false");
+		if (verify_error != NULL)
+			printf(",\"error\":%s", stepup_cli_json_str(verify_error));
+		printf("}\n");
+	} else {
+		printf("%u record%s shown\n", ctx.shown, ctx.shown == 1 ? "" : "s");
 	}
 	if (verify_error != NULL) {
 		fprintf(stderr, "stepup: %s: the chain is broken after %u "
 			"intact records, %s: what follows cannot be trusted\n",
-			path, records, verify_error);
+			t_strarray_join(paths, ", "), records, verify_error);
 		return STEPUP_EXIT_REFUSED;
-	}
-	return STEPUP_EXIT_OK;
-}
-
-/* FILE, else the policy's audit.path */
-static int audit_path(struct stepup_cli *cli, const char *arg,
-		      const char **path_r)
-{
-	struct stepup_policy *policy;
-	const char *path;
-	int ret;
-
-	if (arg != NULL) {
-		*path_r = arg;
-		return STEPUP_EXIT_OK;
-	}
-	ret = stepup_cli_load_policy(cli, &policy);
-	if (ret != STEPUP_EXIT_OK)
-		return ret;
-	path = stepup_policy_get_audit_path(policy);
-	*path_r = path == NULL ? NULL : t_strdup(path);
-	stepup_policy_unref(&policy);
-	if (*path_r == NULL) {
-		return stepup_cli_usage_error("the policy %s has no audit.path: "
-			"name the audit log FILE", cli->policy_path);
 	}
 	return STEPUP_EXIT_OK;
 }
@@ -213,7 +292,7 @@ static int audit_path(struct stepup_cli *cli, const char *arg,
 static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 {
 	struct stepup_audit_filter filter;
-	const char *file = NULL, *since = NULL, *path, *error;
+	const char *const *args, *const *paths, *since = NULL, *error;
 	bool all = FALSE;
 	const struct stepup_cli_option opts[] = {
 		{ "--all", NULL, &all },
@@ -227,7 +306,7 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 
 	i_zero(&filter);
 	filter.event = "open";
-	if (stepup_cli_parse_options(argc, argv, 2, opts, &file) < 0)
+	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0)
 		return stepup_cli_usage_error(REPORT_USAGE);
 	if (all)
 		filter.event = NULL;
@@ -235,28 +314,22 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 	    stepup_audit_parse_since(since, time(NULL), &filter.since,
 				     &error) < 0)
 		return stepup_cli_usage_error("%s", error);
-	ret = audit_path(cli, file, &path);
+	ret = audit_paths(cli, args, &paths);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	return cmd_audit_report(cli, path, &filter);
+	return cmd_audit_report(cli, paths, &filter);
 }
 
 int cmd_audit(struct stepup_cli *cli, int argc, char *argv[])
 {
-	const char *path;
-	int ret;
-
-	if (argc < 2)
-		return stepup_cli_usage_error("audit: verify or report?");
-	if (strcmp(argv[1], "verify") == 0) {
-		if (argc > 3)
-			return stepup_cli_usage_error(
-				"usage: stepup audit verify [FILE]");
-		ret = audit_path(cli, argc == 3 ? argv[2] : NULL, &path);
-		if (ret != STEPUP_EXIT_OK)
-			return ret;
-		return cmd_audit_verify(cli, path);
+	if (argc < 2) {
+		return stepup_cli_usage_error(
+			"audit: verify, anchor or report?");
 	}
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(cli, argc, argv);
+	if (strcmp(argv[1], "anchor") == 0)
+		return cmd_anchor(cli, argc, argv);
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(cli, argc, argv);
 	return stepup_cli_usage_error("audit: unknown subcommand '%s'",

@@ -31,7 +31,8 @@ static const struct stepup_command commands[] = {
 	  "[--mailbox M --auth A --mfa-age S] [--json]\n"
 	  "  stepup policy dump [FILE]" },
 	{ "audit", cmd_audit,
-	  "audit verify [FILE]\n"
+	  "audit verify [FILE...] [--anchor HASH]\n"
+	  "  stepup audit anchor [FILE]\n"
 	  "  stepup audit report [--since T] [--user U] [--mailbox M]" },
 	{ "import-oath", cmd_import_oath, "import-oath USERSFILE" },
 };

@@ -10,7 +10,7 @@ PACKAGES="
   liboath-dev oathtool libconfig-dev libcurl4-openssl-dev libqrencode-dev
   libssl-dev libcrypt-dev
   python3 python3-pytest python3-pyotp
-  redis-server util-linux procps openssl
+  redis-server util-linux procps openssl logrotate
 "
 # the Debian 13 chroot the suite runs in a second time (scripts/chroot24.sh)
 [ -n "${STEPUP_IN_CHROOT:-}" ] || PACKAGES="$PACKAGES debootstrap"

@@ -36,10 +36,11 @@ def test_intact_chain(tmp_path):
     log.write_text("\n".join(make_chain(5)) + "\n")
     r = verify(log)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "5 records, chain intact" in r.stdout
+    assert "5 records, chain intact from the start of the log" in r.stdout
     r = verify(log, "--json")
-    assert json.loads(r.stdout) == {"file": str(log), "intact": True,
-                                    "records": 5}
+    assert json.loads(r.stdout) == {
+        "files": [str(log)], "intact": True, "records": 5,
+        "from_start": True, "last_hash": json.loads(make_chain(5)[4])["hash"]}
 
 
 def test_edited_record_named(tmp_path):

@@ -5,6 +5,7 @@
 #include "str.h"
 #include "test-common.h"
 #include "audit.h"
+#include "audit-verify.h"
 #include "audit-proto.h"
 #include "audit-report.h"
 #include "fetch-limit.h"
@@ -81,7 +82,7 @@ static void test_audit_chain(void)
 	data = read_file(path, &size);
 	test_assert(stepup_audit_verify_buffer(data, size, &records,
 					       &error) == 0);
-	test_assert(records == 5);
+	test_assert(records == 6);	/* the start record and 5 */
 
 	/* an edited field */
 	copy = t_strdup_noconst(data);
@@ -90,8 +91,8 @@ static void test_audit_chain(void)
 	memcpy(q + 12, "deny\",", 6);
 	test_assert(stepup_audit_verify_buffer(copy, size, &records,
 					       &error) == -1);
-	test_assert(records == 1);
-	test_assert(strstr(error, "line 2") != NULL);
+	test_assert(records == 2);
+	test_assert(strstr(error, "line 3: hash mismatch") != NULL);
 
 	/* a deleted record */
 	p = strchr(data, '\n') + 1;
@@ -106,7 +107,8 @@ static void test_audit_chain(void)
 	data = read_file(path, &size);
 	test_assert(stepup_audit_verify_buffer(data, size - 10, &records,
 					       &error) == -1);
-	test_assert(records == 4);
+	test_assert(records == 5);
+	test_assert(strstr(error, "line 6: incomplete record") != NULL);
 	test_end();
 }
 
@@ -131,8 +133,8 @@ static void test_audit_partial_line_recovery(void)
 	data = read_file(path, &size);
 	test_assert(stepup_audit_verify_buffer(data, size, &records,
 					       &error) == -1);
-	test_assert(records == 1);
-	test_assert(strstr(error, "line 2") != NULL);
+	test_assert(records == 2);
+	test_assert(strstr(error, "line 3") != NULL);
 	test_end();
 }
 
@@ -170,7 +172,135 @@ static void test_audit_concurrent_writers(void)
 	data = read_file(path, &size);
 	test_assert(stepup_audit_verify_buffer(data, size, &records,
 					       &error) == 0);
-	test_assert(records == 200);
+	test_assert(records == 201);
+	test_end();
+}
+
+static void write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	i_assert(fd != -1);
+	if (write(fd, data, strlen(data)) != (ssize_t)strlen(data))
+		i_fatal("write(%s): %m", path);
+	i_close_fd(&fd);
+}
+
+static int verify_paths(const char *anchor, const char *expect,
+			const char *const *paths, unsigned int *records_r,
+			const char **error_r)
+{
+	struct stepup_audit_verify *v = stepup_audit_verify_init(anchor);
+	int ret;
+
+	if (expect != NULL)
+		stepup_audit_verify_expect(v, expect, "the head file");
+	ret = stepup_audit_verify_files(v, paths, NULL, NULL, error_r);
+	if (ret == 0)
+		ret = stepup_audit_verify_finish(v, error_r);
+	*records_r = stepup_audit_verify_records(v);
+	stepup_audit_verify_deinit(&v);
+	return ret;
+}
+
+static void write_n(struct stepup_audit *audit, unsigned int n)
+{
+	struct timeval tv = { .tv_sec = 1764038400 };
+	const char *error;
+
+	while (n-- > 0)
+		test_assert(stepup_audit_write(audit, &rec_login, &tv, &error) == 0);
+}
+
+static void test_audit_rotation(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/rot.jsonl", NULL);
+	const char *old = t_strconcat(path, ".2", NULL);
+	const char *copy = t_strconcat(path, ".1", NULL);
+	struct stepup_audit *a, *b;
+	const char *error, *data, *hash, *ts, *head, *p;
+	unsigned int records;
+	size_t size;
+
+	test_begin("audit: rotation (create, copytruncate) is one chain");
+	test_assert(stepup_audit_open(path, &a, &error) == 0);
+	write_n(a, 3);
+	/* logrotate create: rename, then a new file; a writer that starts
+	   after the rename links to the head too */
+	test_assert(rename(path, old) == 0);
+	write_n(a, 1);	/* no file yet: still into the rotated one */
+	test_assert(stepup_audit_open(path, &b, &error) == 0);
+	write_n(b, 1);
+	write_n(a, 2);
+	stepup_audit_close(&b);
+	/* logrotate copytruncate */
+	data = read_file(path, &size);
+	write_file(copy, data);
+	test_assert(truncate(path, 0) == 0);
+	write_n(a, 2);
+	stepup_audit_close(&a);
+
+	test_assert(verify_paths(NULL, NULL, (const char *[]){ old, copy, path,
+				 NULL }, &records, &error) == 0);
+	test_assert(records == 5 + 4 + 3);
+	/* a missing middle file is named */
+	test_assert(verify_paths(NULL, NULL, (const char *[]){ old, path, NULL },
+				 &records, &error) < 0);
+	test_assert(records == 5);
+	test_assert(strstr(error, t_strdup_printf("%s line 1: does not "
+		"continue %s: a file between them is missing", path, old)) != NULL);
+	/* the head names the last record: records cut from the end */
+	test_assert(stepup_audit_read_head_file(path, &head, &error) == 1);
+	test_assert(stepup_audit_last_record(path, &hash, &ts, &error) == 0);
+	test_assert_strcmp(hash, head);
+	test_assert_strcmp(ts, "2025-11-25T02:40:00.000Z");
+	test_assert(verify_paths(NULL, head, (const char *[]){ copy, path,
+				 NULL }, &records, &error) == 0);
+	data = read_file(path, &size);
+	p = strchr(data, '\n');
+	p = strchr(p + 1, '\n');
+	write_file(path, t_strdup_until(data, p + 1));
+	test_assert(verify_paths(NULL, head, (const char *[]){ copy, path,
+				 NULL }, &records, &error) < 0);
+	test_assert(strstr(error, "records were removed from the end") != NULL);
+	/* the first record of the oldest file removed */
+	data = read_file(old, &size);
+	write_file(copy, strchr(data, '\n') + 1);
+	test_assert(verify_paths(NULL, NULL, (const char *[]){ copy, NULL },
+				 &records, &error) < 0);
+	test_assert(strstr(error, "line 1: the file does not begin with its "
+			   "start record") != NULL);
+	test_end();
+}
+
+static void test_audit_anchor(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/anchor.jsonl", NULL);
+	const char *paths[] = { path, NULL };
+	struct stepup_audit *a;
+	const char *error, *hash, *ts, *data;
+	unsigned int records;
+	size_t size;
+	char *copy, *q;
+
+	test_begin("audit: verify --anchor");
+	test_assert(stepup_audit_open(path, &a, &error) == 0);
+	write_n(a, 3);
+	test_assert(stepup_audit_last_record(path, &hash, &ts, &error) == 0);
+	write_n(a, 2);
+	stepup_audit_close(&a);
+	test_assert(verify_paths(hash, NULL, paths, &records, &error) == 0);
+	test_assert(verify_paths(STEPUP_AUDIT_GENESIS, NULL, paths, &records,
+				 &error) < 0);
+	test_assert(strstr(error, "not found") != NULL);
+	/* a record before the anchor changed */
+	data = read_file(path, &size);
+	copy = t_strdup_noconst(data);
+	q = strstr(copy, "\"ip\":\"192.0.2.7\"");
+	q[12] = '8';
+	write_file(path, copy);
+	test_assert(verify_paths(hash, NULL, paths, &records, &error) < 0);
+	test_assert(strstr(error, "line 2: hash mismatch") != NULL);
 	test_end();
 }
 
@@ -377,6 +507,8 @@ int main(void)
 		test_audit_chain,
 		test_audit_partial_line_recovery,
 		test_audit_concurrent_writers,
+		test_audit_rotation,
+		test_audit_anchor,
 		test_audit_refuses_symlink,
 		test_audit_proto,
 		test_audit_report,
