@@ -9,6 +9,7 @@
 #include "fuzzer.h"
 #include "audit-proto.h"
 #include "audit-report.h"
+#include "audit-verify.h"
 
 static void check_record(const char *line)
 {
@@ -47,7 +48,11 @@ FUZZ_BEGIN_DATA(const uint8_t *data, size_t size)
 {
 	struct stepup_audit_entry entry;
 	const char *line, *error;
+	unsigned int records;
 
+	/* the whole input as a log file, as verify and report read it */
+	(void)stepup_audit_verify_buffer((const char *)data, size, &records,
+					 &error);
 	/* one line, as the service and the report see it */
 	line = t_strcut(t_strndup(data, size), '\n');
 	check_record(line);
