@@ -13,6 +13,7 @@
 #include "stepup-cli.h"
 #include "cli-common.h"
 #include "policy.h"
+#include "approval-config.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -43,10 +44,24 @@ static void print_check_json(const char *path, bool valid, const char *key,
 	fputs(str_c(out), stdout);
 }
 
+/* The files the policy names, as the service that reads them would see
+   them (approval keys, CA, client certificate). */
+static const char *const *check_files(const struct stepup_policy *policy)
+{
+	ARRAY_TYPE(const_string) problems;
+
+	t_array_init(&problems, 4);
+	stepup_approval_settings_check(stepup_policy_get_approval(policy),
+				       &problems);
+	array_append_zero(&problems);
+	return array_front(&problems);
+}
+
 static int cmd_check(struct stepup_cli *cli, const char *path)
 {
 	struct stepup_policy *policy;
-	const char *error, *const *line;
+	const char *error, *const *line, *const *problems;
+	int ret = STEPUP_EXIT_OK;
 
 	if (stepup_policy_load(path, &policy, &error) < 0) {
 		if (cli->json) {
@@ -57,8 +72,17 @@ static int cmd_check(struct stepup_cli *cli, const char *path)
 		}
 		return STEPUP_EXIT_REFUSED;
 	}
+	problems = check_files(policy);
 	line = stepup_policy_get_unenforced(policy);
-	if (cli->json)
+	if (*problems != NULL) {
+		ret = STEPUP_EXIT_REFUSED;
+		if (cli->json)
+			print_check_json(path, FALSE, "errors", problems);
+		else {
+			for (; *problems != NULL; problems++)
+				printf("%s: %s\n", path, *problems);
+		}
+	} else if (cli->json)
 		print_check_json(path, TRUE, "warnings", line);
 	else {
 		printf("%s: OK\n", path);
@@ -66,7 +90,7 @@ static int cmd_check(struct stepup_cli *cli, const char *path)
 			printf("%s: warning: %s\n", path, *line);
 	}
 	stepup_policy_unref(&policy);
-	return STEPUP_EXIT_OK;
+	return ret;
 }
 
 static int cmd_dump(struct stepup_cli *cli, const char *path)

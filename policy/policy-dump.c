@@ -177,6 +177,33 @@ static const char *const folder_req[] = {
 	"totp_and_approval"
 };
 
+static void dump_approval(const struct stepup_approval_settings *set,
+			  string_t *out)
+{
+	const struct stepup_approval_key_file *key;
+	unsigned int n = 0;
+
+	str_append(out, "approval = {\n");
+	append_kv(out, "  ", "url", set->url);
+	str_append(out, "  keys = (");
+	array_foreach(&set->keys, key) {
+		str_append(out, n++ == 0 ? " { id = " : ", { id = ");
+		append_str(out, key->id);
+		str_append(out, "; file = ");
+		append_str(out, key->file);
+		str_append(out, "; }");
+	}
+	str_append(out, " );\n");
+	append_kv(out, "  ", "ca_file", set->ca_file);
+	append_kv(out, "  ", "pin", set->pin);
+	append_kv(out, "  ", "client_cert", set->client_cert);
+	append_kv(out, "  ", "client_key", set->client_key);
+	append_secs(out, "  ", "timeout", set->timeout_secs);
+	append_secs(out, "  ", "wait", set->wait_secs);
+	str_printfa(out, "  failmode = \"%s\";\n};\n",
+		    set->failmode_open ? "open" : "closed");
+}
+
 const char *stepup_policy_dump(const struct stepup_policy *policy)
 {
 	const struct stepup_totp_settings *t = &policy->totp;
@@ -211,16 +238,8 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 		append_kv(out, "  ", "path", policy->audit_path);
 		str_append(out, "};\n");
 	}
-	if (policy->approval.url != NULL) {
-		str_append(out, "approval = {\n");
-		append_kv(out, "  ", "url", policy->approval.url);
-		append_kv(out, "  ", "key_file", policy->approval.key_file);
-		append_kv(out, "  ", "ca_file", policy->approval.ca_file);
-		append_secs(out, "  ", "timeout", policy->approval.timeout_secs);
-		append_secs(out, "  ", "wait", policy->approval.wait_secs);
-		str_printfa(out, "  failmode = \"%s\";\n};\n",
-			    policy->approval.failmode_open ? "open" : "closed");
-	}
+	if (policy->approval.url != NULL)
+		dump_approval(&policy->approval, out);
 	dump_groups(policy, out);
 
 	str_append(out, "login = (\n");
@@ -257,6 +276,9 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 			append_secs(out, "    ", "max_age", fr->max_age);
 		if (fr->grant != 0)
 			append_secs(out, "    ", "grant", fr->grant);
+		if (fr->have_grant_scope)
+			str_printfa(out, "    grant_scope = \"%s\";\n",
+				    stepup_grant_scope_name(fr->grant_scope));
 		if (fr->fetch_messages != 0) {
 			str_printfa(out, "    fetch_limit = { messages = %u; "
 				    "window = \"%us\"; };\n",

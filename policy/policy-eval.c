@@ -187,6 +187,7 @@ folder_apply(const struct policy_folder_rule *rule,
 	d->require = rule->require;
 	d->max_age_secs = rule->max_age;
 	d->grant_secs = rule->grant;
+	d->grant_scope = rule->grant_scope;
 	d->fetch_limit_messages = rule->fetch_messages;
 	d->fetch_limit_window_secs = rule->fetch_window;
 

@@ -37,6 +37,8 @@ struct policy_folder_rule {
 	struct policy_cond cond;
 	enum stepup_folder_require require;
 	unsigned int max_age, grant, fetch_messages, fetch_window;
+	enum stepup_grant_scope grant_scope;
+	bool have_grant_scope;
 };
 
 HASH_TABLE_DEFINE_TYPE(group_members, const char *, void *);

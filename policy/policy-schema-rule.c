@@ -249,6 +249,25 @@ static void folder_mailbox(struct policy_parser *p,
 		stepup_policy_normalize_mailbox(m, '/', "", TRUE));
 }
 
+static void folder_grant_scope(struct policy_parser *p,
+			       const struct policy_value *v, void *context)
+{
+	struct policy_rule_ctx *rc = context;
+
+	if (strcmp(v->str, "ip") == 0)
+		rc->frule.grant_scope = STEPUP_GRANT_SCOPE_IP;
+	else if (strcmp(v->str, "session") == 0)
+		rc->frule.grant_scope = STEPUP_GRANT_SCOPE_SESSION;
+	else if (strcmp(v->str, "user") == 0)
+		rc->frule.grant_scope = STEPUP_GRANT_SCOPE_USER;
+	else {
+		policy_error(p, v->line, "grant_scope must be \"ip\", "
+			     "\"session\" or \"user\"");
+		return;
+	}
+	rc->frule.have_grant_scope = TRUE;
+}
+
 static const struct policy_key login_rule_keys[] = {
 	{ "auth", POLICY_KEY_ANY, .func = login_auth },
 	{ "require", POLICY_KEY_STRING, .func = login_require },
@@ -280,6 +299,7 @@ static const struct policy_key folder_rule_keys[] = {
 	{ "mailbox", POLICY_KEY_STRING, .func = folder_mailbox },
 	{ "max_age", POLICY_KEY_DURATION, RULE(frule.max_age) },
 	{ "grant", POLICY_KEY_DURATION, RULE(frule.grant) },
+	{ "grant_scope", POLICY_KEY_STRING, .func = folder_grant_scope },
 	{ "fetch_limit", POLICY_KEY_BLOCK, .block = &fetch_limit_block },
 	{ .name = NULL }
 };

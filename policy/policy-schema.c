@@ -11,6 +11,8 @@
 #include "array.h"
 #include "hash.h"
 #include "policy-schema.h"
+#include "approval-request.h"
+#include "approval-config.h"
 
 #define POLICY(member) .offset = offsetof(struct stepup_policy, member)
 
@@ -113,12 +115,12 @@ static const struct policy_block session_block = {
 static void approval_url(struct policy_parser *p, const struct policy_value *v,
 			 void *context ATTR_UNUSED)
 {
-	if (!str_begins_with(v->str, "https://") &&
-	    !str_begins_with(v->str, "http://127.0.0.1") &&
-	    !str_begins_with(v->str, "http://[::1]") &&
-	    !str_begins_with(v->str, "http://localhost")) {
-		policy_error(p, v->line, "approval.url must be https:// "
-			     "(plain http only to the local host)");
+	struct stepup_approval_url url;
+	const char *error;
+
+	if (stepup_approval_url_parse(pool_datastack_create(), v->str, &url,
+				      &error) < 0) {
+		policy_error(p, v->line, "approval.url: %s", error);
 		return;
 	}
 	p->policy->approval.url = v->str;
@@ -135,10 +137,95 @@ static void approval_failmode(struct policy_parser *p,
 			     "\"closed\" or \"open\"");
 }
 
+static void approval_pin(struct policy_parser *p, const struct policy_value *v,
+			 void *context ATTR_UNUSED)
+{
+	const char *error;
+
+	if (stepup_approval_pin_check(v->str, &error) < 0) {
+		policy_error(p, v->line, "approval.pin: %s", error);
+		return;
+	}
+	p->policy->approval.pin = v->str;
+}
+
+static void approval_key_file(struct policy_parser *p,
+			      const struct policy_value *v,
+			      void *context ATTR_UNUSED)
+{
+	struct stepup_approval_key_file *key;
+
+	/* with keys too: policy_validate_approval() refuses the block */
+	key = array_append_space(&p->policy->approval.keys);
+	key->id = "1";
+	key->file = v->str;
+}
+
+/* approval.keys = ( { id = "..."; file = "..."; }, ... ) */
+struct approval_key_ctx {
+	unsigned int number;
+	struct stepup_approval_key_file key;
+};
+
+static void *approval_key_begin(struct policy_parser *p,
+				void *context ATTR_UNUSED, unsigned int n)
+{
+	struct approval_key_ctx *kc = t_new(struct approval_key_ctx, 1);
+
+	p->approval_keys_seen++;
+	kc->number = n;
+	return kc;
+}
+
+static void approval_key_end(struct policy_parser *p,
+			     const struct policy_node *node, void *context)
+{
+	struct approval_key_ctx *kc = context;
+	const struct stepup_approval_key_file *key;
+	unsigned int line = policy_node_line(node);
+
+	if (kc->key.id == NULL || kc->key.file == NULL) {
+		policy_error(p, line, "approval.keys: key %u needs an id and "
+			     "a file", kc->number);
+		return;
+	}
+	if (!stepup_approval_key_id_is_valid(kc->key.id)) {
+		policy_error(p, line, "approval.keys: key id '%s' must be 1..%u "
+			     "letters, digits, '.', '_' or '-'", kc->key.id,
+			     STEPUP_APPROVAL_KEY_ID_MAX);
+		return;
+	}
+	array_foreach(&p->policy->approval.keys, key) {
+		if (strcmp(key->id, kc->key.id) == 0) {
+			policy_error(p, line, "approval.keys: key id '%s' is "
+				     "listed twice", kc->key.id);
+			return;
+		}
+	}
+	array_push_back(&p->policy->approval.keys, &kc->key);
+}
+
+#define APPROVAL_KEY(member) \
+	.offset = offsetof(struct approval_key_ctx, member)
+static const struct policy_key approval_key_keys[] = {
+	{ "id", POLICY_KEY_STRING, APPROVAL_KEY(key.id) },
+	{ "file", POLICY_KEY_PATH, APPROVAL_KEY(key.file) },
+	{ .name = NULL }
+};
+static const struct policy_block approval_key_block = {
+	.name = "approval.keys", .keys = approval_key_keys,
+	.begin = approval_key_begin, .end = approval_key_end
+};
+
 static const struct policy_key approval_keys[] = {
 	{ "url", POLICY_KEY_STRING, .func = approval_url },
-	{ "key_file", POLICY_KEY_PATH, POLICY(approval.key_file) },
+	{ "keys", POLICY_KEY_RULES, .block = &approval_key_block,
+	  .syntax = "a list of keys ( { id = \"...\"; file = \"...\"; } )" },
+	{ "key_file", POLICY_KEY_PATH, .func = approval_key_file },
 	{ "ca_file", POLICY_KEY_PATH, POLICY(approval.ca_file) },
+	{ "pin", POLICY_KEY_STRING, .func = approval_pin },
+	{ "client_cert", POLICY_KEY_PATH, POLICY(approval.client_cert) },
+	{ "client_key", POLICY_KEY_PATH, POLICY(approval.client_key) },
 	{ "timeout", POLICY_KEY_DURATION, POLICY(approval.timeout_secs) },
 	{ "wait", POLICY_KEY_DURATION, POLICY(approval.wait_secs) },
 	{ "failmode", POLICY_KEY_STRING, .func = approval_failmode },

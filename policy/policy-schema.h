@@ -100,6 +100,8 @@ struct policy_parser {
 	bool version_seen;
 	HASH_TABLE_TYPE(policy_named_nets) nets;
 	ARRAY_TYPE(const_string) login_names, folder_names;
+	/* entries of approval.keys, good or not */
+	unsigned int approval_keys_seen;
 };
 
 void policy_error(struct policy_parser *p, unsigned int line,

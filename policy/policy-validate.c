@@ -7,6 +7,10 @@
 #include "array.h"
 #include "policy-schema.h"
 
+#define POLICY_APPROVAL_TIMEOUT_MIN 1
+#define POLICY_APPROVAL_TIMEOUT_MAX 60
+#define POLICY_APPROVAL_WAIT_MAX (10 * 60)
+
 void policy_validate_root(struct policy_parser *p,
 			  const struct policy_node *root,
 			  void *context ATTR_UNUSED)
@@ -34,14 +38,36 @@ void policy_validate_approval(struct policy_parser *p,
 			      const struct policy_node *node,
 			      void *context ATTR_UNUSED)
 {
-	const struct stepup_approval_settings *set = &p->policy->approval;
+	struct stepup_approval_settings *set = &p->policy->approval;
+	unsigned int line = policy_node_line(node);
+	bool keys = policy_node_has(node, "keys");
+	bool key_file = policy_node_has(node, "key_file");
 
-	if (set->url == NULL)
-		policy_error(p, policy_node_line(node),
-			     "approval.url is missing");
-	if (set->key_file == NULL)
-		policy_error(p, policy_node_line(node),
-			     "approval.key_file is missing");
+	if (set->url == NULL && !policy_node_has(node, "url"))
+		policy_error(p, line, "approval.url is missing");
+	if (keys && key_file)
+		policy_error(p, line, "approval: key_file and keys exclude "
+			     "each other");
+	else if (!keys && !key_file)
+		policy_error(p, line, "approval.keys (or key_file) is missing");
+	else if (keys && p->approval_keys_seen == 0)
+		policy_error(p, line, "approval.keys is empty");
+	if (array_count(&set->keys) > 0) {
+		const struct stepup_approval_key_file *first =
+			array_front(&set->keys);
+
+		set->key_file = first->file;
+	}
+	if ((set->client_cert == NULL) != (set->client_key == NULL))
+		policy_error(p, line, "approval: client_cert and client_key "
+			     "go together");
+	if (set->timeout_secs < POLICY_APPROVAL_TIMEOUT_MIN ||
+	    set->timeout_secs > POLICY_APPROVAL_TIMEOUT_MAX)
+		policy_error(p, line, "approval.timeout must be 1s..%us",
+			     POLICY_APPROVAL_TIMEOUT_MAX);
+	if (set->wait_secs > POLICY_APPROVAL_WAIT_MAX)
+		policy_error(p, line, "approval.wait must be at most %um",
+			     POLICY_APPROVAL_WAIT_MAX / 60);
 }
 
 void policy_validate_fetch_limit(struct policy_parser *p,
@@ -78,6 +104,9 @@ static void validate_folder_rule(struct policy_parser *p, unsigned int line,
 			     "but there is no approval block", name);
 	if (r->grant != 0 && r->require < STEPUP_FOLDER_APPROVAL)
 		policy_error(p, line, "grant only applies to rules that "
+			     "require an approval");
+	if (r->have_grant_scope && r->require < STEPUP_FOLDER_APPROVAL)
+		policy_error(p, line, "grant_scope only applies to rules that "
 			     "require an approval");
 	if (r->max_age != 0 &&
 	    (r->require == STEPUP_FOLDER_NONE ||

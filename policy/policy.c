@@ -124,35 +124,26 @@ stepup_policy_get_approval(const struct stepup_policy *policy)
 }
 
 const char *const *
-stepup_policy_get_unenforced(const struct stepup_policy *policy)
+stepup_policy_get_unenforced(const struct stepup_policy *policy ATTR_UNUSED)
 {
-	ARRAY_TYPE(const_string) out;
-	const struct policy_folder_rule *rule;
+	static const char *const none[] = { NULL };
 
-	t_array_init(&out, 4);
-	array_foreach(&policy->folders, rule) {
-		const char *what = NULL;
+	/* approvals are carried out (approval/, the stepup-audit service):
+	   nothing the policy can ask for is left out today */
+	return none;
+}
 
-		switch (rule->require) {
-		case STEPUP_FOLDER_APPROVAL:
-		case STEPUP_FOLDER_TOTP_AND_APPROVAL:
-			what = t_strdup_printf("folder rule '%s': approvals "
-				"are not available in this release: access is "
-				"refused", rule->name);
-			break;
-		case STEPUP_FOLDER_TOTP_OR_APPROVAL:
-			what = t_strdup_printf("folder rule '%s': approvals "
-				"are not available in this release: only a "
-				"two-step login opens it", rule->name);
-			break;
-		default:
-			break;
-		}
-		if (what != NULL)
-			array_push_back(&out, &what);
+const char *stepup_grant_scope_name(enum stepup_grant_scope scope)
+{
+	switch (scope) {
+	case STEPUP_GRANT_SCOPE_IP:
+		return "ip";
+	case STEPUP_GRANT_SCOPE_SESSION:
+		return "session";
+	case STEPUP_GRANT_SCOPE_USER:
+		return "user";
 	}
-	array_append_zero(&out);
-	return array_front(&out);
+	return "ip";
 }
 
 /* ---- reload-aware cache */

@@ -1,6 +1,7 @@
 #ifndef STEPUP_POLICY_H
 #define STEPUP_POLICY_H
 
+#include "array.h"
 #include "net.h"
 #include "stepup-settings.h"
 
@@ -8,13 +9,38 @@
    compiled once per load, immutable afterwards, refcounted. */
 struct stepup_policy;
 
+/* approval.keys: the HMAC keys shared with the endpoint, in order (the
+   first signs requests, all verify responses) */
+struct stepup_approval_key_file {
+	const char *id, *file;
+};
+ARRAY_DEFINE_TYPE(stepup_approval_key_file, struct stepup_approval_key_file);
+
 struct stepup_approval_settings {
 	const char *url;	/* NULL if there is no approval block */
+	/* the first key's file (the signing key) */
 	const char *key_file;
 	const char *ca_file;
 	unsigned int timeout_secs, wait_secs;
 	bool failmode_open;
+	/* every key, in order; key_file = "F" is keys = ( { id = "1";
+	   file = "F"; } ); never empty when url is set */
+	ARRAY_TYPE(stepup_approval_key_file) keys;
+	/* "sha256//BASE64;sha256//BASE64" as CURLOPT_PINNEDPUBLICKEY takes
+	   it, or NULL */
+	const char *pin;
+	/* mutual TLS: both or neither */
+	const char *client_cert, *client_key;
 };
+
+/* grant_scope of a folder rule: who an approval opens the folder for */
+enum stepup_grant_scope {
+	STEPUP_GRANT_SCOPE_IP = 0,	/* the user, from the same address */
+	STEPUP_GRANT_SCOPE_SESSION,	/* the session that asked */
+	STEPUP_GRANT_SCOPE_USER,	/* every session of the user */
+};
+/* "ip", "session", "user" */
+const char *stepup_grant_scope_name(enum stepup_grant_scope scope);
 
 /* Load, validate and compile. On error returns -1 and error_r holds every
    error, one per line, each "file:line: message"; nothing is half loaded
@@ -42,8 +68,8 @@ stepup_policy_get_session_key_file(const struct stepup_policy *policy);
 const struct stepup_approval_settings *
 stepup_policy_get_approval(const struct stepup_policy *policy);
 /* What the policy asks for that this release parses but does not carry
-   out (approvals), one sentence per rule, allocated from the
-   data stack; NULL-terminated, empty if none. */
+   out, one sentence per rule, allocated from the data stack;
+   NULL-terminated, empty if none (today always empty). */
 const char *const *
 stepup_policy_get_unenforced(const struct stepup_policy *policy);
 
@@ -106,6 +132,7 @@ struct stepup_folder_decision {
 	bool allow;
 	const char *rule, *reason;
 	unsigned int max_age_secs, grant_secs;
+	enum stepup_grant_scope grant_scope;
 	unsigned int fetch_limit_messages, fetch_limit_window_secs;
 	bool audit_only;
 };

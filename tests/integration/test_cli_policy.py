@@ -32,24 +32,119 @@ def test_check_good(tmp_path):
     assert run("policy", "check", "--policy", path).returncode == 0
 
 
-def test_check_warns_about_what_is_not_carried_out(tmp_path):
-    path = write(tmp_path, 'version = 1;\n'
-                 'approval = { url = "https://a.example/v1"; '
-                 'key_file = "/etc/k"; };\n'
-                 'login = ( { name = "d"; require = "password"; } );\n'
-                 'folders = ( { name = "hr"; mailbox = "HR"; '
-                 'require = "approval"; },\n'
-                 '  { name = "dir"; mailbox = "D"; require = "totp"; '
-                 'fetch_limit = { messages = 9; window = "1m"; }; } );\n')
+APPROVAL_POLICY = (
+    'version = 1;\n'
+    'approval = {{ url = "{url}"; {keys} }};\n'
+    'login = ( {{ name = "d"; require = "password"; }} );\n'
+    'folders = ( {{ name = "hr"; mailbox = "HR"; require = "approval"; '
+    'grant = "15m"; grant_scope = "user"; }},\n'
+    '  {{ name = "dir"; mailbox = "D"; require = "totp_or_approval"; }} );\n')
+
+CERT = ("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n"
+        "-----END CERTIFICATE-----\n")
+
+
+def approval_policy(tmp_path, keys, url="https://a.example/v1"):
+    return write(tmp_path, APPROVAL_POLICY.format(url=url, keys=keys))
+
+
+def key_file(tmp_path, name, data=b"k" * 32 + b"\n", mode=0o600):
+    path = tmp_path / name
+    path.write_bytes(data)
+    os.chmod(path, mode)
+    return str(path)
+
+
+def test_check_approval_block(tmp_path):
+    key = key_file(tmp_path, "new.key")
+    old = key_file(tmp_path, "old.key", b"o" * 40, 0o640)
+    ca = tmp_path / "ca.pem"
+    ca.write_text(CERT)
+    path = approval_policy(
+        tmp_path, 'keys = ( { id = "new"; file = "%s"; }, '
+        '{ id = "old"; file = "%s"; } ); ca_file = "%s"; '
+        'pin = "sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";'
+        % (key, old, ca))
+    # approval rules are carried out: no warning any more
     r = run("policy", "check", path)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.splitlines() == [
-        "%s: OK" % path,
-        "%s: warning: folder rule 'hr': approvals are not available in "
-        "this release: access is refused" % path]
+    assert r.stdout == "%s: OK\n" % path
     r = run("policy", "check", "--json", path)
     out = json.loads(r.stdout)
-    assert out["valid"] is True and len(out["warnings"]) == 1
+    assert out["valid"] is True and out["warnings"] == []
+    # the dump shows the keys and the scope
+    dump = run("policy", "dump", path).stdout
+    assert 'keys = ( { id = "new"; file = "%s"; }, { id = "old"; ' \
+        'file = "%s"; } );' % (key, old) in dump
+    assert 'grant_scope = "user";' in dump
+
+
+def test_check_approval_key_files(tmp_path):
+    cases = [
+        (dict(mode=0o644), "must not be writable by group or readable "
+         "by others"),
+        (dict(mode=0o660), "must not be writable by group"),
+        (dict(data=b"k" * 31 + b"\n"), "needs at least 32 bytes (has 31)"),
+        (dict(data=b"k" * 4097), "at most 4096 bytes"),
+    ]
+    for i, (kw, message) in enumerate(cases):
+        key = key_file(tmp_path, "k%d.key" % i, **kw)
+        path = approval_policy(tmp_path, 'key_file = "%s";' % key)
+        r = run("policy", "check", path)
+        assert r.returncode == 1, (kw, r.stdout)
+        assert r.stdout.startswith('%s: approval key "1": %s' % (path, key))
+        assert message in r.stdout, r.stdout
+    # a key someone else owns, a missing key, a symlink
+    key = key_file(tmp_path, "nobody.key")
+    os.chown(key, 65534, 65534)
+    link = tmp_path / "link.key"
+    link.symlink_to(key_file(tmp_path, "target.key"))
+    for k, message in [(key, "must be owned by root"),
+                       (str(tmp_path / "none.key"), "No such file"),
+                       (str(link), "open(")]:
+        path = approval_policy(tmp_path, 'key_file = "%s";' % k)
+        r = run("policy", "check", path)
+        assert r.returncode == 1 and message in r.stdout, r.stdout
+    r = run("policy", "check", "--json", path)
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and out["valid"] is False
+    assert out["errors"][0].startswith('approval key "1": open(')
+
+
+def test_check_approval_ca_and_client_files(tmp_path):
+    key = key_file(tmp_path, "k.key")
+    notpem = tmp_path / "ca.txt"
+    notpem.write_text("not a certificate\n")
+    cert = tmp_path / "c.pem"
+    cert.write_text(CERT)
+    ckey = tmp_path / "c.key"
+    ckey.write_text("-----BEGIN PRIVATE KEY-----\nMII\n")
+    os.chmod(ckey, 0o644)
+    path = approval_policy(
+        tmp_path, 'key_file = "%s"; ca_file = "%s"; client_cert = "%s"; '
+        'client_key = "%s";' % (key, notpem, cert, ckey))
+    r = run("policy", "check", path)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        "%s: approval.ca_file: %s holds no PEM CERTIFICATE" % (path, notpem),
+        "%s: approval.client_key: %s must not be writable by group or "
+        "readable by others (mode 0644; use 0600 or 0640)" % (path, ckey)]
+
+
+def test_check_approval_syntax(tmp_path):
+    key = key_file(tmp_path, "k.key")
+    for keys, url, message in [
+            ('key_file = "%s";' % key, "http://a.example/v1",
+             "approval.url: URL must be https://"),
+            ('key_file = "%s"; pin = "sha256//abc";' % key,
+             "https://a.example/v1", "approval.pin: pin value 1 is not"),
+            ('key_file = "%s"; keys = ( { id = "a"; file = "%s"; } );'
+             % (key, key), "https://a.example/v1",
+             "key_file and keys exclude each other")]:
+        path = approval_policy(tmp_path, keys, url)
+        r = run("policy", "check", path)
+        assert r.returncode == 1
+        assert r.stdout.startswith("%s:2: " % path) and message in r.stdout
 
 
 def test_check_reports_every_error_with_lines(tmp_path):

@@ -13,6 +13,7 @@
 #include "approval-sign.h"
 #include "approval-request.h"
 #include "approval-response.h"
+#include "approval-config.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -217,6 +218,72 @@ static void test_key_files(void)
 	test_assert(stepup_approval_keyring_count(keyring) == 2);
 	stepup_approval_keyring_free(&keyring);
 	test_assert(keyring == NULL);
+	test_end();
+}
+
+static void test_settings_check(void)
+{
+	const char *key = t_strconcat(tmp_dir, "/c-approval.key", NULL);
+	const char *ca = t_strconcat(tmp_dir, "/ca.pem", NULL);
+	const char *ckey = t_strconcat(tmp_dir, "/client.key", NULL);
+	struct stepup_approval_keyring *keyring;
+	struct stepup_approval_settings set;
+	struct stepup_approval_key_file *kf;
+	ARRAY_TYPE(const_string) problems;
+	const char *const *p, *error;
+
+	test_begin("approval: policy check of the approval block's files");
+	write_file(key, EX_KEY "\n", 33, 0640);
+	write_file(ca, "x\n-----BEGIN CERTIFICATE-----\nMIIB\n"
+		   "-----END CERTIFICATE-----\n", 61, 0644);
+	write_file(ckey, "-----BEGIN PRIVATE KEY-----\nMII\n", 32, 0600);
+	i_zero(&set);
+	t_array_init(&set.keys, 2);
+	set.url = "https://a.example/v1";
+	kf = array_append_space(&set.keys);
+	kf->id = "new";
+	kf->file = key;
+	set.ca_file = ca;
+	set.client_cert = ca;
+	set.client_key = ckey;
+	t_array_init(&problems, 4);
+	stepup_approval_settings_check(&set, &problems);
+	test_assert(array_count(&problems) == 0);
+	test_assert(stepup_approval_keyring_load(&set, &keyring, &error) == 0);
+	test_assert_strcmp(stepup_approval_keyring_signer(keyring)->id, "new");
+	stepup_approval_keyring_free(&keyring);
+
+	/* every problem at once */
+	kf = array_append_space(&set.keys);
+	kf->id = "old";
+	kf->file = t_strconcat(tmp_dir, "/missing.key", NULL);
+	set.url = "http://a.example/v1";
+	set.ca_file = key;		/* no PEM in it */
+	set.client_cert = ckey;		/* a key, not a certificate */
+	set.client_key = ca;		/* readable by others, and no key */
+	set.pin = "sha256//x";
+	stepup_approval_settings_check(&set, &problems);
+	array_append_zero(&problems);
+	p = array_front(&problems);
+	test_assert(str_array_length(p) == 6);
+	test_assert(str_array_length(p) == 6 &&
+		    str_begins_with(p[0], "approval.url: ") &&
+		    str_begins_with(p[1], "approval key \"old\": open(") &&
+		    strstr(p[2], "approval.ca_file: ") != NULL &&
+		    strstr(p[2], "holds no PEM CERTIFICATE") != NULL &&
+		    strstr(p[3], "approval.client_cert: ") != NULL &&
+		    strstr(p[4], "approval.client_key: ") != NULL &&
+		    strstr(p[4], "readable by others") != NULL &&
+		    str_begins_with(p[5], "approval.pin: "));
+	test_assert(stepup_approval_keyring_load(&set, &keyring, &error) < 0);
+	test_assert(strstr(error, "\"old\"") != NULL);
+
+	/* pins */
+	test_assert(stepup_approval_pin_check(
+		"sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=", &error) == 0);
+	test_assert(stepup_approval_pin_check(
+		"sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg= ", &error) < 0);
+	test_assert(stepup_approval_pin_check("", &error) < 0);
 	test_end();
 }
 
@@ -996,6 +1063,7 @@ int main(void)
 	static void (*const test_functions[])(void) = {
 		test_hmac_rfc4231,
 		test_key_files,
+		test_settings_check,
 		test_url_parse,
 		test_json,
 		test_request_body,

@@ -24,12 +24,34 @@ static struct stepup_policy *parse(const char *text, const char **error_r)
 	return policy;
 }
 
+struct bad_case {
+	const char *text;
+	const char *error;	/* expected substring */
+};
+
+/* Every text is refused with an error that says what is expected. */
+static void test_bad_cases(const struct bad_case *tests, unsigned int count)
+{
+	struct stepup_policy *policy;
+	const char *error;
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		error = "";
+		policy = parse(tests[i].text, &error);
+		test_assert_idx(policy == NULL, i);
+		if (strstr(error, tests[i].error) == NULL) {
+			i_error("case %u: '%s' not in '%s'", i, tests[i].error,
+				error);
+			test_assert_idx(FALSE, i);
+		}
+		stepup_policy_unref(&policy);
+	}
+}
+
 static void test_policy_bad(void)
 {
-	static const struct {
-		const char *text;
-		const char *error;	/* expected substring */
-	} tests[] = {
+	static const struct bad_case tests[] = {
 		{ LOGIN_DEFAULT, "p.conf:1: version = 1; is missing" },
 		{ "version = 2;\n" LOGIN_DEFAULT, "p.conf:1: version must be between 1 and 1" },
 		{ BASE "colour = 1;\n" LOGIN_DEFAULT, "p.conf:2: unknown setting colour" },
@@ -65,22 +87,9 @@ static void test_policy_bad(void)
 		{ BASE "login = { name = \"a\"; };\n", "login must be a list of rules" },
 		{ BASE "login = ( { name = \"a\"; require = \"totp\"; }\n", "p.conf:3: syntax error" },
 	};
-	struct stepup_policy *policy;
-	const char *error;
-	unsigned int i;
 
 	test_begin("policy: bad policies refused with file:line");
-	for (i = 0; i < N_ELEMENTS(tests); i++) {
-		error = "";
-		policy = parse(tests[i].text, &error);
-		test_assert_idx(policy == NULL, i);
-		if (strstr(error, tests[i].error) == NULL) {
-			i_error("case %u: '%s' not in '%s'", i, tests[i].error,
-				error);
-			test_assert_idx(FALSE, i);
-		}
-		stepup_policy_unref(&policy);
-	}
+	test_bad_cases(tests, N_ELEMENTS(tests));
 	test_end();
 }
 
@@ -283,11 +292,129 @@ static void test_policy_totp_or_approval(void)
 	stepup_policy_folder(policy, &q, &d);
 	test_assert(!d.allow);
 
-	/* what this release parses but does not carry out */
+	/* approvals are carried out: nothing to warn about */
 	unenforced = stepup_policy_get_unenforced(policy);
-	test_assert(str_array_length(unenforced) == 1);
-	test_assert(strstr(unenforced[0], "rule 'f': approvals") != NULL);
+	test_assert(str_array_length(unenforced) == 0);
 	stepup_policy_unref(&policy);
+	test_end();
+}
+
+#define APPROVAL(keys) BASE LOGIN_DEFAULT \
+	"approval = { url = \"https://a.example/v1\"; " keys " };\n"
+#define PIN_A "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define PIN_B "sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="
+
+static void test_policy_approval_bad(void)
+{
+	static const struct bad_case tests[] = {
+		{ BASE LOGIN_DEFAULT "approval = { key_file = \"/k\"; };\n", "p.conf:3: approval.url is missing" },
+		{ APPROVAL(""), "p.conf:3: approval.keys (or key_file) is missing" },
+		{ APPROVAL("key_file = \"/k\"; keys = ( { id = \"a\"; file = \"/a\"; } );"), "key_file and keys exclude each other" },
+		{ APPROVAL("keys = ( );"), "approval.keys is empty" },
+		{ APPROVAL("keys = { id = \"a\"; file = \"/a\"; };"), "keys must be a list of keys" },
+		{ APPROVAL("keys = ( { id = \"a\"; } );"), "key 1 needs an id and a file" },
+		{ APPROVAL("keys = ( { id = \"a\"; file = \"/a\"; }, { file = \"/b\"; } );"), "key 2 needs an id and a file" },
+		{ APPROVAL("keys = ( { id = \"a:b\"; file = \"/a\"; } );"), "key id 'a:b' must be 1..64 letters" },
+		{ APPROVAL("keys = ( { id = \"a\"; file = \"/a\"; }, { id = \"a\"; file = \"/b\"; } );"), "key id 'a' is listed twice" },
+		{ APPROVAL("keys = ( { id = \"a\"; file = \"a\"; } );"), "must be an absolute path" },
+		{ APPROVAL("keys = ( { id = \"a\"; file = \"/a\"; colour = 1; } );"), "unknown setting approval.keys.colour" },
+		{ APPROVAL("key_file = \"/k\"; pin = \"sha1//AAAA\";"), "approval.pin: pin value 1 is not sha256//" },
+		{ APPROVAL("key_file = \"/k\"; pin = \"" PIN_A ";\";"), "pin value 2 is not" },
+		{ APPROVAL("key_file = \"/k\"; pin = \"sha256//AAAA\";"), "pin value 1 is not" },
+		{ APPROVAL("key_file = \"/k\"; pin = \"sha256//!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\";"), "pin value 1 is not" },
+		{ APPROVAL("key_file = \"/k\"; pin = [ \"" PIN_A "\" ];"), "pin must be a string" },
+		{ APPROVAL("key_file = \"/k\"; client_cert = \"/c.pem\";"), "client_cert and client_key go together" },
+		{ APPROVAL("key_file = \"/k\"; client_key = \"/c.key\";"), "client_cert and client_key go together" },
+		{ APPROVAL("key_file = \"/k\"; ca_file = \"ca.pem\";"), "must be an absolute path" },
+		{ APPROVAL("key_file = \"/k\"; timeout = \"0s\";"), "approval.timeout must be 1s..60s" },
+		{ APPROVAL("key_file = \"/k\"; timeout = \"61s\";"), "approval.timeout must be 1s..60s" },
+		{ APPROVAL("key_file = \"/k\"; wait = \"11m\";"), "approval.wait must be at most 10m" },
+		{ APPROVAL("key_file = \"/k\"; failmode = \"lenient\";"), "approval.failmode must be" },
+		{ BASE LOGIN_DEFAULT "approval = { url = \"http://a.example/v1\"; key_file = \"/k\"; };\n", "approval.url: URL must be https://" },
+		{ BASE LOGIN_DEFAULT "approval = { url = \"http://localhost:8080/v1\"; key_file = \"/k\"; };\n", "approval.url: URL must be https://" },
+		{ BASE LOGIN_DEFAULT "approval = { url = \"https://u:p@a.example/v1\"; key_file = \"/k\"; };\n", "must not name a user or password" },
+		{ BASE LOGIN_DEFAULT "approval = { url = \"https://a.example/v1#x\"; key_file = \"/k\"; };\n", "must not have a #fragment" },
+		{ APPROVAL("key_file = \"/k\";") "folders = ( { name = \"f\"; mailbox = \"F\"; require = \"approval\"; grant_scope = \"folder\"; } );\n", "grant_scope must be \"ip\", \"session\" or \"user\"" },
+		{ APPROVAL("key_file = \"/k\";") "folders = ( { name = \"f\"; mailbox = \"F\"; require = \"totp\"; grant_scope = \"user\"; } );\n", "grant_scope only applies to rules that require an approval" },
+	};
+
+	test_begin("policy: bad approval blocks refused with file:line");
+	test_bad_cases(tests, N_ELEMENTS(tests));
+	test_end();
+}
+
+static void test_policy_approval(void)
+{
+	const struct stepup_approval_settings *set;
+	const struct stepup_approval_key_file *keys;
+	struct stepup_folder_decision d;
+	struct stepup_folder_query q;
+	struct stepup_policy *policy;
+	const char *error;
+	unsigned int count;
+
+	test_begin("policy: approval keys, pins, mutual TLS, grant_scope");
+	policy = parse(APPROVAL(
+		"keys = ( { id = \"2026-11\"; file = \"/etc/new.key\"; },\n"
+		"         { id = \"2026-05\"; file = \"/etc/old.key\"; } );\n"
+		"pin = \"" PIN_A ";" PIN_B "\";\n"
+		"client_cert = \"/etc/c.pem\"; client_key = \"/etc/c.key\";\n"
+		"ca_file = \"/etc/ca.pem\"; timeout = \"3s\"; wait = \"25s\";")
+		"folders = ( { name = \"f\"; mailbox = \"F\"; require = \"approval\"; grant = \"15m\"; grant_scope = \"user\"; },\n"
+		"  { name = \"g\"; mailbox = \"G\"; require = \"totp_and_approval\"; } );\n",
+		&error);
+	test_assert(policy != NULL);
+	if (policy == NULL) {
+		i_error("%s", error);
+		test_end();
+		return;
+	}
+	set = stepup_policy_get_approval(policy);
+	keys = array_get(&set->keys, &count);
+	test_assert(count == 2);
+	test_assert_strcmp(keys[0].id, "2026-11");
+	test_assert_strcmp(keys[0].file, "/etc/new.key");
+	test_assert_strcmp(keys[1].id, "2026-05");
+	test_assert_strcmp(set->key_file, "/etc/new.key");
+	test_assert_strcmp(set->pin, PIN_A ";" PIN_B);
+	test_assert_strcmp(set->client_cert, "/etc/c.pem");
+	test_assert_strcmp(set->client_key, "/etc/c.key");
+	test_assert_strcmp(set->ca_file, "/etc/ca.pem");
+	test_assert(set->timeout_secs == 3 && set->wait_secs == 25);
+	test_assert(!set->failmode_open);
+
+	i_zero(&q);
+	q.user = "u";
+	q.protocol = "imap";
+	q.now = 1764000000;
+	q.mailbox = "F";
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.require == STEPUP_FOLDER_APPROVAL && d.grant_secs == 900 &&
+		    d.grant_scope == STEPUP_GRANT_SCOPE_USER);
+	q.mailbox = "G";
+	stepup_policy_folder(policy, &q, &d);
+	test_assert(d.grant_scope == STEPUP_GRANT_SCOPE_IP);
+	stepup_policy_unref(&policy);
+
+	/* key_file: one key, id "1" */
+	policy = parse(APPROVAL("key_file = \"/etc/k\"; failmode = \"open\";"),
+		       &error);
+	test_assert(policy != NULL);
+	if (policy != NULL) {
+		set = stepup_policy_get_approval(policy);
+		keys = array_get(&set->keys, &count);
+		test_assert(count == 1 && strcmp(keys[0].id, "1") == 0 &&
+			    strcmp(keys[0].file, "/etc/k") == 0);
+		test_assert(set->failmode_open && set->pin == NULL);
+		test_assert(set->timeout_secs == 5 && set->wait_secs == 30);
+		stepup_policy_unref(&policy);
+	}
+	/* plain http to the loopback */
+	policy = parse(BASE LOGIN_DEFAULT "approval = { url = \"http://[::1]:8080/a\"; key_file = \"/k\"; };\n", &error);
+	test_assert(policy != NULL);
+	stepup_policy_unref(&policy);
+	test_assert_strcmp(stepup_grant_scope_name(STEPUP_GRANT_SCOPE_SESSION),
+			   "session");
 	test_end();
 }
 
@@ -423,13 +550,21 @@ static void test_policy_dump_roundtrip(void)
 		"  require = \"totp\"; enroll_by = \"2027-01-31\"; app_passwords = false; } );\n"
 		"folders = ( { name = \"f\"; mailbox = \"inbox/Sec\\\"ret\"; auth = [ \"app\", \"password\" ];\n"
 		"  require = \"totp\"; max_age = \"1h\"; } );\n";
+	static const char *approval =
+		"version = 1;\n"
+		"approval = { url = \"https://a.example:8443/v1?t=1\";\n"
+		"  keys = ( { id = \"new\"; file = \"/etc/n.key\"; }, { id = \"old\"; file = \"/etc/o.key\"; } );\n"
+		"  pin = \"" PIN_A ";" PIN_B "\"; client_cert = \"/c\"; client_key = \"/k\";\n"
+		"  ca_file = \"/ca\"; timeout = \"2s\"; wait = \"1m\"; failmode = \"open\"; };\n"
+		"login = ( { name = \"r\"; require = \"password\"; } );\n"
+		"folders = ( { name = \"f\"; mailbox = \"F\"; require = \"approval\"; grant = \"5m\"; grant_scope = \"session\"; } );\n";
 	/* what libconfig's scanner unescapes, and what it keeps as is */
 	static const char *quoting =
 		"version = 1;\n"
 		"totp = { issuer = \"O'Brien \\\\ \\\"M\\\" \\t\\x01 \\q\"; };\n"
 		"audit = { path = \"/var/log/it's.jsonl\"; };\n"
 		"login = ( { name = \"r\"; require = \"password\"; } );\n";
-	const char *const texts[] = { spec_policy, extra, quoting };
+	const char *const texts[] = { spec_policy, extra, quoting, approval };
 	struct stepup_policy *p1, *p2;
 	const char *dump1, *dump2, *error = NULL;
 	unsigned int i;
@@ -462,6 +597,8 @@ int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_policy_bad,
+		test_policy_approval_bad,
+		test_policy_approval,
 		test_policy_all_errors_at_once,
 		test_policy_spec_example,
 		test_policy_folders,
