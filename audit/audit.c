@@ -5,6 +5,7 @@
 #include "str.h"
 #include "hex-binary.h"
 #include "sha2.h"
+#include "unichar.h"
 #include "audit.h"
 
 #include <ctype.h>
@@ -122,6 +123,39 @@ void stepup_audit_close(struct stepup_audit **_audit)
 	i_free(audit);
 }
 
+/* A JSON string's contents that line readers cannot split: valid UTF-8
+   (invalid bytes become U+FFFD), with the C1 controls (U+0085 among them)
+   and the line and paragraph separators U+2028 and U+2029 escaped, as
+   json_append_escaped() escapes the C0 controls. */
+static void json_append_escaped_line_safe(string_t *str, const char *value)
+{
+	const unsigned char *p = (const unsigned char *)value;
+	size_t len = strlen(value), i = 0, start = 0;
+	unichar_t chr;
+	int n;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		json_append_escaped_data(str, p + start, i - start);
+		n = uni_utf8_get_char_n(p + i, len - i, &chr);
+		if (n <= 0) {
+			str_append(str, "\\ufffd");
+			n = 1;
+		} else if ((chr >= 0x80 && chr <= 0x9f) ||
+			   chr == 0x2028 || chr == 0x2029) {
+			str_printfa(str, "\\u%04x", (unsigned int)chr);
+		} else {
+			str_append_data(str, p + i, n);
+		}
+		i += n;
+		start = i;
+	}
+	json_append_escaped_data(str, p + start, i - start);
+}
+
 static void json_add(string_t *str, const char *key, const char *value)
 {
 	if (str_len(str) > 1)
@@ -131,7 +165,7 @@ static void json_add(string_t *str, const char *key, const char *value)
 		str_append(str, "null");
 	else {
 		str_append_c(str, '"');
-		json_append_escaped(str, value);
+		json_append_escaped_line_safe(str, value);
 		str_append_c(str, '"');
 	}
 }

@@ -58,6 +58,16 @@ static void test_audit_format(void)
 	rec.mailbox = NULL;
 	line = stepup_audit_format(&rec, &tv, STEPUP_AUDIT_GENESIS, &hash);
 	test_assert(strstr(line, "\"mailbox\":null") != NULL);
+	/* what line readers split on: U+2028, U+2029, U+0085 (and the other
+	   C1 controls); invalid UTF-8 becomes U+FFFD; the rest stays */
+	rec.mailbox = "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xc2\x85" "d\xc2\x9f"
+		"e\xff" "f\xe2\x80" "g\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\x81"
+		"\xc0\xaf";
+	line = stepup_audit_format(&rec, &tv, STEPUP_AUDIT_GENESIS, &hash);
+	test_assert_strcmp(t_strcut(strstr(line, "\"mailbox\":"), ','),
+		"\"mailbox\":\"a\\u2028b\\u2029c\\u0085d\\u009f"
+		"e\\ufffdf\\ufffd\\ufffdg\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\x81"
+		"\\ufffd\\ufffd\"");
 	test_end();
 }
 
