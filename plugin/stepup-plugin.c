@@ -17,6 +17,7 @@
 #include "mail-namespace.h"
 #include "mail-storage-private.h"
 #include "mail-storage-hooks.h"
+#include "mailbox-list-private.h"
 #include "mailbox-list-iter.h"
 #include "seq-range-array.h"
 #include "stepup-config.h"
@@ -74,6 +75,10 @@ struct stepup_mailbox {
 	ARRAY_TYPE(seq_range) fetch_counted;	/* UIDs */
 };
 
+struct stepup_mailbox_list {
+	union mailbox_list_module_context module_ctx;
+};
+
 const char *stepup_plugin_version = DOVECOT_ABI_VERSION;
 
 static MODULE_CONTEXT_DEFINE_INIT(stepup_user_module,
@@ -83,16 +88,21 @@ static MODULE_CONTEXT_DEFINE_INIT(stepup_user_module,
 static MODULE_CONTEXT_DEFINE_INIT(stepup_mail_module, &mail_module_register);
 static MODULE_CONTEXT_DEFINE_INIT(stepup_storage_module,
 				  &mail_storage_module_register);
+#define STEPUP_LIST_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, stepup_mailbox_list_module)
+static MODULE_CONTEXT_DEFINE_INIT(stepup_mailbox_list_module,
+				  &mailbox_list_module_register);
 
 enum stepup_access {
 	STEPUP_ACCESS_READ,	/* open: SELECT, EXAMINE, POP3 */
 	STEPUP_ACCESS_STATUS,	/* STATUS without an open, metadata */
 	STEPUP_ACCESS_SAVE,	/* APPEND, COPY/MOVE target */
 	STEPUP_ACCESS_CHANGE,	/* RENAME, DELETE */
+	STEPUP_ACCESS_CREATE,	/* CREATE, RENAME target */
 };
 
 static const char *const access_names[] = {
-	"open", "status", "save", "change",
+	"open", "status", "save", "change", "create",
 };
 
 static int
@@ -235,36 +245,23 @@ static void stepup_mail_allocated(struct mail *_mail)
 	MODULE_CONTEXT_SET_SELF(mail, stepup_mail_module, smail);
 }
 
-/* -1 = refused (storage error set), 0 = allowed */
+/* The folder rule that applies to vname in ns for this session.
+   -1 = no good policy (error_r). */
 static int
-stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
+stepup_folder_decide(struct mail_user *user, struct stepup_user *suser,
+		     struct mail_namespace *ns, const char *vname,
+		     struct stepup_folder_decision *d_r, const char **error_r)
 {
-	struct mail_user *user = box->storage->user;
-	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
 	const struct stepup_policy *policy;
 	struct stepup_folder_query query;
-	struct stepup_folder_decision d;
-	struct mail_namespace *ns = mailbox_get_namespace(box);
-	const char *name, *error, *decision;
-	bool allow;
+	const char *name;
 
-	if (suser == NULL)
-		return 0;
-	/* Deliveries (LMTP, LDA, sieve fileinto) are never blocked. */
-	if (suser->delivery || (box->flags & MAILBOX_FLAG_POST_SESSION) != 0)
-		return 0;
-
-	name = stepup_policy_normalize_mailbox(box->vname,
+	if (stepup_policy_cache_get(suser->policy_cache, ioloop_time,
+				    &policy, error_r) < 0)
+		return -1;
+	name = stepup_policy_normalize_mailbox(vname,
 		mail_namespace_get_sep(ns), ns->prefix,
 		ns->type == MAIL_NAMESPACE_TYPE_PRIVATE);
-	if (stepup_policy_cache_get(suser->policy_cache, ioloop_time,
-				    &policy, &error) < 0) {
-		e_error(box->event, "stepup: %s: access refused", error);
-		mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
-				       MSG_NO_POLICY);
-		return -1;
-	}
-
 	i_zero(&query);
 	query.user = user->username;
 	query.mailbox = name;
@@ -273,7 +270,54 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
 	query.now = ioloop_time;
 	query.level = suser->level;
 	query.mfa_time = suser->mfa_time;
-	stepup_policy_folder(policy, &query, &d);
+	stepup_policy_folder(policy, &query, d_r);
+	return 0;
+}
+
+/* A `deny` folder looks like no folder to the user's own sessions (not to
+   deliveries, doveadm, or in audit mode): LIST does not show it. */
+static bool
+stepup_folder_is_hidden(struct mail_user *user, struct mail_namespace *ns,
+			const char *vname)
+{
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+	struct stepup_folder_decision d;
+	const char *error;
+
+	if (suser == NULL || suser->delivery || suser->admin)
+		return FALSE;
+	/* no good policy: opens are refused, names stay listed */
+	if (stepup_folder_decide(user, suser, ns, vname, &d, &error) < 0)
+		return FALSE;
+	return d.require == STEPUP_FOLDER_DENY && !d.allow && !d.audit_only;
+}
+
+/* -1 = refused (storage error set), 0 = allowed */
+static int
+stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
+{
+	struct mail_user *user = box->storage->user;
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+	const struct stepup_policy *policy;
+	struct stepup_folder_decision d;
+	const char *error, *decision;
+	bool allow;
+
+	if (suser == NULL)
+		return 0;
+	/* Deliveries (LMTP, LDA, sieve fileinto) are never blocked. */
+	if (suser->delivery || (box->flags & MAILBOX_FLAG_POST_SESSION) != 0)
+		return 0;
+
+	if (stepup_folder_decide(user, suser, mailbox_get_namespace(box),
+				 box->vname, &d, &error) < 0 ||
+	    stepup_policy_cache_get(suser->policy_cache, ioloop_time,
+				    &policy, &error) < 0) {
+		e_error(box->event, "stepup: %s: access refused", error);
+		mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
+				       MSG_NO_POLICY);
+		return -1;
+	}
 
 	allow = d.require == STEPUP_FOLDER_NONE || d.allow;
 	if (suser->admin)
@@ -325,9 +369,16 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
 
 	switch (d.require) {
 	case STEPUP_FOLDER_DENY:
-		/* looks like a folder that does not exist */
-		mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
-			T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+		/* looks like a folder that does not exist; creating it is
+		   refused like a name the user may not create, before the
+		   storage could say that it exists */
+		if (access == STEPUP_ACCESS_CREATE) {
+			mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
+					       MAIL_ERRSTR_NO_PERMISSION);
+		} else {
+			mail_storage_set_error(box->storage, MAIL_ERROR_NOTFOUND,
+				T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
+		}
 		break;
 	case STEPUP_FOLDER_TOTP:
 	case STEPUP_FOLDER_TOTP_OR_APPROVAL:
@@ -399,7 +450,9 @@ static int stepup_mailbox_check_tree(struct mailbox *box)
 	/* '%' or '*' in the name only widens the listing */
 	sep = mail_namespace_get_sep(mailbox_get_namespace(box));
 	pattern = t_strdup_printf("%s%c*", box->vname, sep);
+	/* RAW_LIST: every folder, also those LIST hides */
 	iter = mailbox_list_iter_init(box->list, pattern,
+				      MAILBOX_LIST_ITER_RAW_LIST |
 				      MAILBOX_LIST_ITER_RETURN_NO_FLAGS);
 	while (ret == 0 && (info = mailbox_list_iter_next(iter)) != NULL) {
 		child = mailbox_alloc(box->list, info->vname, 0);
@@ -421,6 +474,36 @@ static int stepup_mailbox_check_tree(struct mailbox *box)
 	return ret;
 }
 
+/* SUBSCRIBE and others ask whether a folder exists: a `deny` one does not */
+static int
+stepup_mailbox_exists(struct mailbox *box, bool auto_boxes,
+		      enum mailbox_existence *existence_r)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+
+	if ((box->flags & MAILBOX_FLAG_POST_SESSION) == 0 &&
+	    stepup_folder_is_hidden(box->storage->user,
+				    mailbox_get_namespace(box), box->vname)) {
+		*existence_r = MAILBOX_EXISTENCE_NONE;
+		return 0;
+	}
+	return sbox->module_ctx.super.exists(box, auto_boxes, existence_r);
+}
+
+/* CREATE (and the parents it creates) below a guarded folder changes the
+   protected tree: it needs that folder's access. Checked before the
+   storage looks, so a `deny` folder's existence is not revealed. */
+static int
+stepup_mailbox_create_box(struct mailbox *box,
+			  const struct mailbox_update *update, bool directory)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+
+	if (stepup_mailbox_check(box, STEPUP_ACCESS_CREATE) < 0)
+		return -1;
+	return sbox->module_ctx.super.create_box(box, update, directory);
+}
+
 static int stepup_mailbox_delete_box(struct mailbox *box)
 {
 	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
@@ -438,7 +521,7 @@ static int stepup_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 	   an unprotected one under a protected parent */
 	if (stepup_mailbox_check_tree(src) < 0)
 		return -1;
-	if (stepup_mailbox_check(dest, STEPUP_ACCESS_CHANGE) < 0) {
+	if (stepup_mailbox_check(dest, STEPUP_ACCESS_CREATE) < 0) {
 		mail_storage_copy_error(src->storage, dest->storage);
 		return -1;
 	}
@@ -476,10 +559,65 @@ static void stepup_mailbox_allocated(struct mailbox *box)
 	v->open = stepup_mailbox_open;
 	v->get_status = stepup_mailbox_get_status;
 	v->attribute_get = stepup_mailbox_attribute_get;
+	v->exists = stepup_mailbox_exists;
+	v->create_box = stepup_mailbox_create_box;
 	v->delete_box = stepup_mailbox_delete_box;
 	v->rename_box = stepup_mailbox_rename_box;
 	v->copy = stepup_mailbox_copy;
 	MODULE_CONTEXT_SET(box, stepup_storage_module, sbox);
+}
+
+static const struct mailbox_info *
+stepup_list_iter_next(struct mailbox_list_iterate_context *ctx)
+{
+	struct stepup_mailbox_list *slist = STEPUP_LIST_CONTEXT(ctx->list);
+	const struct mailbox_info *info;
+
+	while ((info = slist->module_ctx.super.iter_next(ctx)) != NULL) {
+		if ((ctx->flags & MAILBOX_LIST_ITER_RAW_LIST) != 0)
+			break;
+		if (!stepup_folder_is_hidden(ctx->list->ns->user,
+					     info->ns, info->vname))
+			break;
+	}
+	return info;
+}
+
+/* NOTIFY's LIST and STATUS replies about other sessions' changes */
+static int
+stepup_list_notify_next(struct mailbox_list_notify *notify,
+			const struct mailbox_list_notify_rec **rec_r)
+{
+	struct mailbox_list *list = notify->list;
+	struct stepup_mailbox_list *slist = STEPUP_LIST_CONTEXT(list);
+	int ret;
+
+	while ((ret = slist->module_ctx.super.notify_next(notify, rec_r)) > 0) {
+		if (!stepup_folder_is_hidden(list->ns->user, list->ns,
+					     (*rec_r)->vname) &&
+		    ((*rec_r)->old_vname == NULL ||
+		     !stepup_folder_is_hidden(list->ns->user, list->ns,
+					      (*rec_r)->old_vname)))
+			break;
+	}
+	return ret;
+}
+
+static void stepup_mailbox_list_created(struct mailbox_list *list)
+{
+	struct mailbox_list_vfuncs *v = list->vlast;
+	struct stepup_mailbox_list *slist;
+
+	if (STEPUP_USER_CONTEXT(list->ns->user) == NULL)
+		return;
+	slist = p_new(list->pool, struct stepup_mailbox_list, 1);
+	slist->module_ctx.super = *v;
+	list->vlast = &slist->module_ctx.super;
+	v->iter_next = stepup_list_iter_next;
+	/* set by the list index after this hook; called only for a
+	   notify that its notify_init made */
+	v->notify_next = stepup_list_notify_next;
+	MODULE_CONTEXT_SET(list, stepup_mailbox_list_module, slist);
 }
 
 static void stepup_user_deinit(struct mail_user *user)
@@ -582,6 +720,7 @@ static void stepup_mail_user_created(struct mail_user *user)
 
 static struct mail_storage_hooks stepup_mail_storage_hooks = {
 	.mail_user_created = stepup_mail_user_created,
+	.mailbox_list_created = stepup_mailbox_list_created,
 	.mailbox_allocated = stepup_mailbox_allocated,
 	.mail_allocated = stepup_mail_allocated,
 };

@@ -1,0 +1,281 @@
+"""What an adversarial probe found (issue 16), against a real Dovecot:
+CREATE beneath a guarded folder, `deny` folders in every kind of LIST and
+in CREATE's answer, the read-refusal path of fetch_limit (every FETCH item,
+URLFETCH, CATENATE, SEARCH), the audit service trusting the user a mail
+process names, and full-text search of guarded folders."""
+
+import imaplib
+import json
+import os
+import re
+import socket
+import subprocess
+
+import pyotp
+import pytest
+
+from test_login import enroll
+
+POLICY = """\
+version = 1;
+totp = { issuer = "Test"; window = 1; reconnect = "1h";
+         reconnect_idle = "1h"; };
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+approval = { url = "http://127.0.0.1:9/approve";
+             key_file = "{t}/etc/approval.key"; };
+login = (
+  { name = "pw"; users = [ "pw" ]; require = "password"; },
+  { name = "default"; require = "totp"; }
+);
+folders = (
+  { name = "secret"; mailbox = "Secret"; require = "totp"; },
+  { name = "projsec"; mailbox = "Proj/Secret"; require = "totp"; },
+  { name = "hidden"; mailbox = "Hidden"; require = "deny"; },
+  { name = "deepdeny"; mailbox = "Proj/Deny"; require = "deny"; },
+  { name = "hr"; mailbox = "Appr"; require = "approval"; },
+  { name = "bulk"; mailbox = "Bulk"; require = "totp";
+    fetch_limit = { messages = 2; window = "1h"; }; },
+  { name = "rest"; mailbox = "*"; require = "none"; }
+);
+"""
+
+EXTRA = """\
+namespace alias {
+  prefix = Alias/
+  separator = /
+  location = maildir:~/Maildir:INDEX=~/alias-index
+  list = yes
+  subscriptions = no
+}
+protocol imap {
+  imap_urlauth_host = *
+}
+plugin {
+  urlauth_keys_dict = file:%h/urlauth-keys
+}
+"""
+
+FOLDERS = ("Secret", "Proj", "Proj/Secret", "Proj/Deny", "Proj/Open",
+           "Hidden", "Hidden/Sub", "Appr", "Bulk", "Open")
+MESSAGE = ("From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n"
+           "Message-ID: <m@example.org>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+           "--b\r\nContent-Type: text/plain\r\n\r\nmarker-of-a-guarded-part\r\n"
+           "--b\r\nContent-Type: application/octet-stream\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--b--\r\n")
+MARKER = b"marker-of-a-guarded-part"
+
+for name in ("GETMETADATA", "GENURLAUTH", "URLFETCH", "NOTIFY", "XLIST"):
+    imaplib.Commands.setdefault(name, ("AUTH", "SELECTED"))
+
+
+def save(dc, user, mailbox, text=MESSAGE):
+    r = subprocess.run(["doveadm", "-c", dc.conf, "save", "-u", user, "-m",
+                        mailbox], input=text, capture_output=True,
+                       text=True, timeout=60, env=dc.client_env())
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture(scope="module")
+def dc(dovecot_factory):
+    dc = dovecot_factory(name="probe", users={"pw": "pwpw", "tot": "totpw"},
+                         policy=POLICY, extra=EXTRA)
+    with open(dc.fmt("{t}/etc/approval.key"), "wb") as f:
+        f.write(b"k" * 32)
+    for user in ("pw", "tot"):
+        r = dc.doveadm("mailbox", "create", "-u", user, *FOLDERS)
+        assert r.returncode == 0, r.stderr
+        for box in ("INBOX", "Secret", "Hidden", "Open"):
+            save(dc, user, box)
+    for _ in range(6):
+        save(dc, "tot", "Bulk")
+    secret, _ = enroll(dc, "tot")
+    dc.tot_string = "totpw" + pyotp.TOTP(secret).now()
+    return dc
+
+
+def session(dc, user):
+    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
+    imap.login(user, dc.tot_string if user == "tot" else "pwpw")
+    return imap
+
+
+def command(imap, name, *args):
+    """(status, text) of a command; untagged replies stay in imap."""
+    try:
+        typ, data = imap._simple_command(name, *args)
+    except imaplib.IMAP4.error as e:
+        return "NO", str(e)
+    return typ, b" ".join(x for x in data if isinstance(x, bytes)).decode()
+
+
+def untimed(text):
+    return re.sub(r" \([0-9.]+ \+ [0-9.]+( \+ [0-9.]+)? secs\)", "", text)
+
+
+def listed(imap, *args, name="LIST"):
+    """Folder names in the untagged replies of a LIST-like command."""
+    imap.untagged_responses.pop(name, None)
+    typ, _ = command(imap, name, *args)
+    assert typ == "OK"
+    out = imap.untagged_responses.pop(name, [])
+    return [x.decode() if isinstance(x, bytes) else repr(x) for x in out]
+
+
+def doveadm_names(dc, user):
+    r = dc.doveadm("mailbox", "list", "-u", user)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+# -- 1. CREATE beneath a guarded folder
+
+def test_create_beneath_a_guarded_folder_needs_its_access(dc):
+    imap = session(dc, "pw")
+    for name in ("Secret/New", "Alias/Secret/New2", "Proj/Secret/New3",
+                 "Secret/A/B", "Appr/New"):
+        typ, text = command(imap, "CREATE", '"%s"' % name)
+        assert typ == "NO" and "[NOPERM]" in text, (name, text)
+    # an existing guarded folder: refused, not "already exists"
+    typ, text = command(imap, "CREATE", "Secret")
+    assert typ == "NO" and "[NOPERM]" in text and "two-step" in text
+    assert command(imap, "CREATE", "Proj/Open/New")[0] == "OK"
+    imap.logout()
+    names = doveadm_names(dc, "pw")
+    for name in ("Secret/New", "Secret/New2", "Proj/Secret/New3",
+                 "Secret/A", "Appr/New"):
+        assert name not in names, names
+    # a TOTP session may
+    imap = session(dc, "tot")
+    assert command(imap, "CREATE", "Secret/New")[0] == "OK"
+    assert command(imap, "CREATE", "Alias/Secret/New2")[0] == "OK"
+    imap.logout()
+    assert "Secret/New" in doveadm_names(dc, "tot")
+
+
+# -- 2. `deny` folders are not listed
+
+def test_deny_folders_are_not_listed(dc):
+    # subscribed by the admin (a session may not subscribe to it)
+    r = dc.doveadm("mailbox", "subscribe", "-u", "tot", "Hidden", "Open")
+    assert r.returncode == 0, r.stderr
+    imap = session(dc, "tot")
+    variants = [
+        ("LIST", '""', '"*"'), ("LIST", '""', '"%"'),
+        ("LIST", '""', '"Hid%"'), ("LIST", '""', "Hidden"),
+        ("LIST", '""', '"Hidden/*"'), ("LIST", '""', '"Proj/*"'),
+        ("LIST", '""', '"Alias/*"'), ("LIST", '""', '"*Sub"'),
+        ("LIST", '"Hidden/"', '"*"'),
+        ("LIST", "(SUBSCRIBED)", '""', '"*"'),
+        ("LIST", "(SUBSCRIBED RECURSIVEMATCH)", '""', '"*"'),
+        ("LIST", '""', '"*"', "RETURN", "(CHILDREN SUBSCRIBED)"),
+        ("LIST", '""', '"*"', "RETURN", "(STATUS (MESSAGES))"),
+        ("LIST", "(SPECIAL-USE)", '""', '"*"'),
+        ("LIST", '""', '("Hidden" "Hidden/Sub" "Open")'),
+        ("LSUB", '""', '"*"'), ("LSUB", '""', "Hidden"),
+        ("XLIST", '""', '"*"'),
+    ]
+    for args in variants:
+        names = listed(imap, *args[1:], name=args[0] if args[0] != "XLIST"
+                       else "XLIST")
+        text = "\n".join(names)
+        assert "Hidden" not in text and "Proj/Deny" not in text, \
+            (args, names)
+    everything = "\n".join(listed(imap, '""', '"*"'))
+    assert "Open" in everything and "Proj/Open" in everything
+    assert not imap.untagged_responses.get("STATUS") or \
+        "Hidden" not in str(imap.untagged_responses.pop("STATUS"))
+    imap.logout()
+    # the admin still sees every folder
+    names = doveadm_names(dc, "tot")
+    assert "Hidden" in names and "Hidden/Sub" in names and \
+        "Proj/Deny" in names
+
+
+def test_notify_does_not_announce_a_deny_folder(dc):
+    imap = session(dc, "tot")
+    assert command(imap, "NOTIFY", "SET", "(PERSONAL (MailboxName "
+                   "SubscriptionChange))")[0] == "OK"
+    imap.untagged_responses.clear()
+    r = dc.doveadm("mailbox", "create", "-u", "tot", "Hidden/New",
+                   "Open/New")
+    assert r.returncode == 0, r.stderr
+    for _ in range(20):
+        imap.noop()
+        if "Open/New" in str(imap.untagged_responses.get("LIST")):
+            break
+    out = str(imap.untagged_responses.get("LIST"))
+    assert "Open/New" in out and "Hidden" not in out, out
+    imap.logout()
+
+
+# -- 3. CREATE of a `deny` folder answers as for a name one may not create
+
+def test_create_of_a_deny_folder_does_not_reveal_it(dc):
+    for user in ("pw", "tot"):
+        imap = session(dc, user)
+        answers = set()
+        for name in ("Hidden", "Hidden/Sub", "Hidden/Nowhere", "Proj/Deny",
+                     "Alias/Hidden", "Hidden/Sub/x"):
+            typ, text = command(imap, "CREATE", '"%s"' % name)
+            assert typ == "NO", (user, name, text)
+            answers.add(untimed(text))
+        assert answers == {"[NOPERM] Permission denied."}, answers
+        imap.logout()
+    assert "Hidden/Nowhere" not in doveadm_names(dc, "tot")
+
+
+def test_deny_folder_answers_like_no_folder(dc):
+    imap = session(dc, "pw")
+    msg = b"Subject: x\r\n\r\nx\r\n"
+    tries = [
+        lambda b: imap.select(b), lambda b: imap.select(b, readonly=True),
+        lambda b: imap.status(b, "(MESSAGES)"),
+        lambda b: imap.append(b, None, None, msg),
+        lambda b: imap.delete(b), lambda b: imap.rename(b, "Elsewhere"),
+        lambda b: imap.subscribe(b),
+    ]
+    for i, run in enumerate(tries):
+        answers = []
+        for box in ("Hidden", "Nowhere"):
+            try:
+                typ, data = run(box)
+            except imaplib.IMAP4.error as e:
+                typ, data = "NO", [str(e).encode()]
+            text = b" ".join(x for x in data if isinstance(x, bytes))
+            answers.append((typ, untimed(text.decode()).replace(box, "X")))
+        assert answers[0] == answers[1], (i, answers)
+    assert imap.select("INBOX")[0] == "OK"
+    for box in ("Hidden", "Nowhere"):
+        typ, text = command(imap, "COPY", "1", box)
+        assert typ == "NO" and "[TRYCREATE]" in text, text
+    imap.logout()
+
+
+# -- 6. audit lines that no line reader splits
+
+def audit_raw(dc):
+    with open(dc.fmt("{t}/log/audit.jsonl"), "rb") as f:
+        return f.read()
+
+
+def audit_records(dc):
+    return [json.loads(line) for line in audit_raw(dc).splitlines()]
+
+
+def test_audit_log_escapes_line_separators(dc):
+    imap = session(dc, "tot")
+    # U+2028, U+2029, U+0085 in modified UTF-7
+    for name in ("Secret/a&ICg-b", "Secret/c&ICk-d", "Secret/e&AIU-f"):
+        typ, text = command(imap, "CREATE", '"%s"' % name)
+        assert typ == "OK", (name, text)
+    imap.logout()
+    raw = audit_raw(dc)
+    for sep in ("\u2028", "\u2029", "\u0085"):
+        assert sep.encode() not in raw
+    raw.decode("ascii")         # the log has only ASCII (or plain UTF-8)
+    names = {r["mailbox"] for r in audit_records(dc)}
+    assert {"Secret/a\u2028b", "Secret/c\u2029d", "Secret/e\u0085f"} <= names
+    # every record is one line to a line reader that splits on them too
+    assert len(raw.decode().splitlines()) == len(raw.split(b"\n")) - 1
