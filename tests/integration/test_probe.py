@@ -7,13 +7,13 @@ process names, and full-text search of guarded folders."""
 import imaplib
 import json
 import os
-import re
 import socket
 import subprocess
 
 import pyotp
 import pytest
 
+from test_folders import command, untimed
 from test_login import enroll
 
 POLICY = """\
@@ -99,19 +99,6 @@ def session(dc, user):
     imap = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
     imap.login(user, dc.tot_string if user == "tot" else "pwpw")
     return imap
-
-
-def command(imap, name, *args):
-    """(status, text) of a command; untagged replies stay in imap."""
-    try:
-        typ, data = imap._simple_command(name, *args)
-    except imaplib.IMAP4.error as e:
-        return "NO", str(e)
-    return typ, b" ".join(x for x in data if isinstance(x, bytes)).decode()
-
-
-def untimed(text):
-    return re.sub(r" \([0-9.]+ \+ [0-9.]+( \+ [0-9.]+)? secs\)", "", text)
 
 
 def listed(imap, *args, name="LIST"):
