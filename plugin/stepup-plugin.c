@@ -40,13 +40,16 @@
 #define MSG_PROTECTED_CHILD \
 	"This folder holds a protected folder: renaming or deleting it " \
 	"needs the access that folder needs."
-#define MSG_FETCH_LIMIT \
-	"Too many messages read from protected folders in a short time: " \
-	"try again later."
+#define MSG_FETCH_LIMIT STEPUP_MSG_FETCH_LIMIT
 #define MSG_NO_AUDIT \
 	"This folder cannot be opened right now (audit log unavailable)."
 #define MSG_NO_POLICY \
 	"This folder cannot be opened right now (access policy unavailable)."
+
+struct stepup_counted {
+	const char *vname;
+	ARRAY_TYPE(seq_range) uids;
+};
 
 struct stepup_user {
 	union mail_user_module_context module_ctx;
@@ -62,6 +65,10 @@ struct stepup_user {
 	struct stepup_audit_client *audit;
 	/* the session in every record: user, session, service, ip, auth */
 	struct stepup_audit_record who;
+	/* message bodies counted against a fetch_limit, each once */
+	ARRAY(struct stepup_counted) counted;
+	/* reads refused by a fetch_limit so far (for imap_stepup) */
+	unsigned int limit_refusals;
 };
 
 struct stepup_mailbox {
@@ -72,7 +79,6 @@ struct stepup_mailbox {
 	const char *fetch_rule;
 	unsigned int fetch_limit, fetch_window;
 	bool fetch_enforce;
-	ARRAY_TYPE(seq_range) fetch_counted;	/* UIDs */
 };
 
 struct stepup_mailbox_list {
@@ -147,25 +153,42 @@ stepup_mailbox_set_fetch_limit(struct mailbox *box, struct stepup_user *suser,
 	sbox->fetch_limit = d->fetch_limit_messages;
 	sbox->fetch_window = d->fetch_limit_window_secs;
 	sbox->fetch_enforce = !d->audit_only;
-	if (!array_is_created(&sbox->fetch_counted))
-		p_array_init(&sbox->fetch_counted, box->pool, 16);
 }
 
-/* A message body is about to be read: count it against the folder's
-   fetch_limit. -1 = refused (storage error set). */
-static int stepup_mail_count_read(struct mail *mail)
+/* The UIDs of vname counted in this session (any namespace's view of the
+   folder, any mailbox object: URLFETCH counts before it opens). */
+static ARRAY_TYPE(seq_range) *
+stepup_user_counted(struct mail_user *user, struct stepup_user *suser,
+		    const char *vname)
 {
-	struct mailbox *box = mail->box;
+	struct stepup_counted *c;
+
+	array_foreach_modifiable(&suser->counted, c) {
+		if (strcmp(c->vname, vname) == 0)
+			return &c->uids;
+	}
+	c = array_append_space(&suser->counted);
+	c->vname = p_strdup(user->pool, vname);
+	p_array_init(&c->uids, user->pool, 16);
+	return &c->uids;
+}
+
+/* A message body of box is about to be read: count it against the
+   folder's fetch_limit. -1 = refused (storage error set). */
+static int stepup_count_read(struct mailbox *box, uint32_t uid)
+{
 	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
 	struct mail_user *user = box->storage->user;
 	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+	ARRAY_TYPE(seq_range) *counted;
 	struct stepup_fetch_request req;
 	const char *error;
 	int ret;
 
-	/* a message being saved (APPEND, COPY into) is not a read */
-	if (sbox->fetch_rule == NULL || mail->saving || mail->uid == 0 ||
-	    seq_range_exists(&sbox->fetch_counted, mail->uid))
+	if (sbox->fetch_rule == NULL || uid == 0)
+		return 0;
+	counted = stepup_user_counted(user, suser, box->vname);
+	if (seq_range_exists(counted, uid))
 		return 0;
 	i_zero(&req);
 	req.rec = suser->who;
@@ -176,25 +199,34 @@ static int stepup_mail_count_read(struct mail *mail)
 	req.enforce = sbox->fetch_enforce;
 	ret = stepup_audit_client_fetch(suser->audit, &req, &error);
 	if (ret > 0 || (ret == 0 && !sbox->fetch_enforce)) {
-		seq_range_array_add(&sbox->fetch_counted, mail->uid);
+		seq_range_array_add(counted, uid);
 		return 0;
 	}
 	if (ret == 0) {
 		e_warning(box->event, "stepup: fetch_limit of rule '%s' "
 			  "reached (%u messages per %us): read of UID %u "
 			  "refused", sbox->fetch_rule, sbox->fetch_limit,
-			  sbox->fetch_window, mail->uid);
+			  sbox->fetch_window, uid);
+		suser->limit_refusals++;
 		mail_storage_set_error(box->storage, MAIL_ERROR_LIMIT,
 				       MSG_FETCH_LIMIT);
 		return -1;
 	}
 	e_error(box->event, "stepup: audit: %s: read of UID %u not counted%s",
-		error, mail->uid, sbox->fetch_enforce ? ", refused" : "");
+		error, uid, sbox->fetch_enforce ? ", refused" : "");
 	if (!sbox->fetch_enforce)
 		return 0;
 	mail_storage_set_error(box->storage, MAIL_ERROR_UNAVAILABLE,
 			       MSG_NO_AUDIT);
 	return -1;
+}
+
+static int stepup_mail_count_read(struct mail *mail)
+{
+	/* a message being saved (APPEND, COPY into) is not a read */
+	if (mail->saving)
+		return 0;
+	return stepup_count_read(mail->box, mail->uid);
 }
 
 static int
@@ -703,6 +735,7 @@ static void stepup_mail_user_created(struct mail_user *user)
 	if (path[0] != '/')
 		path = t_strconcat(user->set->base_dir, "/", path, NULL);
 	suser->audit = stepup_audit_client_init(path);
+	p_array_init(&suser->counted, user->pool, 4);
 	stepup_user_read_facts(user, suser);
 	suser->who.user = user->username;
 	suser->who.session = user->session_id;
@@ -716,6 +749,50 @@ static void stepup_mail_user_created(struct mail_user *user)
 	e_debug(user->event, "stepup: session level=%s mfa_time=%ld rule=%s",
 		stepup_auth_level_to_str(suser->level), (long)suser->mfa_time,
 		suser->rule == NULL ? "-" : suser->rule);
+}
+
+unsigned int stepup_plugin_limit_refusals(struct mail_user *user)
+{
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+
+	return suser == NULL ? 0 : suser->limit_refusals;
+}
+
+bool stepup_plugin_box_counts_reads(struct mailbox *box)
+{
+	struct stepup_mailbox *sbox =
+		MODULE_CONTEXT(box, stepup_storage_module);
+
+	return sbox != NULL && sbox->fetch_rule != NULL && sbox->fetch_enforce;
+}
+
+int stepup_plugin_count_url_read(struct mail_user *user, const char *vname,
+				 uint32_t uid, enum mail_error *error_code_r,
+				 const char **error_r)
+{
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+	struct stepup_folder_decision d;
+	struct mail_namespace *ns;
+	struct mailbox *box;
+	const char *error;
+	int ret = 0;
+
+	if (suser == NULL || suser->admin || suser->delivery)
+		return 0;
+	ns = mail_namespace_find(user->namespaces, vname);
+	box = mailbox_alloc(ns->list, vname, MAILBOX_FLAG_READONLY);
+	/* folders the session may not open are refused by the open, and a
+	   failed policy there as well */
+	if (stepup_folder_decide(user, suser, ns, box->vname, &d, &error) == 0 &&
+	    (d.require == STEPUP_FOLDER_NONE || d.allow || d.audit_only)) {
+		stepup_mailbox_set_fetch_limit(box, suser, &d);
+		if ((ret = stepup_count_read(box, uid)) < 0) {
+			*error_r = t_strdup(mailbox_get_last_error(box,
+								  error_code_r));
+		}
+	}
+	mailbox_free(&box);
+	return ret;
 }
 
 static struct mail_storage_hooks stepup_mail_storage_hooks = {

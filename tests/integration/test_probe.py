@@ -7,6 +7,8 @@ process names, and full-text search of guarded folders."""
 import imaplib
 import json
 import os
+import random
+import re
 import socket
 import subprocess
 
@@ -48,11 +50,10 @@ namespace alias {
   list = yes
   subscriptions = no
 }
+mail_attribute_dict = file:%h/dovecot-attributes
 protocol imap {
   imap_urlauth_host = *
-}
-plugin {
-  urlauth_keys_dict = file:%h/urlauth-keys
+  imap_metadata = yes
 }
 """
 
@@ -266,3 +267,166 @@ def test_audit_log_escapes_line_separators(dc):
     assert {"Secret/a\u2028b", "Secret/c\u2029d", "Secret/e\u0085f"} <= names
     # every record is one line to a line reader that splits on them too
     assert len(raw.decode().splitlines()) == len(raw.split(b"\n")) - 1
+
+
+# -- 4 and 5. reads over a fetch_limit: NO [LIMIT], never a crash, the
+# session goes on
+
+LIMIT = "[LIMIT] Too many messages read from protected folders in a " \
+    "short time: try again later."
+
+
+def bodies(data):
+    return [x[1] for x in data if isinstance(x, tuple)]
+
+
+def test_fetch_over_the_limit_answers_limit_and_the_session_goes_on(dc):
+    imap = session(dc, "tot")
+    assert imap.select("Bulk")[0] == "OK"
+    typ, data = imap.fetch("1", "(BODY.PEEK[])")
+    assert typ == "OK" and MARKER in bodies(data)[0]
+    assert imap.fetch("2", "(BODY.PEEK[TEXT])")[0] == "OK"
+    # the third body: over the limit of 2
+    for _ in range(3):          # asked again: the same answer, no BYE
+        typ, text = command(imap, "FETCH", "3", "(BODY.PEEK[])")
+        assert typ == "NO" and untimed(text) == LIMIT, text
+        assert MARKER not in text.encode()
+        assert imap.noop()[0] == "OK"
+    # a range: the bodies counted before come, then NO [LIMIT]
+    imap.untagged_responses.pop("FETCH", None)
+    typ, text = command(imap, "FETCH", "1:4", "(BODY.PEEK[])")
+    assert typ == "NO" and untimed(text) == LIMIT
+    fetched = imap.untagged_responses.pop("FETCH", [])
+    assert len([x for x in fetched if isinstance(x, tuple)]) == 2, fetched
+    # what is not a body still comes
+    typ, data = imap.fetch("1:6", "(FLAGS UID BODY.PEEK[HEADER])")
+    assert typ == "OK" and len(bodies(data)) == 6
+    # other folders are not affected
+    assert imap.select("Open")[0] == "OK"
+    typ, data = imap.fetch("1", "(BODY[])")
+    assert typ == "OK" and MARKER in bodies(data)[0]
+    imap.logout()
+    assert dc.wait_log("stepup: fetch_limit of rule 'bulk' reached")
+
+
+def uidvalidity(imap, box):
+    typ, data = imap.status(box, "(UIDVALIDITY)")
+    assert typ == "OK"
+    return int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+
+
+def genurlauth(dc, imap, uid, box="Bulk"):
+    rump = "imap://tot@127.0.0.1/%s;UIDVALIDITY=%d/;UID=%d;" \
+        "urlauth=user+tot" % (box, uidvalidity(imap, box), uid)
+    imap.untagged_responses.pop("GENURLAUTH", None)
+    typ, text = command(imap, "GENURLAUTH", '"%s"' % rump, "INTERNAL")
+    assert typ == "OK", text
+    [url] = imap.untagged_responses.pop("GENURLAUTH")
+    return url.decode().strip('"')
+
+
+def used_up(dc):
+    """The user's fetch_limit of rule bulk, used up (bodies 1 and 2
+    counted in this module's first fetch_limit test)."""
+    imap = session(dc, "tot")
+    imap.select("Bulk")
+    command(imap, "FETCH", "1:6", "(BODY.PEEK[])")
+    return imap
+
+
+def test_urlfetch_over_the_limit_is_refused_without_a_crash(dc):
+    imap = used_up(dc)
+    urls = [genurlauth(dc, imap, uid) for uid in (1, 5)]
+    open_url = genurlauth(dc, imap, 1, "Open")
+    mark = dc.log_mark()
+    for selected in ("Bulk", "Open", None):
+        if selected:
+            assert imap.select(selected)[0] == "OK"
+        else:
+            imap.unselect() if imap.state == "SELECTED" else None
+        for args in ('"%s"' % urls[1], '("%s" BODY)' % urls[1],
+                     '("%s" BINARY)' % urls[1],
+                     '("%s" BODYPARTSTRUCTURE)' % urls[1],
+                     '("%s" BODYPARTSTRUCTURE BODY)' % urls[1],
+                     '"%s" "%s"' % (urls[0], urls[1])):
+            imap.untagged_responses.pop("URLFETCH", None)
+            typ, text = command(imap, "URLFETCH", args)
+            assert typ == "NO" and untimed(text) == LIMIT, (args, text)
+            assert MARKER not in str(imap.untagged_responses.pop(
+                "URLFETCH", "")).encode()
+            assert imap.noop()[0] == "OK"
+        # other folders' messages are read as ever
+        imap.untagged_responses.pop("URLFETCH", None)
+        typ, text = command(imap, "URLFETCH", '"%s"' % open_url)
+        assert typ == "OK", text
+        assert MARKER in str(imap.untagged_responses.pop("URLFETCH")).encode()
+    imap.logout()
+    log = dc.log_since(mark)
+    assert "Panic" not in log and "assertion failed" not in log
+
+
+def test_catenate_and_search_over_the_limit(dc):
+    imap = used_up(dc)
+    v = uidvalidity(imap, "Bulk")
+    before = imap.status("Open", "(MESSAGES)")[1]
+    typ, text = command(imap, "APPEND", "Open", "CATENATE",
+                        '(URL "/Bulk;UIDVALIDITY=%d/;UID=6")' % v)
+    assert typ == "NO" and untimed(text) == LIMIT, text
+    assert imap.status("Open", "(MESSAGES)")[1] == before
+    assert imap.noop()[0] == "OK"
+    assert imap.select("Bulk")[0] == "OK"
+    typ, text = command(imap, "SEARCH", "BODY", "marker")
+    assert typ == "NO" and untimed(text) == LIMIT, text
+    assert imap.noop()[0] == "OK"
+    imap.logout()
+
+
+FETCH_ITEMS = [
+    "BODY[]", "BODY.PEEK[]", "BODY[TEXT]", "BODY.PEEK[TEXT]",
+    "BODY[HEADER]", "BODY[1]", "BODY[1.MIME]", "BODY[2]", "BODY[1.TEXT]",
+    "BODY[]<0.10>", "BODY.PEEK[TEXT]<5.20>", "BODY[2.MIME]",
+    "BODY.PEEK[HEADER.FIELDS (SUBJECT)]",
+    "BODY[HEADER.FIELDS.NOT (SUBJECT)]", "RFC822", "RFC822.TEXT",
+    "RFC822.HEADER", "RFC822.SIZE", "BINARY[1]", "BINARY.PEEK[2]",
+    "BINARY.SIZE[2]", "BINARY[]", "BINARY.PEEK[1]<0.4>", "BODYSTRUCTURE",
+    "BODY", "ENVELOPE", "FLAGS", "INTERNALDATE", "UID", "MODSEQ",
+    "X-MAILBOX", "X-REAL-UID", "X-SAVEDATE", "X-GUID", "SNIPPET",
+]
+FETCH_MACROS = ["ALL", "FAST", "FULL"]
+
+
+def test_every_fetch_item_over_the_limit(dc):
+    """Every FETCH item, alone and in random sets, on messages counted
+    and not counted: OK or NO [LIMIT], never a body that was not counted,
+    never a BYE, the session usable after each."""
+    imap = used_up(dc)
+    assert imap.select("Bulk")[0] == "OK"
+    rng = random.Random(16)
+    sets = [[item] for item in FETCH_ITEMS]
+    sets += [rng.sample(FETCH_ITEMS, rng.randint(2, 6)) for _ in range(60)]
+    for items in sets + FETCH_MACROS:
+        for seqs in ("1", "5", "1:6", "*"):
+            for uid in (False, True):
+                imap.untagged_responses.pop("FETCH", None)
+                args = (seqs, items if items in FETCH_MACROS else
+                        "(%s)" % " ".join(items))
+                if uid:
+                    typ, data = imap.uid("FETCH", *args)
+                    text = str(data[-1]) if typ != "OK" else ""
+                    text = text[2:-1] if text.startswith("b'") else text
+                else:
+                    typ, text = command(imap, "FETCH", *args)
+                out = imap.untagged_responses.pop("FETCH", [])
+                assert typ == "OK" or (typ == "NO" and
+                                       untimed(text) == LIMIT), \
+                    (items, seqs, uid, text)
+                # only the bodies counted before (1 and 2) are sent
+                seq = None
+                for x in out:
+                    head = x[0] if isinstance(x, tuple) else x
+                    if head[:1].isdigit():
+                        seq = int(head.split()[0])
+                    if isinstance(x, tuple) and MARKER in x[1]:
+                        assert seq in (1, 2), (items, seqs, x[0])
+        assert imap.noop()[0] == "OK", items
+    imap.logout()
