@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "array.h"
 #include "str.h"
 #include "base64.h"
@@ -25,12 +26,14 @@ int stepup_approval_pin_check(const char *pin, const char **error_r)
 		return -1;
 	}
 	for (i = 0; values[i] != NULL; i++) {
-		const char *b64 = values[i] + strlen(PIN_PREFIX);
+		const char *b64 = NULL;
 		buffer_t *digest = t_buffer_create(33);
 
-		if (strncmp(values[i], PIN_PREFIX, strlen(PIN_PREFIX)) != 0 ||
-		    strlen(b64) != PIN_B64_LEN ||
-		    base64_decode(b64, PIN_B64_LEN, NULL, digest) < 0 ||
+		if (str_begins_with(values[i], PIN_PREFIX))
+			b64 = values[i] + strlen(PIN_PREFIX);
+		if (b64 == NULL || strlen(b64) != PIN_B64_LEN ||
+		    base64_scheme_decode(&base64_scheme, 0, b64, PIN_B64_LEN,
+					 digest) < 0 ||
 		    digest->used != 32) {
 			*error_r = t_strdup_printf("pin value %u is not "
 				"sha256// and the base64 of a SHA-256 digest "
