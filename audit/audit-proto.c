@@ -168,3 +168,42 @@ int stepup_audit_proto_decode_fetch(const char *line,
 	req_r->enforce = args[12][0] == '1';
 	return 0;
 }
+
+#define HELLO_PROTO_FIELDS 4
+
+const char *stepup_audit_proto_encode_hello(const char *user,
+					    const char *session,
+					    const char *token)
+{
+	string_t *str = t_str_new(128);
+
+	append_field(str, "hello", TRUE);
+	append_field(str, user, FALSE);
+	append_field(str, session, FALSE);
+	append_field(str, token, FALSE);
+	return str_c(str);
+}
+
+bool stepup_audit_proto_is_hello(const char *line)
+{
+	return str_begins_with(line, "hello\t");
+}
+
+int stepup_audit_proto_decode_hello(const char *line, const char **user_r,
+				    const char **session_r,
+				    const char **token_r,
+				    const char **error_r)
+{
+	const char *const *args;
+
+	if (split_fields(line, HELLO_PROTO_FIELDS, &args, error_r) < 0)
+		return -1;
+	if (args[1][0] == '\0' || args[3][0] == '\0') {
+		*error_r = "hello needs a user and a token";
+		return -1;
+	}
+	*user_r = args[1];
+	*session_r = null_if_empty(args[2]);
+	*token_r = args[3];
+	return 0;
+}

@@ -40,4 +40,17 @@ int stepup_audit_proto_decode_fetch(const char *line,
 				    struct stepup_fetch_request *req_r,
 				    const char **error_r);
 
+/* The first line a mail process sends on a connection: its session's user,
+   session id and audit token (stepup_facts_audit_token(), from the
+   passdb). The service binds the connection to that user and session, or
+   refuses it. */
+const char *stepup_audit_proto_encode_hello(const char *user,
+					    const char *session,
+					    const char *token);
+bool stepup_audit_proto_is_hello(const char *line);
+int stepup_audit_proto_decode_hello(const char *line, const char **user_r,
+				    const char **session_r,
+				    const char **token_r,
+				    const char **error_r);
+
 #endif

@@ -111,3 +111,37 @@ bool stepup_facts_verify(const buffer_t *key, const char *user,
 	return sig != NULL && strlen(sig) == strlen(expected) &&
 		mem_equals_timing_safe(sig, expected, strlen(expected));
 }
+
+/* the facts' signature over a level no session has: the two kinds of
+   value never stand for each other */
+#define AUDIT_TOKEN_LEVEL "audit-token"
+
+const char *stepup_facts_audit_key_path(const char *session_key_path)
+{
+	return t_strconcat(session_key_path, ".audit", NULL);
+}
+
+int stepup_facts_load_audit_key(const char *session_key_path, buffer_t *key,
+				const char **error_r)
+{
+	const char *path = stepup_facts_audit_key_path(session_key_path);
+
+	if (stepup_facts_create_key(path, error_r) < 0 ||
+	    stepup_facts_load_key(path, key, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+const char *stepup_facts_audit_token(const buffer_t *key, const char *user,
+				     const char *session)
+{
+	return stepup_facts_sign(key, user, session == NULL ? "" : session,
+				 AUDIT_TOKEN_LEVEL, "", "");
+}
+
+bool stepup_facts_verify_audit_token(const buffer_t *key, const char *user,
+				     const char *session, const char *token)
+{
+	return stepup_facts_verify(key, user, session == NULL ? "" : session,
+				   AUDIT_TOKEN_LEVEL, "", "", token);
+}

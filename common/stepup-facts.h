@@ -31,4 +31,19 @@ bool stepup_facts_verify(const buffer_t *key, const char *user,
 			 const char *mfa_time, const char *rule,
 			 const char *sig);
 
+/* The audit token binds a mail process's connection to the stepup-audit
+   service to its session's user: hex HMAC-SHA256 over the user and the
+   session id, with a key that only root reads (the auth process and the
+   service load it before they drop privileges; the mail processes, which
+   can read the session key, cannot read this one). The key file is the
+   session key's path with ".audit" appended, made on first start. */
+const char *stepup_facts_audit_key_path(const char *session_key_path);
+/* Create the key if missing (as root), then load it. */
+int stepup_facts_load_audit_key(const char *session_key_path, buffer_t *key,
+				const char **error_r);
+const char *stepup_facts_audit_token(const buffer_t *key, const char *user,
+				     const char *session);
+bool stepup_facts_verify_audit_token(const buffer_t *key, const char *user,
+				     const char *session, const char *token);
+
 #endif

@@ -44,6 +44,23 @@ static void check_fetch(const char *line)
 		i_panic("re-encoded fetch differs");
 }
 
+static void check_hello(const char *line)
+{
+	const char *user, *session, *token, *user2, *session2, *token2;
+	const char *error;
+
+	if (stepup_audit_proto_decode_hello(line, &user, &session, &token,
+					    &error) < 0)
+		return;
+	if (stepup_audit_proto_decode_hello(stepup_audit_proto_encode_hello(
+			user, session, token), &user2, &session2, &token2,
+			&error) < 0)
+		i_panic("re-encoded hello does not decode: %s", error);
+	if (strcmp(user, user2) != 0 || null_strcmp(session, session2) != 0 ||
+	    strcmp(token, token2) != 0)
+		i_panic("re-encoded hello differs");
+}
+
 FUZZ_BEGIN_DATA(const uint8_t *data, size_t size)
 {
 	struct stepup_audit_entry entry;
@@ -57,6 +74,7 @@ FUZZ_BEGIN_DATA(const uint8_t *data, size_t size)
 	line = t_strcut(t_strndup(data, size), '\n');
 	check_record(line);
 	check_fetch(line);
+	check_hello(line);
 	(void)stepup_audit_parse_entry(line, &entry, &error);
 }
 FUZZ_END

@@ -48,6 +48,8 @@ struct stepup_passdb_global {
 	struct event *event;
 	/* signs the facts handed to the mail processes; empty: none */
 	buffer_t *facts_key;
+	/* makes the sessions' audit tokens (root only); empty: none */
+	buffer_t *audit_key;
 };
 
 static struct event_category event_category_stepup = {
@@ -76,6 +78,12 @@ static void stepup_global_load_facts_key(const struct stepup_policy *policy)
 		e_error(global->event, "stepup: session key: %s: sessions "
 			"will have no level in the mail processes", error);
 	}
+	if (stepup_facts_load_audit_key(path, global->audit_key, &error) < 0) {
+		buffer_set_used_size(global->audit_key, 0);
+		e_error(global->event, "stepup: audit token key: %s: mail "
+			"processes will not be able to record folder "
+			"decisions", error);
+	}
 }
 
 static void stepup_global_ref(const char *policy_path)
@@ -98,6 +106,7 @@ static void stepup_global_ref(const char *policy_path)
 	global->nonce = i_strdup(stepup_login_new_nonce(pool_datastack_create()));
 	global->event = event_create(NULL);
 	global->facts_key = buffer_create_dynamic(default_pool, 64);
+	global->audit_key = buffer_create_dynamic(default_pool, 64);
 	event_add_category(global->event, &event_category_stepup);
 	global->policy_cache = stepup_policy_cache_init(policy_path,
 							global->event);
@@ -134,6 +143,9 @@ static void stepup_global_unref(void)
 			    0, global->facts_key->used);
 	}
 	buffer_free(&global->facts_key);
+	safe_memset(buffer_get_modifiable_data(global->audit_key, NULL), 0,
+		    global->audit_key->used);
+	buffer_free(&global->audit_key);
 	i_free(global->state_path);
 	i_free(global->nonce);
 	i_free(global->policy_path);
@@ -347,6 +359,13 @@ stepup_set_facts(struct auth_request *request,
 					  request->fields.user,
 					  request->fields.session_id, level,
 					  mfa_time, rule), NULL);
+	}
+	if (global->audit_key->used > 0) {
+		auth_request_set_field(request, "userdb_stepup_audit_token",
+			stepup_facts_audit_token(global->audit_key,
+						 request->fields.user,
+						 request->fields.session_id),
+			NULL);
 	}
 	if (result->enroll_by != NULL) {
 		auth_request_set_field(request, "userdb_stepup_enroll_by",

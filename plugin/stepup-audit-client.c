@@ -14,15 +14,24 @@
 
 struct stepup_audit_client {
 	char *path;
+	/* the connection's first line, NULL if none */
+	char *hello;
 	int fd;
+	bool said_hello;
 };
 
-struct stepup_audit_client *stepup_audit_client_init(const char *socket_path)
+struct stepup_audit_client *
+stepup_audit_client_init(const char *socket_path, const char *user,
+			 const char *session, const char *token)
 {
 	struct stepup_audit_client *client;
 
 	client = i_new(struct stepup_audit_client, 1);
 	client->path = i_strdup(socket_path);
+	if (token != NULL) {
+		client->hello = i_strconcat(stepup_audit_proto_encode_hello(
+			user, session, token), "\n", NULL);
+	}
 	client->fd = -1;
 	return client;
 }
@@ -35,6 +44,7 @@ void stepup_audit_client_deinit(struct stepup_audit_client **_client)
 		return;
 	*_client = NULL;
 	i_close_fd(&client->fd);
+	i_free(client->hello);
 	i_free(client->path);
 	i_free(client);
 }
@@ -60,6 +70,7 @@ static int audit_client_connect(struct stepup_audit_client *client,
 		return -1;
 	}
 	client->fd = fd;
+	client->said_hello = FALSE;
 	return 0;
 }
 
@@ -102,6 +113,23 @@ static int audit_client_send_line(struct stepup_audit_client *client,
 
 	if (client->fd == -1 && audit_client_connect(client, error_r) < 0)
 		return -1;
+	if (client->hello != NULL && client->fd != -1 && !client->said_hello) {
+		if (write_full(client->fd, client->hello,
+			       strlen(client->hello)) < 0) {
+			*error_r = t_strdup_printf("write(%s) failed: %m",
+						   client->path);
+			i_close_fd(&client->fd);
+			return -1;
+		}
+		if ((ret = audit_client_read_answer(client, error_r)) <= 0) {
+			if (ret == 0)
+				*error_r = "the audit service refused the "
+					"session's audit token";
+			i_close_fd(&client->fd);
+			return -1;
+		}
+		client->said_hello = TRUE;
+	}
 	if (write_full(client->fd, line, strlen(line)) < 0) {
 		*error_r = t_strdup_printf("write(%s) failed: %m",
 					   client->path);

@@ -6,7 +6,12 @@
 /* A mail process's connection to the stepup-audit service
    (service/stepup-audit.c), opened on first use and again after an
    error. Each record waits for the service's answer (5 s at most). */
-struct stepup_audit_client *stepup_audit_client_init(const char *socket_path);
+/* Every connection starts with a hello for user and session with the
+   session's audit token (NULL: none, e.g. doveadm; the service then
+   accepts only admin records). */
+struct stepup_audit_client *
+stepup_audit_client_init(const char *socket_path, const char *user,
+			 const char *session, const char *token);
 void stepup_audit_client_deinit(struct stepup_audit_client **client);
 
 /* 0 = the record is in the log; -1 = it is not (error_r). */

@@ -734,7 +734,11 @@ static void stepup_mail_user_created(struct mail_user *user)
 		path = "stepup-audit";
 	if (path[0] != '/')
 		path = t_strconcat(user->set->base_dir, "/", path, NULL);
-	suser->audit = stepup_audit_client_init(path);
+	/* the passdb's token binds the connection to this session; doveadm
+	   has none (its records are admin access) */
+	suser->audit = stepup_audit_client_init(path, user->username,
+		user->session_id,
+		mail_user_plugin_getenv(user, "stepup_audit_token"));
 	p_array_init(&suser->counted, user->pool, 4);
 	stepup_user_read_facts(user, suser);
 	suser->who.user = user->username;

@@ -27,6 +27,8 @@
 #include "istream.h"
 #include "ostream.h"
 #include "str-sanitize.h"
+#include "buffer.h"
+#include "safe-memset.h"
 #include "restrict-access.h"
 #include "master-service.h"
 #include "stepup-config.h"
@@ -34,6 +36,7 @@
 #include "audit.h"
 #include "audit-proto.h"
 #include "fetch-limit.h"
+#include "stepup-facts.h"
 
 #include <sys/time.h>
 
@@ -46,6 +49,10 @@ struct audit_client {
 	struct io *io;
 	struct istream *input;
 	struct ostream *output;
+	/* the session this connection speaks for (its first line, "hello"
+	   with the audit token the passdb made); NULL = unbound */
+	char *user, *session;
+	bool had_request;
 };
 
 #define FETCH_EXPIRE_INTERVAL_MSECS (60 * 1000)
@@ -54,6 +61,8 @@ static struct stepup_audit *audit_log;
 static struct audit_client *clients;
 static struct stepup_fetch_counter *fetch_counter;
 static struct timeout *to_fetch_expire;
+/* verifies the audit tokens; empty = every hello is refused */
+static buffer_t *token_key;
 
 static void audit_client_destroy(struct audit_client **_client)
 {
@@ -65,6 +74,8 @@ static void audit_client_destroy(struct audit_client **_client)
 	i_stream_destroy(&client->input);
 	o_stream_destroy(&client->output);
 	i_close_fd(&client->fd);
+	i_free(client->user);
+	i_free(client->session);
 	i_free(client);
 	master_service_client_connection_destroyed(master_service);
 }
@@ -83,6 +94,60 @@ static int audit_write(const struct stepup_audit_record *rec,
 	return stepup_audit_write(audit_log, rec, &now, error_r);
 }
 
+/* A connection speaks for one session: the user and session of every
+   record must be those its hello was signed for. An unbound connection
+   (doveadm's: no login, no token) may only record admin access, and count
+   nothing. */
+static bool audit_client_may_send(struct audit_client *client,
+				  const struct stepup_audit_record *rec,
+				  bool fetch)
+{
+	const char *why;
+
+	if (client->user == NULL) {
+		if (!fetch && null_strcmp(rec->service, "doveadm") == 0)
+			return TRUE;
+		why = "no session bound to the connection";
+	} else if (strcmp(rec->user, client->user) != 0) {
+		why = "another user than the connection's";
+	} else if (null_strcmp(rec->session, client->session) != 0) {
+		why = "another session than the connection's";
+	} else {
+		return TRUE;
+	}
+	i_error("stepup-audit: refused a request for user %s: %s%s%s",
+		str_sanitize(rec->user, 80), why,
+		client->user == NULL ? "" : " (", client->user == NULL ? "" :
+		t_strconcat(str_sanitize(client->user, 80), ")", NULL));
+	return FALSE;
+}
+
+static bool audit_client_hello(struct audit_client *client, const char *line)
+{
+	const char *user, *session, *token, *error;
+
+	if (client->had_request || client->user != NULL) {
+		i_error("stepup-audit: refused a request: hello after the "
+			"connection's first line");
+		return FALSE;
+	}
+	if (stepup_audit_proto_decode_hello(line, &user, &session, &token,
+					    &error) < 0) {
+		i_error("stepup-audit: refused a request: %s", error);
+		return FALSE;
+	}
+	if (token_key->used == 0 ||
+	    !stepup_facts_verify_audit_token(token_key, user, session, token)) {
+		i_error("stepup-audit: refused a connection for user %s: "
+			"the audit token is not the passdb's", str_sanitize(user, 80));
+		return FALSE;
+	}
+	client->user = i_strdup(user);
+	client->session = i_strdup(session);
+	o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
+	return TRUE;
+}
+
 /* One message body read from a folder with a fetch_limit. */
 static bool audit_client_fetch(struct audit_client *client, const char *line)
 {
@@ -95,6 +160,8 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 		i_error("stepup-audit: refused a request: %s", error);
 		return FALSE;
 	}
+	if (!audit_client_may_send(client, rec, TRUE))
+		return FALSE;
 	if (stepup_fetch_count(fetch_counter, rec->user, rec->rule, req.limit,
 			       req.window_secs, ioloop_time, &first_over)) {
 		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
@@ -129,12 +196,17 @@ static bool audit_client_request(struct audit_client *client,
 	struct stepup_audit_record rec;
 	const char *error;
 
+	if (stepup_audit_proto_is_hello(line))
+		return audit_client_hello(client, line);
+	client->had_request = TRUE;
 	if (stepup_audit_proto_is_fetch(line))
 		return audit_client_fetch(client, line);
 	if (stepup_audit_proto_decode(line, &rec, &error) < 0) {
 		i_error("stepup-audit: refused a request: %s", error);
 		return FALSE;
 	}
+	if (!audit_client_may_send(client, &rec, FALSE))
+		return FALSE;
 	if (audit_write(&rec, &error) < 0) {
 		i_error("stepup-audit: %s: %s not recorded (user %s, "
 			"mailbox %s)", error, rec.decision,
@@ -195,6 +267,13 @@ static void audit_open_log(const char *policy_path)
 			"recorded", error);
 		return;
 	}
+	if (stepup_facts_load_audit_key(
+		stepup_policy_get_session_key_file(policy), token_key,
+		&error) < 0) {
+		buffer_set_used_size(token_key, 0);
+		i_error("stepup-audit: audit token key: %s: mail processes "
+			"cannot record folder decisions", error);
+	}
 	path = stepup_policy_get_audit_path(policy);
 	if (path == NULL) {
 		i_warning("stepup-audit: %s has no audit.path: folder "
@@ -218,7 +297,9 @@ int main(int argc, char *argv[])
 		STEPUP_DEFAULT_POLICY;
 	master_service_init_log(master_service);
 
-	/* as root: the log may be where only root writes */
+	/* as root: the log may be where only root writes, the token key is
+	   for root's eyes only */
+	token_key = buffer_create_dynamic(default_pool, 64);
 	audit_open_log(policy_path);
 	restrict_access_by_env(RESTRICT_ACCESS_FLAG_ALLOW_ROOT, NULL);
 	restrict_access_allow_coredumps(TRUE);
@@ -236,6 +317,9 @@ int main(int argc, char *argv[])
 		audit_client_destroy(&client);
 	}
 	stepup_audit_close(&audit_log);
+	safe_memset(buffer_get_modifiable_data(token_key, NULL), 0,
+		    token_key->used);
+	buffer_free(&token_key);
 	master_service_deinit(&master_service);
 	return 0;
 }

@@ -3,6 +3,8 @@
 and DELETE of the folder or a parent, POP3) with a password session, and
 the same paths with a TOTP session (codes from pyotp)."""
 
+import hashlib
+import hmac
 import imaplib
 import json
 import os
@@ -359,7 +361,7 @@ def test_audit_report_says_who_opened_what(dc, tmp_path):
     weird = "Direction/\x1b]2;pwned\x07"
     assert audit_service_request(dc, (
         "open\tpw\tS\timap\t::1\t%s\tdirection\tdeny\tr\tpassword\n"
-        % weird).encode()) == b"+\n"
+        % weird).encode(), hello=("pw", "S")) == b"+\n"
     r = stepup(dc, "audit", "report", "--mailbox", "Direction")
     assert "\x1b" not in r.stdout and "\x07" not in r.stdout
     assert "Direction/?]2;pwned?" in r.stdout
@@ -375,13 +377,29 @@ def test_audit_report_says_who_opened_what(dc, tmp_path):
     assert "the chain is broken" in r.stderr and "px" in r.stdout
 
 
-def audit_service_request(dc, data):
+def audit_token(dc, user, session):
+    """The audit token the passdb gives a session (the key is root's)."""
+    with open(dc.fmt("{t}/etc/session.key.audit"), "rb") as f:
+        key = f.read()
+    msg = b"".join(x.encode() + b"\0" for x in
+                   (user, session, "audit-token", "", ""))
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+
+
+def audit_service_request(dc, data, hello=None, token=None):
     """What the stepup-audit service answers to raw bytes (b"" = it hung
-    up), as a compromised mail process could send them."""
+    up), as a compromised mail process could send them; hello=(user,
+    session) first binds the connection with the session's audit token
+    (or with token)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(10)
         s.connect(dc.fmt("{t}/run/stepup-audit"))
         try:
+            if hello:
+                s.sendall(("hello\t%s\t%s\t%s\n" % (
+                    hello + (token or audit_token(dc, *hello),))).encode())
+                if s.recv(16) != b"+\n":
+                    return b""
             s.sendall(data)
             return s.recv(16)
         except (BrokenPipeError, ConnectionResetError):
@@ -397,7 +415,7 @@ def test_audit_service_refuses_forged_requests(dc):
     assert audit_service_request(dc, b"x" * 40000) == b""
     assert audit_service_request(dc, b"open\tpw\n") == b""
     good = b"open\tpw\tS\timap\t::1\tDirection\tdirection\tdeny\tr\tpassword\n"
-    assert audit_service_request(dc, good) == b"+\n"
+    assert audit_service_request(dc, good, hello=("pw", "S")) == b"+\n"
     records = audit_records(dc)[count:]
     assert [r["event"] for r in records] == ["open"]
     log = dc.log_since(mark)

@@ -430,3 +430,57 @@ def test_every_fetch_item_over_the_limit(dc):
                         assert seq in (1, 2), (items, seqs, x[0])
         assert imap.noop()[0] == "OK", items
     imap.logout()
+
+
+# -- 7. a connection to the audit service speaks for one session
+
+def test_audit_service_binds_a_connection_to_its_session(dc):
+    from test_folders import audit_service_request, audit_token
+    rec = "open\t%s\t%s\timap\t::1\tSecret\tsecret\tallow\tforged\ttotp\n"
+    fetch = ("fetch\t%s\t%s\timap\t::1\tBulk\tbulk\t\t\ttotp\t1000\t60\t1\n")
+    count = len(audit_records(dc))
+    mark = dc.log_mark()
+    pw = ("pw", "S1")
+    # bound to pw's session: pw's records only
+    assert audit_service_request(dc, (rec % pw).encode(), hello=pw) == b"+\n"
+    assert audit_service_request(dc, (rec % ("tot", "S1")).encode(),
+                                 hello=pw) == b""
+    assert audit_service_request(dc, (rec % ("pw", "S2")).encode(),
+                                 hello=pw) == b""
+    assert audit_service_request(dc, (fetch % ("tot", "S1")).encode(),
+                                 hello=pw) == b""
+    # a token made for another session or user, or none at all
+    bad = audit_token(dc, "pw", "S2")
+    assert audit_service_request(dc, (rec % pw).encode(), hello=pw,
+                                 token=bad) == b""
+    assert audit_service_request(dc, (rec % pw).encode(), hello=pw,
+                                 token="0" * 64) == b""
+    assert audit_service_request(dc, (rec % pw).encode()) == b""
+    assert audit_service_request(dc, (fetch % pw).encode()) == b""
+    # a second hello on a bound connection
+    assert audit_service_request(dc, ("hello\tpw\tS1\t%s\n" % audit_token(
+        dc, *pw)).encode(), hello=pw) == b""
+    # doveadm has no login: its connections record admin access only
+    admin = "open\ttot\t\tdoveadm\t\tSecret\tsecret\tallow\tadmin access: x\t\n"
+    assert audit_service_request(dc, admin.encode()) == b"+\n"
+    records = audit_records(dc)[count:]
+    assert [(r["user"], r["service"]) for r in records] == \
+        [("pw", "imap"), ("tot", "doveadm")], records
+    log = dc.log_since(mark)
+    assert "refused a request for user tot: another user than the " \
+        "connection's (pw)" in log
+    assert "another session than the connection's" in log
+    assert "the audit token is not the passdb's" in log
+    assert "no session bound to the connection" in log
+    # real sessions are bound and recorded as before
+    count = len(audit_records(dc))
+    imap = session(dc, "tot")
+    assert imap.select("Secret")[0] == "OK"
+    imap.logout()
+    imap = session(dc, "pw")
+    assert imap.select("Secret")[0] == "NO"
+    imap.logout()
+    got = [(r["user"], r["decision"]) for r in audit_records(dc)[count:]
+           if r["event"] == "open" and r["mailbox"] == "Secret"]
+    assert got == [("tot", "allow"), ("pw", "deny")], got
+    assert "stepup: audit:" not in dc.log_since(mark)

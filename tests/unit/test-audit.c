@@ -376,6 +376,27 @@ static void test_audit_proto(void)
 				       str_c(big));
 		test_assert(stepup_audit_proto_decode(line, &out, &error) < 0);
 	}
+	/* the first line of a mail process's connection */
+	{
+		const char *user, *session, *token;
+
+		line = stepup_audit_proto_encode_hello("al\tice", "S1", "abc");
+		test_assert(stepup_audit_proto_is_hello(line));
+		test_assert(!stepup_audit_proto_is_hello("open\thello"));
+		test_assert(stepup_audit_proto_decode_hello(line, &user, &session,
+							    &token, &error) == 0);
+		test_assert_strcmp(user, "al\tice");
+		test_assert_strcmp(session, "S1");
+		test_assert_strcmp(token, "abc");
+		test_assert(stepup_audit_proto_decode_hello("hello\tu\t\tt", &user,
+				&session, &token, &error) == 0 && session == NULL);
+		test_assert(stepup_audit_proto_decode_hello("hello\t\tS\tt", &user,
+				&session, &token, &error) < 0);
+		test_assert(stepup_audit_proto_decode_hello("hello\tu\tS\t", &user,
+				&session, &token, &error) < 0);
+		test_assert(stepup_audit_proto_decode_hello("hello\tu\tS", &user,
+				&session, &token, &error) < 0);
+	}
 	test_end();
 }
 

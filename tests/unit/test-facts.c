@@ -87,11 +87,39 @@ static void test_facts_key_file(void)
 	test_end();
 }
 
+static void test_facts_audit_token(void)
+{
+	buffer_t *key = t_buffer_create(32);
+	const char *session_key, *token, *error;
+
+	test_begin("facts: audit token");
+	session_key = t_strconcat(tmp_dir, "/session.key", NULL);
+	test_assert_strcmp(stepup_facts_audit_key_path(session_key),
+			   t_strconcat(session_key, ".audit", NULL));
+	/* made on first use, the same key afterwards */
+	test_assert(stepup_facts_load_audit_key(session_key, key, &error) == 0);
+	test_assert(key->used == 32);
+	token = stepup_facts_audit_token(key, "alice", "S1");
+	test_assert(stepup_facts_load_audit_key(session_key, key, &error) == 0);
+	test_assert(stepup_facts_verify_audit_token(key, "alice", "S1", token));
+	test_assert(!stepup_facts_verify_audit_token(key, "bob", "S1", token));
+	test_assert(!stepup_facts_verify_audit_token(key, "alice", "S2", token));
+	test_assert(!stepup_facts_verify_audit_token(key, "alice", NULL, token));
+	test_assert(!stepup_facts_verify_audit_token(key, "alice", "S1", ""));
+	/* not a signature of session facts, nor the reverse */
+	test_assert(!stepup_facts_verify(key, "alice", "S1", "totp", "", "",
+					 token));
+	test_assert(strcmp(token, stepup_facts_sign(key, "alice", "S1", "totp",
+						    "", "")) != 0);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_facts_sign_verify,
 		test_facts_key_file,
+		test_facts_audit_token,
 		NULL
 	};
 	char template[] = "/tmp/stepup-facts-XXXXXX";
