@@ -20,6 +20,8 @@
 #include "mailbox-list-private.h"
 #include "mailbox-list-iter.h"
 #include "seq-range-array.h"
+#include "mail-index.h"
+#include "mail-search.h"
 #include "stepup-config.h"
 #include "stepup-settings.h"
 #include "stepup-facts.h"
@@ -57,7 +59,8 @@ struct stepup_user {
 	enum stepup_auth_level level;
 	time_t mfa_time;
 	const char *rule;
-	/* deliveries and admin tools are not sessions of the user */
+	/* deliveries, internal services (the FTS indexer) and admin tools
+	   are not sessions of the user */
 	bool delivery:1;
 	bool admin:1;
 	struct stepup_policy_cache *policy_cache;
@@ -560,6 +563,108 @@ static int stepup_mailbox_rename_box(struct mailbox *src, struct mailbox *dest)
 	return sbox->module_ctx.super.rename_box(src, dest);
 }
 
+struct stepup_search {
+	union mail_search_module_context module_ctx;
+	/* the fetch_limit refused the search: no results, this error */
+	bool refused;
+	enum mail_error error;
+	const char *error_text;
+};
+
+static bool
+stepup_search_reads_bodies(const struct mail_search_arg *arg)
+{
+	for (; arg != NULL; arg = arg->next) {
+		switch (arg->type) {
+		case SEARCH_BODY:
+		case SEARCH_TEXT:
+			return TRUE;
+		case SEARCH_OR:
+		case SEARCH_SUB:
+		case SEARCH_INTHREAD:
+			if (stepup_search_reads_bodies(arg->value.subargs))
+				return TRUE;
+			break;
+		default:
+			break;
+		}
+	}
+	return FALSE;
+}
+
+/* A search in the text of a folder with a fetch_limit reads every message
+   it looks at. A full-text index answers it without reading them, so
+   every message of the folder is counted as read (each once per session)
+   before it runs, with or without an index; past the limit the search
+   fails with the fetch_limit's error. */
+static struct mail_search_context *
+stepup_mailbox_search_init(struct mailbox_transaction_context *t,
+			   struct mail_search_args *args,
+			   const enum mail_sort_type *sort_program,
+			   enum mail_fetch_field wanted_fields,
+			   struct mailbox_header_lookup_ctx *wanted_headers)
+{
+	struct mailbox *box = t->box;
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+	struct mail_search_context *ctx;
+	struct stepup_search *ssearch;
+	struct mailbox_status status;
+	uint32_t seq, uid;
+
+	ctx = sbox->module_ctx.super.search_init(t, args, sort_program,
+						 wanted_fields, wanted_headers);
+	ssearch = p_new(ctx->args->pool, struct stepup_search, 1);
+	MODULE_CONTEXT_SET(ctx, stepup_storage_module, ssearch);
+	if (sbox->fetch_rule == NULL || !box->opened ||
+	    !stepup_search_reads_bodies(args->args))
+		return ctx;
+	mailbox_get_open_status(box, STATUS_MESSAGES, &status);
+	for (seq = 1; seq <= status.messages && !ssearch->refused; seq++) {
+		mail_index_lookup_uid(t->view, seq, &uid);
+		if (stepup_count_read(box, uid) < 0) {
+			ssearch->refused = TRUE;
+			ssearch->error_text = p_strdup(ctx->args->pool,
+				mailbox_get_last_error(box, &ssearch->error));
+		}
+	}
+	return ctx;
+}
+
+static bool
+stepup_mailbox_search_next_nonblock(struct mail_search_context *ctx,
+				    struct mail **mail_r, bool *tryagain_r)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(ctx->transaction->box);
+	struct stepup_search *ssearch =
+		MODULE_CONTEXT_REQUIRE(ctx, stepup_storage_module);
+
+	if (ssearch->refused) {
+		*tryagain_r = FALSE;
+		return FALSE;
+	}
+	return sbox->module_ctx.super.search_next_nonblock(ctx, mail_r,
+							   tryagain_r);
+}
+
+static int stepup_mailbox_search_deinit(struct mail_search_context *ctx)
+{
+	struct mailbox *box = ctx->transaction->box;
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+	struct stepup_search *ssearch =
+		MODULE_CONTEXT_REQUIRE(ctx, stepup_storage_module);
+	bool refused = ssearch->refused;
+	enum mail_error error = ssearch->error;
+	const char *error_text;
+
+	if (!refused)
+		return sbox->module_ctx.super.search_deinit(ctx);
+	/* the args (and the text) live until the search's end */
+	error_text = t_strdup(ssearch->error_text);
+	(void)sbox->module_ctx.super.search_deinit(ctx);
+	mail_storage_set_error(box->storage, error, error_text);
+	return -1;
+}
+
 /* COPY and MOVE out of a folder with a fetch_limit read the message even
    when the storage only links the file: count it like a FETCH, or a
    session could copy a whole folder elsewhere and read it there. */
@@ -596,6 +701,9 @@ static void stepup_mailbox_allocated(struct mailbox *box)
 	v->delete_box = stepup_mailbox_delete_box;
 	v->rename_box = stepup_mailbox_rename_box;
 	v->copy = stepup_mailbox_copy;
+	v->search_init = stepup_mailbox_search_init;
+	v->search_next_nonblock = stepup_mailbox_search_next_nonblock;
+	v->search_deinit = stepup_mailbox_search_deinit;
 	MODULE_CONTEXT_SET(box, stepup_storage_module, sbox);
 }
 
@@ -722,8 +830,11 @@ static void stepup_mail_user_created(struct mail_user *user)
 	user->vlast = &suser->module_ctx.super;
 	v->deinit = stepup_user_deinit;
 
+	/* the indexer builds full-text indexes of every folder; searches
+	   in them are guarded like reads (stepup_mailbox_search_init) */
 	suser->delivery = strcmp(user->service, "lmtp") == 0 ||
-		strcmp(user->service, "lda") == 0;
+		strcmp(user->service, "lda") == 0 ||
+		strcmp(user->service, "indexer-worker") == 0;
 	suser->admin = strcmp(user->service, "doveadm") == 0;
 	path = mail_user_plugin_getenv(user, "stepup_policy");
 	if (path == NULL || path[0] == '\0')

@@ -41,12 +41,20 @@ def built(name):
 
 
 def sanitizer_runtime():
-    """libasan to preload into Dovecot when the modules are ASan builds."""
+    """libasan to preload into Dovecot when the modules are ASan builds
+    (with libstdc++: ASan intercepts the exceptions of C++ plugins that
+    Dovecot loads later, such as fts-lucene's, only when libstdc++ was
+    there from the start)."""
     out = subprocess.run(["ldd", built("libauthdb_stepup.so")],
                          capture_output=True, text=True).stdout
     for line in out.splitlines():
         if "libasan" in line and "=>" in line:
-            return line.split("=>")[1].split()[0]
+            asan = line.split("=>")[1].split()[0]
+            cxx = subprocess.run(["gcc", "-print-file-name=libstdc++.so.6"],
+                                 capture_output=True, text=True).stdout.strip()
+            if os.path.isabs(cxx) and os.path.exists(cxx):
+                return asan + ":" + cxx
+            return asan
     return None
 
 
