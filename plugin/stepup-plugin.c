@@ -327,6 +327,14 @@ stepup_folder_is_hidden(struct mail_user *user, struct mail_namespace *ns,
 	return d.require == STEPUP_FOLDER_DENY && !d.allow && !d.audit_only;
 }
 
+/* Whether LIST may have to hide folders from this user's sessions. */
+static bool stepup_user_hides_folders(struct mail_user *user)
+{
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+
+	return suser != NULL && !suser->delivery && !suser->admin;
+}
+
 /* -1 = refused (storage error set), 0 = allowed */
 static int
 stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
@@ -707,20 +715,52 @@ static void stepup_mailbox_allocated(struct mailbox *box)
 	MODULE_CONTEXT_SET(box, stepup_storage_module, sbox);
 }
 
+/* A folder whose children are all hidden has no children to the session
+   (\HasNoChildren): a hidden child hides its whole tree, so the direct
+   children tell. */
+static const struct mailbox_info *
+stepup_list_hide_children(struct mailbox_list_iterate_context *ctx,
+			  const struct mailbox_info *info)
+{
+	struct mail_user *user = ctx->list->ns->user;
+	struct mailbox_list_iterate_context *iter;
+	const struct mailbox_info *child;
+	struct mailbox_info *copy;
+	bool visible = FALSE;
+
+	if ((info->flags & MAILBOX_CHILDREN) == 0)
+		return info;
+	iter = mailbox_list_iter_init(info->ns->list, t_strdup_printf("%s%c%%",
+		info->vname, mail_namespace_get_sep(info->ns)),
+		MAILBOX_LIST_ITER_RAW_LIST | MAILBOX_LIST_ITER_RETURN_NO_FLAGS);
+	while (!visible && (child = mailbox_list_iter_next(iter)) != NULL)
+		visible = !stepup_folder_is_hidden(user, child->ns, child->vname);
+	/* a failed listing: keep what Dovecot said */
+	if (mailbox_list_iter_deinit(&iter) < 0 || visible)
+		return info;
+	copy = p_new(ctx->pool, struct mailbox_info, 1);
+	*copy = *info;
+	copy->flags = (copy->flags & ENUM_NEGATE(MAILBOX_CHILDREN)) |
+		MAILBOX_NOCHILDREN;
+	return copy;
+}
+
 static const struct mailbox_info *
 stepup_list_iter_next(struct mailbox_list_iterate_context *ctx)
 {
 	struct stepup_mailbox_list *slist = STEPUP_LIST_CONTEXT(ctx->list);
+	struct mail_user *user = ctx->list->ns->user;
 	const struct mailbox_info *info;
 
 	while ((info = slist->module_ctx.super.iter_next(ctx)) != NULL) {
 		if ((ctx->flags & MAILBOX_LIST_ITER_RAW_LIST) != 0)
-			break;
-		if (!stepup_folder_is_hidden(ctx->list->ns->user,
-					     info->ns, info->vname))
+			return info;
+		if (!stepup_folder_is_hidden(user, info->ns, info->vname))
 			break;
 	}
-	return info;
+	if (info == NULL || !stepup_user_hides_folders(user))
+		return info;
+	return stepup_list_hide_children(ctx, info);
 }
 
 /* NOTIFY's LIST and STATUS replies about other sessions' changes */

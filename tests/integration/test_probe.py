@@ -36,6 +36,7 @@ folders = (
   { name = "projsec"; mailbox = "Proj/Secret"; require = "totp"; },
   { name = "hidden"; mailbox = "Hidden"; require = "deny"; },
   { name = "deepdeny"; mailbox = "Proj/Deny"; require = "deny"; },
+  { name = "solodeny"; mailbox = "Solo/Deny"; require = "deny"; },
   { name = "hr"; mailbox = "Appr"; require = "approval"; },
   { name = "bulk"; mailbox = "Bulk"; require = "totp";
     fetch_limit = { messages = 2; window = "1h"; }; },
@@ -59,7 +60,8 @@ protocol imap {
 """
 
 FOLDERS = ("Secret", "Proj", "Proj/Secret", "Proj/Deny", "Proj/Open",
-           "Hidden", "Hidden/Sub", "Appr", "Bulk", "Open")
+           "Hidden", "Hidden/Sub", "Appr", "Bulk", "Open", "Solo",
+           "Solo/Deny", "Solo/Deny/Deeper")
 MESSAGE = ("From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n"
            "Message-ID: <m@example.org>\r\nMIME-Version: 1.0\r\n"
            "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
@@ -176,17 +178,26 @@ def test_deny_folders_are_not_listed(dc):
         names = listed(imap, *args[1:], name=args[0] if args[0] != "XLIST"
                        else "XLIST")
         text = "\n".join(names)
-        assert "Hidden" not in text and "Proj/Deny" not in text, \
-            (args, names)
+        assert "Hidden" not in text and "Proj/Deny" not in text and \
+            "Solo/Deny" not in text, (args, names)
     everything = "\n".join(listed(imap, '""', '"*"'))
     assert "Open" in everything and "Proj/Open" in everything
+    # a folder whose only children are hidden has none
+    for args in (('""', '"*"'), ('""', "Solo"),
+                 ('""', '"*"', "RETURN", "(CHILDREN)")):
+        lines = {x.rsplit(" ", 1)[1].strip('"'): x
+                 for x in listed(imap, *args)}
+        assert "\\HasNoChildren" in lines["Solo"], (args, lines["Solo"])
+        if "Proj" in lines:
+            assert "\\HasChildren" in lines["Proj"], lines["Proj"]
+        assert not any(x.startswith("Solo/") for x in lines), lines
     assert not imap.untagged_responses.get("STATUS") or \
         "Hidden" not in str(imap.untagged_responses.pop("STATUS"))
     imap.logout()
     # the admin still sees every folder
     names = doveadm_names(dc, "tot")
     assert "Hidden" in names and "Hidden/Sub" in names and \
-        "Proj/Deny" in names
+        "Proj/Deny" in names and "Solo/Deny" in names
 
 
 def test_notify_does_not_announce_a_deny_folder(dc):
