@@ -175,6 +175,9 @@ stepup_global_state(const struct stepup_policy *policy)
 		global->state = NULL;
 		return NULL;
 	}
+	/* one event loop serves every user: never wait long for one */
+	stepup_state_set_lock_timeout(global->state,
+				      STEPUP_STATE_AUTH_LOCK_TIMEOUT_MSECS);
 	global->state_path = i_strdup(path);
 	return global->state;
 }

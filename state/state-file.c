@@ -5,7 +5,8 @@
    - names: hex(SHA-256(user)) (path-safe, fixed length, whatever the user
      name); the record also holds the name and is refused for another user;
    - locking: flock() on a persistent USER.lock, never removed, so a process
-     that dies never leaves a lock behind;
+     that dies never leaves a lock behind; waited for at most the state's
+     lock timeout (state-lock.c), then the operation fails;
    - writes: USER.tmp created with O_EXCL|O_NOFOLLOW (a stale one is
      removed first, under the lock), written, fsync()ed, renamed over the
      record, then the directory is fsync()ed: a crash at any point leaves
@@ -92,7 +93,7 @@ state_file_lock(struct stepup_state *state, const char *user, int *lock_r,
 {
 	struct state_file *fs = (struct state_file *)state;
 	const char *name = user_file(user, ".lock");
-	int fd;
+	int fd, ret;
 
 	fd = openat(fs->dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
@@ -105,9 +106,15 @@ state_file_lock(struct stepup_state *state, const char *user, int *lock_r,
 		i_close_fd(&fd);
 		return -1;
 	}
-	if (flock(fd, LOCK_EX) < 0) {
-		*error_r = t_strdup_printf("flock(%s/%s) failed: %m",
-					   fs->path, name);
+	ret = state_flock_bounded(fd, state->lock_timeout_msecs);
+	if (ret <= 0) {
+		*error_r = ret < 0 ?
+			t_strdup_printf("flock(%s/%s) failed: %m",
+					fs->path, name) :
+			t_strdup_printf("the user's state is locked by another "
+					"process (%s/%s, waited %u ms)",
+					fs->path, name,
+					state->lock_timeout_msecs);
 		i_close_fd(&fd);
 		return -1;
 	}
@@ -372,6 +379,7 @@ int stepup_state_init_dir(const char *path, struct stepup_state **state_r,
 	}
 	fs = i_new(struct state_file, 1);
 	fs->state.v = &state_file_vfuncs;
+	fs->state.lock_timeout_msecs = STEPUP_STATE_DEFAULT_LOCK_TIMEOUT_MSECS;
 	fs->path = i_strdup(path);
 	fs->dir_fd = fd;
 	fs->uid = st.st_uid;

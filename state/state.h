@@ -22,6 +22,16 @@ int stepup_state_init_dir(const char *path, struct stepup_state **state_r,
 			  const char **error_r);
 void stepup_state_deinit(struct stepup_state **state);
 
+/* How long an operation waits for a user's lock held by another process
+   before it fails (-1, "locked by another process"): the callers deny, the
+   auth process answers a temporary failure for that user only. The
+   default suits a command-line tool; the auth process, which serves every
+   user from one event loop, sets STEPUP_STATE_AUTH_LOCK_TIMEOUT_MSECS. */
+#define STEPUP_STATE_DEFAULT_LOCK_TIMEOUT_MSECS 10000
+#define STEPUP_STATE_AUTH_LOCK_TIMEOUT_MSECS 50
+void stepup_state_set_lock_timeout(struct stepup_state *state,
+				   unsigned int msecs);
+
 /* 1 enrolled, 0 not, -1 error */
 int stepup_state_is_enrolled(struct stepup_state *state, const char *user,
 			     const char **error_r);

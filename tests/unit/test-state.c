@@ -652,6 +652,52 @@ static void test_state_reconnect_concurrent(void)
 	test_end();
 }
 
+/* Another process holds the user's lock: the operation fails after the
+   bound instead of waiting (the auth process serves every user), other
+   users are untouched, and once the lock is free the same code is still
+   good (nothing was consumed by the refused attempt). */
+static void test_state_lock_bounded(void)
+{
+	struct stepup_state *state, *holder;
+	struct stepup_verify_info info;
+	struct stepup_totp_settings set;
+	const char *dir, *error;
+	int lock, ret;
+
+	test_begin("state: a held lock fails after a bound, others go on");
+	dir = new_dir();
+	state = open_state(dir);
+	holder = open_state(dir);
+	(void)enroll(state, "alice");
+	(void)enroll(state, "bob");
+	stepup_state_set_lock_timeout(state, 30);
+	set_defaults(&set);
+	test_assert(holder->v->lock(holder, "alice", &lock, &error) == 0);
+
+	error = NULL;
+	ret = stepup_state_verify_code(state, "alice", &set, code_at(T0), T0,
+				       &info, &error);
+	test_assert(ret == -1);
+	test_assert(error != NULL &&
+		    strstr(error, "locked by another process") != NULL);
+	test_assert(verify(state, "bob", code_at(T0), T0, &info) ==
+		    STEPUP_VERIFY_OK);
+	/* a zero bound is one try */
+	stepup_state_set_lock_timeout(state, 0);
+	test_assert(stepup_state_verify_code(state, "alice", &set,
+					     code_at(T0), T0, &info,
+					     &error) == -1);
+
+	holder->v->unlock(holder, &lock);
+	test_assert(verify(state, "alice", code_at(T0), T0, &info) ==
+		    STEPUP_VERIFY_OK);
+	test_assert(verify(state, "alice", code_at(T0), T0, &info) ==
+		    STEPUP_VERIFY_REPLAY);
+	stepup_state_deinit(&holder);
+	stepup_state_deinit(&state);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -667,6 +713,7 @@ int main(void)
 		test_state_reset,
 		test_state_reconnect,
 		test_state_reconnect_concurrent,
+		test_state_lock_bounded,
 		NULL
 	};
 	char cmd[sizeof(tmp_dir) + 16];
