@@ -200,8 +200,11 @@ static void dump_approval(const struct stepup_approval_settings *set,
 	append_kv(out, "  ", "client_key", set->client_key);
 	append_secs(out, "  ", "timeout", set->timeout_secs);
 	append_secs(out, "  ", "wait", set->wait_secs);
-	str_printfa(out, "  failmode = \"%s\";\n};\n",
+	str_printfa(out, "  failmode = \"%s\";\n",
 		    set->failmode_open ? "open" : "closed");
+	if (array_is_created(&set->approvers))
+		append_list(out, "  ", "approvers", &set->approvers);
+	str_append(out, "};\n");
 }
 
 const char *stepup_policy_dump(const struct stepup_policy *policy)
@@ -279,6 +282,8 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 		if (fr->have_grant_scope)
 			str_printfa(out, "    grant_scope = \"%s\";\n",
 				    stepup_grant_scope_name(fr->grant_scope));
+		if (fr->self_approve)
+			str_append(out, "    self_approve = true;\n");
 		if (fr->fetch_messages != 0) {
 			str_printfa(out, "    fetch_limit = { messages = %u; "
 				    "window = \"%us\"; };\n",

@@ -39,6 +39,7 @@ struct policy_folder_rule {
 	unsigned int max_age, grant, fetch_messages, fetch_window;
 	enum stepup_grant_scope grant_scope;
 	bool have_grant_scope;
+	bool self_approve;
 };
 
 HASH_TABLE_DEFINE_TYPE(group_members, const char *, void *);

@@ -300,6 +300,7 @@ static const struct policy_key folder_rule_keys[] = {
 	{ "max_age", POLICY_KEY_DURATION, RULE(frule.max_age) },
 	{ "grant", POLICY_KEY_DURATION, RULE(frule.grant) },
 	{ "grant_scope", POLICY_KEY_STRING, .func = folder_grant_scope },
+	{ "self_approve", POLICY_KEY_BOOL, RULE(frule.self_approve) },
 	{ "fetch_limit", POLICY_KEY_BLOCK, .block = &fetch_limit_block },
 	{ .name = NULL }
 };

@@ -217,6 +217,27 @@ static const struct policy_block approval_key_block = {
 	.begin = approval_key_begin, .end = approval_key_end
 };
 
+/* approvers = [ "bob@example.org", "@security" ]: the groups are checked
+   once every group is known (policy_validate_root) */
+static void approval_approvers(struct policy_parser *p,
+			       const struct policy_value *v,
+			       void *context ATTR_UNUSED)
+{
+	const char *const *a;
+
+	array_foreach(&v->strings, a) {
+		if ((*a)[0] == '\0' || strcmp(*a, "@") == 0) {
+			policy_error(p, v->line, "approval.approvers: empty "
+				     "name");
+			return;
+		}
+	}
+	p_array_init(&p->policy->approval.approvers, p->policy->pool,
+		     array_count(&v->strings));
+	array_append_array(&p->policy->approval.approvers, &v->strings);
+	p->approvers_line = v->line;
+}
+
 static const struct policy_key approval_keys[] = {
 	{ "url", POLICY_KEY_STRING, .func = approval_url },
 	{ "keys", POLICY_KEY_RULES, .block = &approval_key_block,
@@ -229,6 +250,7 @@ static const struct policy_key approval_keys[] = {
 	{ "timeout", POLICY_KEY_DURATION, POLICY(approval.timeout_secs) },
 	{ "wait", POLICY_KEY_DURATION, POLICY(approval.wait_secs) },
 	{ "failmode", POLICY_KEY_STRING, .func = approval_failmode },
+	{ "approvers", POLICY_KEY_STRINGS, .func = approval_approvers },
 	{ .name = NULL }
 };
 static const struct policy_block approval_block = {

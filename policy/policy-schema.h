@@ -102,6 +102,8 @@ struct policy_parser {
 	ARRAY_TYPE(const_string) login_names, folder_names;
 	/* entries of approval.keys, good or not */
 	unsigned int approval_keys_seen;
+	/* where approval.approvers is, for the check of its groups */
+	unsigned int approvers_line;
 };
 
 void policy_error(struct policy_parser *p, unsigned int line,

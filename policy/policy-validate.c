@@ -10,6 +10,25 @@
 #define POLICY_APPROVAL_TIMEOUT_MIN 1
 #define POLICY_APPROVAL_TIMEOUT_MAX 60
 #define POLICY_APPROVAL_WAIT_MAX (10 * 60)
+/* approval.approvers names groups that exist */
+static void policy_validate_approvers(struct policy_parser *p)
+{
+	const ARRAY_TYPE(const_string) *approvers =
+		&p->policy->approval.approvers;
+	const char *const *a;
+
+	if (!array_is_created(approvers))
+		return;
+	array_foreach(approvers, a) {
+		if ((*a)[0] == '@' &&
+		    hash_table_lookup(p->policy->members,
+				      t_strconcat(*a + 1, "\t", NULL)) == NULL) {
+			policy_error(p, p->approvers_line,
+				     "approval.approvers: unknown group '%s'",
+				     *a + 1);
+		}
+	}
+}
 
 void policy_validate_root(struct policy_parser *p,
 			  const struct policy_node *root,
@@ -23,6 +42,7 @@ void policy_validate_root(struct policy_parser *p,
 		policy_error(p, 1, "login rules are missing");
 	if (totp->reconnect_secs > 0 && totp->reconnect_idle_secs == 0)
 		policy_error(p, 1, "totp.reconnect_idle must not be 0");
+	policy_validate_approvers(p);
 }
 
 void policy_validate_state(struct policy_parser *p,
@@ -108,6 +128,9 @@ static void validate_folder_rule(struct policy_parser *p, unsigned int line,
 	if (r->have_grant_scope && r->require < STEPUP_FOLDER_APPROVAL)
 		policy_error(p, line, "grant_scope only applies to rules that "
 			     "require an approval");
+	if (r->self_approve && r->require < STEPUP_FOLDER_APPROVAL)
+		policy_error(p, line, "self_approve only applies to rules "
+			     "that require an approval");
 	if (r->max_age != 0 &&
 	    (r->require == STEPUP_FOLDER_NONE ||
 	     r->require == STEPUP_FOLDER_DENY ||

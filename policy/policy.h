@@ -31,6 +31,9 @@ struct stepup_approval_settings {
 	const char *pin;
 	/* mutual TLS: both or neither */
 	const char *client_cert, *client_key;
+	/* approvers = [ "bob@example.org", "@security" ]: who may decide on
+	   others' requests on the stepup-approval page; unset: nobody */
+	ARRAY_TYPE(const_string) approvers;
 };
 
 /* grant_scope of a folder rule: who an approval opens the folder for */
@@ -140,6 +143,22 @@ struct stepup_folder_decision {
 void stepup_policy_folder(const struct stepup_policy *policy,
 			  const struct stepup_folder_query *query,
 			  struct stepup_folder_decision *decision_r);
+
+/* The approval service's view of a folder rule, by name. FALSE if the
+   policy has no folder rule of that name. */
+struct stepup_folder_rule_info {
+	enum stepup_folder_require require;
+	unsigned int grant_secs;	/* 0: not set */
+	/* self_approve = true: the user may confirm their own request on
+	   the approval page (binding code) */
+	bool self_approve;
+};
+bool stepup_policy_get_folder_rule(const struct stepup_policy *policy,
+				   const char *name,
+				   struct stepup_folder_rule_info *info_r);
+/* user is named in approval.approvers, directly or through a group */
+bool stepup_policy_is_approver(const struct stepup_policy *policy,
+			       const char *user);
 
 /* A mailbox vname as the policy sees it: '/' as the separator, INBOX in
    capitals, a private namespace's prefix removed ("INBOX/Direction" with

@@ -593,12 +593,81 @@ static void test_policy_dump_roundtrip(void)
 	test_end();
 }
 
+static void test_policy_approvers(void)
+{
+	static const char *text =
+		"version = 1;\n"
+		"groups = { security = [ \"dave\", \"erin\" ]; };\n"
+		"approval = { url = \"https://a.example/v1/requests\";\n"
+		"  key_file = \"/k\"; approvers = [ \"carol\", \"@security\" ]; };\n"
+		"login = ( { name = \"r\"; require = \"totp\"; } );\n"
+		"folders = ( { name = \"hr\"; mailbox = \"HR\"; require = \"approval\";\n"
+		"  grant = \"20m\"; self_approve = true; },\n"
+		"  { name = \"boss\"; mailbox = \"Boss\"; require = \"totp_and_approval\"; } );\n";
+	struct stepup_policy *policy, *p2;
+	struct stepup_folder_rule_info info;
+	const char *error = NULL, *dump;
+
+	test_begin("policy: approval.approvers and self_approve");
+	policy = parse(text, &error);
+	test_assert(policy != NULL);
+	if (policy == NULL) {
+		i_error("%s", error);
+		test_end();
+		return;
+	}
+	test_assert(stepup_policy_is_approver(policy, "carol"));
+	test_assert(stepup_policy_is_approver(policy, "erin"));
+	test_assert(!stepup_policy_is_approver(policy, "alice"));
+	test_assert(!stepup_policy_is_approver(policy, "security"));
+	test_assert(!stepup_policy_is_approver(policy, "@security"));
+	test_assert(stepup_policy_get_folder_rule(policy, "hr", &info));
+	test_assert(info.grant_secs == 1200 && info.self_approve &&
+		    info.require == STEPUP_FOLDER_APPROVAL);
+	test_assert(stepup_policy_get_folder_rule(policy, "boss", &info));
+	test_assert(info.grant_secs == 0 && !info.self_approve);
+	test_assert(!stepup_policy_get_folder_rule(policy, "nope", &info));
+	dump = stepup_policy_dump(policy);
+	test_assert(strstr(dump, "approvers = [ \"carol\", \"@security\" ];") != NULL);
+	test_assert(strstr(dump, "self_approve = true;") != NULL);
+	p2 = parse(dump, &error);
+	test_assert(p2 != NULL && stepup_policy_is_approver(p2, "dave"));
+	stepup_policy_unref(&p2);
+	stepup_policy_unref(&policy);
+
+	/* no approvers: nobody */
+	policy = parse("version = 1;\napproval = { url = \"https://a/v1\"; "
+		       "key_file = \"/k\"; };\nlogin = ( { name = \"r\"; "
+		       "require = \"totp\"; } );\n", &error);
+	test_assert(policy != NULL && !stepup_policy_is_approver(policy, "carol"));
+	stepup_policy_unref(&policy);
+
+	error = "";
+	test_assert(parse("version = 1;\napproval = { url = \"https://a/v1\"; "
+			  "key_file = \"/k\"; approvers = [ \"@nobody\" ]; };\n"
+			  "login = ( { name = \"r\"; require = \"totp\"; } );\n",
+			  &error) == NULL);
+	test_assert(strstr(error, "p.conf:2: approval.approvers: unknown group 'nobody'") != NULL);
+	test_assert(parse("version = 1;\napproval = { url = \"https://a/v1\"; "
+			  "key_file = \"/k\"; approvers = [ \"\" ]; };\n"
+			  "login = ( { name = \"r\"; require = \"totp\"; } );\n",
+			  &error) == NULL);
+	test_assert(strstr(error, "p.conf:2:") != NULL && strstr(error, "approvers") != NULL);
+	test_assert(parse("version = 1;\nlogin = ( { name = \"r\"; "
+			  "require = \"totp\"; } );\nfolders = ( { name = \"f\"; "
+			  "mailbox = \"F\"; require = \"totp\"; self_approve = true; } );\n",
+			  &error) == NULL);
+	test_assert(strstr(error, "self_approve only applies to rules that require an approval") != NULL);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_policy_bad,
 		test_policy_approval_bad,
 		test_policy_approval,
+		test_policy_approvers,
 		test_policy_all_errors_at_once,
 		test_policy_spec_example,
 		test_policy_folders,
