@@ -14,6 +14,10 @@ PACKAGES="
 "
 # the Debian 13 chroot the suite runs in a second time (scripts/chroot24.sh)
 [ -n "${STEPUP_IN_CHROOT:-}" ] || PACKAGES="$PACKAGES debootstrap"
+# the approval page's browser tests (headless; not in the 2.4 chroot, where
+# stepup-approval is not built yet)
+[ -n "${STEPUP_IN_CHROOT:-}" ] ||
+  PACKAGES="$PACKAGES chromium chromium-driver python3-selenium"
 
 missing=""
 for p in $PACKAGES; do

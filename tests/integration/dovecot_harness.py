@@ -176,7 +176,8 @@ class Dovecot:
 
     def __init__(self, name="stepup-test", users=None, policy=None,
                  passdbs=None, extra="", root=None, imap_port=None,
-                 pop3_port=None, detach=False, userdb_extra=None):
+                 pop3_port=None, detach=False, userdb_extra=None,
+                 setup_hook=None):
         self.name = name
         self.users = users or {"alice": "alicepw", "bob": "bobpw"}
         self.policy = policy if policy is not None else DEFAULT_POLICY
@@ -184,6 +185,9 @@ class Dovecot:
         self.extra = extra
         # extra passwd-file fields per user (e.g. a userdb forging facts)
         self.userdb_extra = userdb_extra or {}
+        # called once the instance directory exists, before Dovecot
+        # reads its configuration (files the configuration names)
+        self.setup_hook = setup_hook
         self.proc = None
         self.t = None
         # fixed directory and ports (the demo); tests use fresh ones
@@ -278,6 +282,8 @@ class Dovecot:
             imap_port=self.imap_port, pop3_port=self.pop3_port,
             audit_service=built("stepup-audit"),
             passdbs=self.fmt(self.passdbs), extra=self.fmt(self.extra)))
+        if self.setup_hook is not None:
+            self.setup_hook(self)
 
     def start(self):
         if self.proc is not None:

@@ -1,0 +1,26 @@
+#ifndef STEPUP_APPROVAL_H
+#define STEPUP_APPROVAL_H
+
+struct asvc_request;
+struct asvc_rules;
+struct stepup_policy;
+struct stepup_policy_cache;
+struct stepup_approval_keyring;
+
+/* stepup-approval-policy.c: what the service takes from the policy */
+void stepup_approval_rules_init(struct asvc_rules *rules,
+				struct stepup_policy_cache *cache);
+/* The keys of approval.keys / approval.key_file (read as root, at
+   start). */
+int stepup_approval_load_keys(const struct stepup_policy *policy,
+			      struct stepup_approval_keyring **keyring_r,
+			      const char **error_r);
+
+/* stepup-approval-notify.c: tell approvers of a new request */
+void stepup_approval_notify_init(const char *command,
+				 unsigned int timeout_secs,
+				 struct event *event);
+void stepup_approval_notify_deinit(void);
+void stepup_approval_notify(const struct asvc_request *req);
+
+#endif

@@ -1,0 +1,366 @@
+"""The approval page in a real browser (headless Chromium) against the
+stepup-approval service of a real Dovecot: sign-in through Dovecot's
+passdb chain with codes from an independent TOTP (pyotp), approvals and
+denials that the protocol then reports, self-confirmation with the
+binding code, the refusals a reviewer expects, and the store surviving a
+restart. Requests come from the test's own protocol client; the
+end-to-end test with a real IMAP SELECT needs the plugin's approval
+client (issue 19) and says so while it is missing."""
+
+import http.client
+import imaplib
+import json
+import secrets
+import ssl
+import subprocess
+import threading
+import time
+
+import pyotp
+import pytest
+
+import approval_service as asvc
+import browser
+from dovecot_harness import built
+
+pytestmark = pytest.mark.skipif(not browser.available(),
+                                reason="chromium, chromium-driver or "
+                                "python3-selenium missing (scripts/deps.sh)")
+
+POLICY = """\
+version = 1;
+totp = { issuer = "Test"; digits = 6; period = 30; window = 1; };
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+groups = { security = [ "carol", "frank", "gail" ]; };
+APPROVAL
+login = ( { name = "default"; require = "password"; } );
+folders = (
+  { name = "hr"; mailbox = "Confidentiel"; require = "approval";
+    grant = "15m"; },
+  { name = "mine"; mailbox = "Perso"; require = "approval";
+    grant = "10m"; self_approve = true; },
+  { name = "rest"; mailbox = "*"; require = "none"; }
+);
+"""
+
+USERS = {"alice": "alicepw", "bob": "bobpw", "carol": "carolpw",
+         "dave": "davepw123456", "erin": "erinpw", "frank": "frankpw",
+         "gail": "gailpw"}
+ENROLLED = ("bob", "carol", "erin", "frank", "gail")
+
+
+def enroll(dc, user):
+    proc = subprocess.Popen(
+        [built("stepup"), "--policy", dc.policy_path, "enroll", user,
+         "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=dc.client_env())
+    first = json.loads(proc.stdout.readline())
+    totp = pyotp.parse_uri(first["uri"])
+    # the previous step's code: this step's and the next stay unused
+    proc.stdin.write(totp.at(time.time() - totp.interval) + "\n")
+    proc.stdin.flush()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    return totp
+
+
+@pytest.fixture(scope="module")
+def dc(dovecot_factory):
+    asvc.require_service()
+    port = asvc.new_port()
+    inst = dovecot_factory(
+        name="approvalweb", users=USERS,
+        policy=POLICY.replace("APPROVAL", asvc.approval_block(
+            port, ' approvers = [ "@security" ];')),
+        extra=asvc.service_extra(port, asvc.SERVICE_ARGS),
+        setup_hook=asvc.setup_files)
+    inst.url = "https://127.0.0.1:%d/" % port
+    inst.client = asvc.Client(port, inst.approval_ca)
+    inst.client.wait_up()
+    inst.totp = {u: enroll(inst, u) for u in ENROLLED}
+    inst.used = {u: set() for u in ENROLLED}
+    return inst
+
+
+def fresh_code(dc, user):
+    """A code of the current or next step that no sign-in used yet."""
+    totp = dc.totp[user]
+    for offset in (0, totp.interval):
+        code = totp.at(time.time() + offset)
+        if code not in dc.used[user]:
+            dc.used[user].add(code)
+            return code
+    raise AssertionError("no unused code for %s in this step" % user)
+
+
+@pytest.fixture(scope="module")
+def carol(dc):
+    """One approver's browser, signed in once for the module (every
+    sign-in spends a code: two per 30 s step)."""
+    b = browser.Browser(dc.approval_ca)
+    b.get(dc.url)
+    b.screenshot("01-sign-in")
+    assert b.fits_screen()
+    b.signin_text = sign_in(dc, b, "carol")
+    yield b
+    b.quit()
+
+
+@pytest.fixture
+def browsers(dc):
+    opened = []
+
+    def new():
+        b = browser.Browser(dc.approval_ca)
+        opened.append(b)
+        return b
+
+    yield new
+    for b in opened:
+        b.quit()
+
+
+def sign_in(dc, b, user, password=None, code=None):
+    b.get(dc.url)
+    b.find("input[name=user]").send_keys(user)
+    b.find("input[name=password]").send_keys(password or USERS[user])
+    b.find("input[name=code]").send_keys(code or fresh_code(dc, user))
+    b.submit(b.find("form[action=signin] button"))
+    return b.text()
+
+
+def new_request(dc, user="alice", mailbox="Confidentiel", rule="hr",
+                code=None):
+    rid = secrets.token_hex(16)
+    code = code or "%02d" % secrets.randbelow(100)
+    status, doc = dc.client.post(asvc.request_body(
+        rid, user=user, mailbox=mailbox, rule=rule, code=code))
+    assert status == 200 and doc["decision"] == "pending"
+    return rid, code
+
+
+def card(b, rid):
+    return b.find("#r-" + rid)
+
+
+def decision(dc, rid):
+    status, doc = dc.client.poll(rid)
+    assert status == 200
+    return doc
+
+
+def test_approver_signs_in_sees_and_approves(dc, carol):
+    rid, code = new_request(dc, mailbox='Sec"ret <b>x</b>')
+    b = carol
+    assert "carol (approver)" in b.signin_text
+    b.get(dc.url)
+    cookie = b.cookie("__Host-stepup-approval")
+    assert cookie["secure"] and cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    c = card(b, rid)
+    facts = c.text
+    for fact in ("alice", 'Sec"ret <b>x</b>', "192.0.2.10", "Thunderbird",
+                 "password", code, "hr"):
+        assert fact in facts
+    # escaped, not markup
+    assert not c.find_elements("css selector", "b")
+    assert b.fits_screen()
+    b.screenshot("02-pending-requests")
+    c.find_element("css selector", "form[action=approve] input[name=reason]"
+                   ).send_keys("ticket 4711")
+    b.submit(c.find_element("css selector", "form[action=approve] button"))
+    assert "Approved for 15 min" in b.text()
+    b.screenshot("03-approved")
+    doc = decision(dc, rid)
+    assert doc["decision"] == "approved"
+    assert doc["approver"] == "carol" and doc["reason"] == "ticket 4711"
+    assert 800 < doc["ttl"] <= 900
+    assert dc.wait_log("carol approved request %s" % rid)
+
+
+def test_approver_denies_with_reason(dc, carol):
+    rid, _ = new_request(dc)
+    b = carol
+    b.get(dc.url)
+    c = card(b, rid)
+    c.find_element("css selector", "form[action=deny] input[name=reason]"
+                   ).send_keys("not during the audit")
+    b.submit(c.find_element("css selector", "form[action=deny] button"))
+    assert "Denied." in b.text()
+    doc = decision(dc, rid)
+    assert doc["decision"] == "denied"
+    assert doc["reason"] == "not during the audit"
+    assert doc["message"] == "not during the audit"
+
+
+def test_self_confirmation(dc, browsers):
+    right, code = new_request(dc, user="bob", mailbox="Perso", rule="mine",
+                              code="17")
+    wrong, _ = new_request(dc, user="bob", mailbox="Perso", rule="mine",
+                           code="23")
+    other, _ = new_request(dc, user="alice", mailbox="Perso", rule="mine")
+    b = browsers()
+    text = sign_in(dc, b, "bob")
+    assert "bob" in text and "(approver)" not in text
+    # only his own; the binding code is not shown to him
+    assert b.find_all("#r-" + other) == []
+    c = card(b, right)
+    assert "17" not in c.text
+    b.screenshot("04-self-confirm")
+    c.find_element("css selector", "form[action=confirm] input[name=code]"
+                   ).send_keys("17")
+    b.submit(c.find_element("css selector", "form[action=confirm] button"))
+    assert "Confirmed" in b.text()
+    b.screenshot("05-self-confirmed")
+    card(b, wrong).find_element(
+        "css selector", "form[action=confirm] input[name=code]"
+    ).send_keys("32")
+    b.submit(card(b, wrong).find_element(
+        "css selector", "form[action=confirm] button"))
+    assert "Wrong code" in b.text()
+    b.screenshot("06-self-wrong-code")
+    doc = decision(dc, right)
+    assert doc["decision"] == "approved" and doc["approver"] == "bob"
+    assert 500 < doc["ttl"] <= 600
+    doc = decision(dc, wrong)
+    assert doc["decision"] == "denied"
+    assert doc["reason"] == "wrong binding code"
+    assert decision(dc, other)["decision"] == "pending"
+
+
+def test_non_approver_sees_no_requests(dc, browsers):
+    rid, _ = new_request(dc)
+    b = browsers()
+    text = sign_in(dc, b, "erin")
+    assert "No pending requests" in text
+    assert b.find_all("#r-" + rid) == []
+    assert b.find_all("form[action=approve]") == []
+    b.screenshot("07-no-requests")
+
+
+def test_password_only_sign_in_refused(dc, browsers):
+    # dave is not enrolled: "davepw" + "123456" is his whole password,
+    # which the password rule accepts at level password only
+    ok = dc.auth_test("dave", USERS["dave"], service="stepup-approval")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    b = browsers()
+    text = sign_in(dc, b, "dave", password="davepw", code="123456")
+    assert "Sign-in failed" in text
+    assert b.cookie("__Host-stepup-approval") is None
+    assert dc.wait_log("sign-in of dave refused: login level is password")
+    b.screenshot("08-sign-in-refused")
+
+
+def test_replayed_code_refused(dc, browsers):
+    code = fresh_code(dc, "frank")
+    b = browsers()
+    assert "frank (approver)" in sign_in(dc, b, "frank", code=code)
+    b.submit(b.find("form.signout button"))
+    assert "Signed out" in b.text()
+    text = sign_in(dc, b, "frank", code=code)
+    assert "Sign-in failed" in text
+    assert b.cookie("__Host-stepup-approval") is None
+
+
+def test_forged_post_without_csrf_refused(dc, carol):
+    rid, _ = new_request(dc)
+    b = carol
+    b.get(dc.url)
+    session = b.cookie("__Host-stepup-approval")["value"]
+    # the same session, a form sent from somewhere else: no token
+    ctx = ssl.create_default_context(cafile=dc.approval_ca)
+    conn = http.client.HTTPSConnection("127.0.0.1", dc.client.port,
+                                       context=ctx, timeout=10)
+    conn.request("POST", "/approve", body="id=%s&minutes=15" % rid,
+                 headers={"Cookie": "__Host-stepup-approval=" + session,
+                          "Content-Type":
+                          "application/x-www-form-urlencoded"})
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    conn.close()
+    assert resp.status == 403 and "Nothing was changed" in body
+    assert decision(dc, rid)["decision"] == "pending"
+    # and the page still works for the real form
+    b.get(dc.url)
+    assert b.find_all("#r-" + rid)
+
+
+def test_security_headers(dc):
+    ctx = ssl.create_default_context(cafile=dc.approval_ca)
+    conn = http.client.HTTPSConnection("127.0.0.1", dc.client.port,
+                                       context=ctx, timeout=10)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    resp.read()
+    csp = resp.getheader("Content-Security-Policy")
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "script-src" not in csp
+    assert resp.getheader("X-Frame-Options") == "DENY"
+    assert resp.getheader("Cache-Control") == "no-store"
+    cookie = resp.getheader("Set-Cookie")
+    assert "Secure" in cookie and "HttpOnly" in cookie and \
+        "SameSite=Strict" in cookie
+    conn.close()
+
+
+def plugin_has_approvals(dc):
+    """The plugin's approval client (issue 19) is in this build: the
+    policy check no longer says approvals are not carried out."""
+    out = subprocess.run([built("stepup"), "--policy", dc.policy_path,
+                          "policy", "check"], capture_output=True,
+                         text=True, env=dc.client_env())
+    return "approvals are not available" not in out.stdout + out.stderr
+
+
+def test_select_opens_after_approval_in_the_page(dc, carol):
+    if not plugin_has_approvals(dc):
+        pytest.skip("pending: the plugin's approval client (issue 19) is "
+                    "not in this build yet")
+    # a real IMAP SELECT waits for the decision made in the page
+    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=60)
+    imap.login("alice", USERS["alice"])
+    imap.create("Confidentiel")
+    result = {}
+
+    def select():
+        result["select"] = imap.select("Confidentiel")
+
+    t = threading.Thread(target=select)
+    t.start()
+    b = carol
+    b.get(dc.url)
+    deadline = time.monotonic() + 20
+    while not b.find_all("form[action=approve]"):
+        assert time.monotonic() < deadline, "the request never showed"
+        time.sleep(0.5)
+        b.get(dc.url)
+    assert "Confidentiel" in b.text()
+    b.submit(b.find("form[action=approve] button"))
+    t.join(60)
+    assert result["select"][0] == "OK", result
+    imap.logout()
+
+
+def test_restart_keeps_pending_and_grant(dc, carol, browsers):
+    pending, _ = new_request(dc)
+    granted, _ = new_request(dc)
+    b = carol
+    b.get(dc.url)
+    b.submit(card(b, granted).find_element(
+        "css selector", "form[action=approve] button"))
+    assert decision(dc, granted)["decision"] == "approved"
+    asvc.restart_service(dc)
+    dc.client.wait_up()
+    assert decision(dc, pending)["decision"] == "pending"
+    doc = decision(dc, granted)
+    assert doc["decision"] == "approved" and doc["approver"] == "carol"
+    assert doc["ttl"] > 800
+    # sessions are in memory: after the restart, sign in again; the
+    # pending request is there
+    b.get(dc.url)
+    assert b.find_all("form[action=signin]")
+    b2 = browsers()
+    sign_in(dc, b2, "gail")
+    assert b2.find_all("#r-" + pending)
+    assert not b2.find_all("#r-" + granted)

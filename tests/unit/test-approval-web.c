@@ -1,0 +1,510 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+/* The approval page without a browser: escaping, forms, cookies,
+   sessions, CSRF tokens, the sign-in rate limit, and who may see and
+   decide what. The browser tests (tests/integration/
+   test_approval_web.py) drive the same code through Chromium. */
+
+#include "lib.h"
+#include "str.h"
+#include "test-common.h"
+#include "state.h"
+#include "asvc-html.h"
+#include "asvc-session.h"
+#include "asvc-store.h"
+#include "asvc-decide.h"
+#include "asvc-web.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define NOW 1764590401
+#define ID_ALICE "0123456789abcdef0123456789abcdef"
+#define ID_BOB "ffffffffffffffffffffffffffffffff"
+
+static char tmp_dir[] = "/tmp/stepup-asvc-web-XXXXXX";
+static unsigned int dir_seq;
+
+static void test_html(void)
+{
+	test_begin("approval page: escaping");
+	test_assert_strcmp(asvc_html("<script>alert(\"x\")</script>&'"),
+		"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;");
+	/* control characters dropped, invalid UTF-8 replaced */
+	test_assert_strcmp(asvc_html("a\001b\nc\x7f"), "abc");
+	test_assert_strcmp(asvc_html("\xff"), "\xef\xbf\xbd");
+	test_assert_strcmp(asvc_html("Sécurité"), "Sécurité");
+	test_end();
+}
+
+static void test_form(void)
+{
+	test_begin("approval page: forms and cookies");
+	test_assert_strcmp(asvc_form_get("a=1&b=x+y%21&c=", "b"), "x y!");
+	test_assert_strcmp(asvc_form_get("a=1&b=2", "a"), "1");
+	test_assert_strcmp(asvc_form_get("a=1&c=", "c"), "");
+	test_assert(asvc_form_get("a=1", "b") == NULL);
+	/* given twice, bad escapes, NUL: malformed */
+	test_assert(asvc_form_get("a=1&a=2", "a") == NULL);
+	test_assert(asvc_form_get("a=%zz", "a") == NULL);
+	test_assert(asvc_form_get("a=%4", "a") == NULL);
+	test_assert(asvc_form_get("a=%00", "a") == NULL);
+	test_assert_strcmp(asvc_cookie_get("x=1; y=2", "y"), "2");
+	test_assert_strcmp(asvc_cookie_get("xy=1; x=3", "x"), "3");
+	test_assert(asvc_cookie_get("x=1", "y") == NULL);
+	test_assert(asvc_cookie_get(NULL, "y") == NULL);
+	test_end();
+}
+
+static const struct asvc_session_settings session_set = {
+	.lifetime_secs = 3600, .idle_secs = 600,
+	.max_failures_user = 3, .max_failures_ip = 5, .window_secs = 900,
+	.max_sessions = 3,
+};
+
+static void test_sessions(void)
+{
+	struct asvc_sessions *sessions = asvc_sessions_init(&session_set);
+	struct asvc_session *s;
+	const char *token, *t2;
+
+	test_begin("approval page: sessions");
+	s = asvc_session_create(sessions, "carol", ASVC_ROLE_APPROVER, NOW,
+				&token);
+	test_assert(strlen(token) == ASVC_TOKEN_HEX_LEN);
+	test_assert(strlen(s->csrf) == ASVC_TOKEN_HEX_LEN);
+	test_assert(strcmp(s->csrf, token) != 0);
+	token = t_strdup(token);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 599) == s);
+	test_assert(asvc_session_csrf_ok(s, s->csrf));
+	test_assert(!asvc_session_csrf_ok(s, NULL));
+	test_assert(!asvc_session_csrf_ok(s, token));
+	/* idle timeout */
+	test_assert(asvc_session_lookup(sessions, token, NOW + 599 + 600) ==
+		    NULL);
+	/* lifetime, even when used all the time */
+	s = asvc_session_create(sessions, "carol", ASVC_ROLE_APPROVER, NOW,
+				&token);
+	token = t_strdup(token);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 500) == s);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 1000) == s);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 1500) == s);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 2000) == s);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 2500) == s);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 3000) == s);
+	test_assert(asvc_session_lookup(sessions, token, NOW + 3600) == NULL);
+	/* sign-out */
+	(void)asvc_session_create(sessions, "dave", ASVC_ROLE_SELF, NOW, &t2);
+	t2 = t_strdup(t2);
+	asvc_session_destroy(sessions, t2);
+	test_assert(asvc_session_lookup(sessions, t2, NOW) == NULL);
+	/* a made-up or truncated token */
+	test_assert(asvc_session_lookup(sessions, "00", NOW) == NULL);
+	test_assert(asvc_session_lookup(sessions, asvc_token_new(), NOW) ==
+		    NULL);
+	asvc_sessions_deinit(&sessions);
+	test_end();
+}
+
+static void test_rate_limit(void)
+{
+	struct asvc_sessions *sessions = asvc_sessions_init(&session_set);
+	unsigned int i;
+
+	test_begin("approval page: sign-in rate limit per account and address");
+	for (i = 0; i < 3; i++) {
+		test_assert(asvc_signin_allowed(sessions, "carol", "192.0.2.1",
+						NOW));
+		asvc_signin_failed(sessions, "carol", "192.0.2.1", NOW);
+	}
+	/* the account, from anywhere */
+	test_assert(!asvc_signin_allowed(sessions, "carol", "192.0.2.1", NOW));
+	test_assert(!asvc_signin_allowed(sessions, "carol", "198.51.100.7",
+					 NOW + 10));
+	/* another account from that address: not yet */
+	test_assert(asvc_signin_allowed(sessions, "dave", "192.0.2.1", NOW));
+	asvc_signin_failed(sessions, "dave", "192.0.2.1", NOW);
+	asvc_signin_failed(sessions, "erin", "192.0.2.1", NOW);
+	/* five failures from the address: every account */
+	test_assert(!asvc_signin_allowed(sessions, "frank", "192.0.2.1", NOW));
+	test_assert(asvc_signin_allowed(sessions, "frank", "192.0.2.2", NOW));
+	/* the window passes */
+	test_assert(asvc_signin_allowed(sessions, "carol", "192.0.2.1",
+					NOW + 900));
+	asvc_sessions_deinit(&sessions);
+	test_end();
+}
+
+/* the policy as the tests see it: carol approves; rule "self" lets users
+   confirm their own requests; rule "hr" does not */
+static bool t_is_approver(void *context ATTR_UNUSED, const char *user)
+{
+	return strcmp(user, "carol") == 0;
+}
+
+static bool t_rule_info(void *context ATTR_UNUSED, const char *rule,
+			unsigned int *grant_secs_r, bool *self_approve_r)
+{
+	*grant_secs_r = 1800;
+	*self_approve_r = strcmp(rule, "self") == 0;
+	return strcmp(rule, "hr") == 0 || strcmp(rule, "self") == 0;
+}
+
+static const struct asvc_rules rules = {
+	.is_approver = t_is_approver,
+	.rule_info = t_rule_info,
+};
+
+struct web_ctx {
+	struct stepup_state *state;
+	struct event *event;
+	struct asvc_store *store;
+	struct asvc_sessions *sessions;
+	struct asvc_web_env env;
+	/* the browser: its cookies */
+	const char *session_cookie, *pre_cookie;
+};
+
+static void add_request(struct web_ctx *ctx, const char *id, const char *user,
+			const char *rule, const char *code)
+{
+	struct asvc_request *req = asvc_request_new();
+	const char *error;
+
+	req->id = p_strdup(req->pool, id);
+	req->user = p_strdup(req->pool, user);
+	req->mailbox = "<b>Confidentiel</b>";
+	req->rule = p_strdup(req->pool, rule);
+	req->binding_code = p_strdup(req->pool, code);
+	req->remote_ip = "192.0.2.10";
+	req->client = "Thunderbird";
+	req->auth = "password";
+	req->received = NOW - 30;
+	if (asvc_store_add(ctx->store, req, &error) < 0)
+		i_fatal("%s", error);
+}
+
+static void web_init(struct web_ctx *ctx)
+{
+	const char *dir = t_strdup_printf("%s/%u", tmp_dir, ++dir_seq);
+	const char *error;
+
+	i_zero(ctx);
+	if (mkdir(dir, 0700) < 0)
+		i_fatal("mkdir: %m");
+	if (stepup_state_init_dir(dir, &ctx->state, &error) < 0)
+		i_fatal("%s", error);
+	ctx->event = event_create(NULL);
+	if (asvc_store_init(ctx->state, ctx->event, &ctx->store, &error) < 0)
+		i_fatal("%s", error);
+	ctx->sessions = asvc_sessions_init(&session_set);
+	ctx->env.store = ctx->store;
+	ctx->env.sessions = ctx->sessions;
+	ctx->env.rules = &rules;
+	ctx->env.css = "body{}";
+	add_request(ctx, ID_ALICE, "alice", "hr", "42");
+	add_request(ctx, ID_BOB, "bob", "self", "17");
+}
+
+static void web_deinit(struct web_ctx *ctx)
+{
+	asvc_sessions_deinit(&ctx->sessions);
+	asvc_store_deinit(&ctx->store);
+	stepup_state_deinit(&ctx->state);
+	event_unref(&ctx->event);
+}
+
+static const char *header(const struct asvc_web_response *resp,
+			  const char *name, const char *prefix)
+{
+	const struct asvc_web_header *h;
+
+	array_foreach(&resp->headers, h) {
+		if (strcmp(h->name, name) == 0 &&
+		    (prefix == NULL || str_begins(h->value, prefix)))
+			return h->value;
+	}
+	return NULL;
+}
+
+/* keep the cookies a response sets, as a browser does */
+static void take_cookies(struct web_ctx *ctx,
+			 const struct asvc_web_response *resp)
+{
+	const struct asvc_web_header *h;
+	const char *v, *end;
+
+	array_foreach(&resp->headers, h) {
+		if (strcmp(h->name, "Set-Cookie") != 0)
+			continue;
+		v = strchr(h->value, '=') + 1;
+		end = strchr(v, ';');
+		v = t_strdup_until(v, end);
+		if (str_begins(h->value, ASVC_COOKIE_PRE "="))
+			ctx->pre_cookie = v[0] == '\0' ? NULL : v;
+		else if (str_begins(h->value, ASVC_COOKIE_SESSION "="))
+			ctx->session_cookie = v[0] == '\0' ? NULL : v;
+	}
+}
+
+static void web_do(struct web_ctx *ctx, const char *method, const char *path,
+		   const char *body, struct asvc_web_response *resp)
+{
+	struct asvc_web_request req;
+	string_t *cookie = t_str_new(256);
+
+	if (ctx->pre_cookie != NULL)
+		str_printfa(cookie, ASVC_COOKIE_PRE "=%s; ", ctx->pre_cookie);
+	if (ctx->session_cookie != NULL) {
+		str_printfa(cookie, ASVC_COOKIE_SESSION "=%s",
+			    ctx->session_cookie);
+	}
+	i_zero(&req);
+	req.method = method;
+	req.path = path;
+	req.cookie = str_c(cookie);
+	req.content_type = "application/x-www-form-urlencoded";
+	req.body = body;
+	req.remote_ip = "192.0.2.99";
+	req.now = NOW;
+	asvc_web_handle(&ctx->env, &req, resp);
+	if (resp->signin_pending) {
+		/* the service checks it through Dovecot's auth; here the
+		   password is "pw" and the code "123456" */
+		bool ok = strcmp(resp->signin.password, "pw") == 0 &&
+			strcmp(resp->signin.code, "123456") == 0;
+
+		asvc_web_signin_done(&ctx->env, &req, resp->signin.user, ok,
+				     ok ? NULL : "wrong", resp);
+	}
+	take_cookies(ctx, resp);
+}
+
+/* the value of the first hidden csrf field of a page */
+static const char *page_csrf(const struct asvc_web_response *resp)
+{
+	const char *p = strstr(str_c(resp->body), "name=\"csrf\" value=\"");
+
+	if (p == NULL)
+		return NULL;
+	p += strlen("name=\"csrf\" value=\"");
+	return t_strndup(p, ASVC_TOKEN_HEX_LEN);
+}
+
+static void sign_in(struct web_ctx *ctx, const char *user,
+		    struct asvc_web_response *resp)
+{
+	web_do(ctx, "GET", "/", "", resp);
+	web_do(ctx, "POST", "/signin", t_strdup_printf(
+		"user=%s&password=pw&code=123456&csrf=%s", user,
+		page_csrf(resp)), resp);
+}
+
+static void test_web_signin(void)
+{
+	struct web_ctx ctx;
+	struct asvc_web_response resp;
+	const char *csrf;
+
+	test_begin("approval page: sign-in, CSRF, headers");
+	web_init(&ctx);
+	web_do(&ctx, "GET", "/", "", &resp);
+	test_assert(resp.status == 200);
+	test_assert(strstr(str_c(resp.body), "action=\"signin\"") != NULL);
+	test_assert(header(&resp, "Set-Cookie", ASVC_COOKIE_PRE "=") != NULL);
+	test_assert(strstr(header(&resp, "Set-Cookie", NULL),
+		    "; Secure; HttpOnly; SameSite=Strict") != NULL);
+	test_assert(strstr(header(&resp, "Content-Security-Policy", NULL),
+			   "default-src 'none'") != NULL);
+	test_assert(strstr(header(&resp, "Content-Security-Policy", NULL),
+			   "script") == NULL);
+	test_assert(header(&resp, "X-Frame-Options", "DENY") != NULL);
+	csrf = page_csrf(&resp);
+	test_assert(csrf != NULL && strcmp(csrf, ctx.pre_cookie) == 0);
+	/* a sign-in posted from elsewhere: no token */
+	web_do(&ctx, "POST", "/signin", "user=carol&password=pw&code=123456",
+	       &resp);
+	test_assert(resp.status == 403 && ctx.session_cookie == NULL);
+	/* wrong code */
+	csrf = page_csrf(&resp);
+	web_do(&ctx, "POST", "/signin", t_strdup_printf(
+		"user=carol&password=pw&code=000000&csrf=%s", csrf), &resp);
+	test_assert(resp.status == 200 && ctx.session_cookie == NULL);
+	test_assert(strstr(str_c(resp.body), "Sign-in failed") != NULL);
+	/* right */
+	sign_in(&ctx, "carol", &resp);
+	test_assert(ctx.session_cookie != NULL);
+	test_assert(strstr(str_c(resp.body), "carol (approver)") != NULL);
+	/* nothing secret in the page, the session token least of all */
+	test_assert(strstr(str_c(resp.body), ctx.session_cookie) == NULL);
+	/* sign-out needs the token too */
+	web_do(&ctx, "POST", "/signout", "csrf=0", &resp);
+	test_assert(resp.status == 403 && ctx.session_cookie != NULL);
+	web_do(&ctx, "POST", "/signout", t_strdup_printf("csrf=%s",
+	       page_csrf(&resp) == NULL ? "" : ""), &resp);
+	test_assert(resp.status == 403);
+	web_deinit(&ctx);
+	test_end();
+}
+
+static void test_web_rate_limit(void)
+{
+	struct web_ctx ctx;
+	struct asvc_web_response resp;
+	unsigned int i;
+
+	test_begin("approval page: repeated failures refuse sign-in");
+	web_init(&ctx);
+	web_do(&ctx, "GET", "/", "", &resp);
+	for (i = 0; i < 3; i++) {
+		web_do(&ctx, "POST", "/signin", t_strdup_printf(
+			"user=carol&password=bad&code=1&csrf=%s",
+			page_csrf(&resp)), &resp);
+		test_assert(resp.status == 200);
+	}
+	/* now even the right password and code are not tried */
+	web_do(&ctx, "POST", "/signin", t_strdup_printf(
+		"user=carol&password=pw&code=123456&csrf=%s",
+		page_csrf(&resp)), &resp);
+	test_assert(resp.status == 429 && ctx.session_cookie == NULL);
+	web_deinit(&ctx);
+	test_end();
+}
+
+static void test_web_approver(void)
+{
+	struct web_ctx ctx;
+	struct asvc_web_response resp;
+	struct asvc_request *req;
+	const char *body, *csrf;
+
+	test_begin("approval page: an approver sees, approves, denies");
+	web_init(&ctx);
+	sign_in(&ctx, "carol", &resp);
+	body = str_c(resp.body);
+	/* both requests, every fact, escaped */
+	test_assert(strstr(body, "r-" ID_ALICE) != NULL);
+	test_assert(strstr(body, "r-" ID_BOB) != NULL);
+	test_assert(strstr(body, "&lt;b&gt;Confidentiel&lt;/b&gt;") != NULL);
+	test_assert(strstr(body, "<b>Confidentiel") == NULL);
+	test_assert(strstr(body, "192.0.2.10") != NULL);
+	test_assert(strstr(body, "Thunderbird") != NULL);
+	test_assert(strstr(body, ">42<") != NULL);
+	test_assert(strstr(body, "30 s") != NULL);
+	csrf = t_strdup(page_csrf(&resp));
+	/* a forged post without the token changes nothing */
+	web_do(&ctx, "POST", "/approve", "id=" ID_ALICE "&minutes=30", &resp);
+	test_assert(resp.status == 403);
+	test_assert(asvc_store_find(ctx.store, ID_ALICE)->status ==
+		    ASVC_STATUS_PENDING);
+	/* longer than the rule's grant (30 min): capped */
+	web_do(&ctx, "POST", "/approve", t_strdup_printf(
+		"csrf=%s&id=" ID_ALICE "&minutes=600&reason=ticket+4711",
+		csrf), &resp);
+	test_assert(resp.status == 200);
+	req = asvc_store_find(ctx.store, ID_ALICE);
+	test_assert(req->status == ASVC_STATUS_APPROVED);
+	test_assert(req->grant_until == NOW + 1800);
+	test_assert_strcmp(req->approver, "carol");
+	test_assert_strcmp(req->reason, "ticket 4711");
+	/* once decided it stays so */
+	web_do(&ctx, "POST", "/deny", t_strdup_printf(
+		"csrf=%s&id=" ID_ALICE "&reason=x", csrf), &resp);
+	test_assert(req->status == ASVC_STATUS_APPROVED);
+	web_do(&ctx, "POST", "/deny", t_strdup_printf(
+		"csrf=%s&id=" ID_BOB "&reason=not+now", csrf), &resp);
+	req = asvc_store_find(ctx.store, ID_BOB);
+	test_assert(req->status == ASVC_STATUS_DENIED);
+	test_assert_strcmp(req->reason, "not now");
+	test_assert(strstr(str_c(resp.body), "No pending requests") != NULL);
+	web_deinit(&ctx);
+	test_end();
+}
+
+static void test_web_self(void)
+{
+	struct web_ctx ctx;
+	struct asvc_web_response resp;
+	struct asvc_request *req;
+	const char *body, *csrf;
+
+	test_begin("approval page: users see only their own self_approve requests");
+	web_init(&ctx);
+	/* alice's rule does not allow it: she sees nothing */
+	sign_in(&ctx, "alice", &resp);
+	body = str_c(resp.body);
+	test_assert(strstr(body, "No pending requests") != NULL);
+	test_assert(strstr(body, ID_ALICE) == NULL && strstr(body, ID_BOB) == NULL);
+	csrf = t_strdup(page_csrf(&resp));
+	/* nor may she decide on bob's by posting its id */
+	web_do(&ctx, "POST", "/approve", t_strdup_printf(
+		"csrf=%s&id=" ID_BOB "&minutes=5", csrf), &resp);
+	web_do(&ctx, "POST", "/confirm", t_strdup_printf(
+		"csrf=%s&id=" ID_BOB "&code=17", csrf), &resp);
+	web_do(&ctx, "POST", "/confirm", t_strdup_printf(
+		"csrf=%s&id=" ID_ALICE "&code=42", csrf), &resp);
+	test_assert(asvc_store_find(ctx.store, ID_BOB)->status ==
+		    ASVC_STATUS_PENDING);
+	test_assert(asvc_store_find(ctx.store, ID_ALICE)->status ==
+		    ASVC_STATUS_PENDING);
+	web_deinit(&ctx);
+
+	web_init(&ctx);
+	sign_in(&ctx, "bob", &resp);
+	body = str_c(resp.body);
+	test_assert(strstr(body, "r-" ID_BOB) != NULL);
+	test_assert(strstr(body, ID_ALICE) == NULL);
+	/* the binding code is what bob must type: not shown */
+	test_assert(strstr(body, ">17<") == NULL);
+	csrf = t_strdup(page_csrf(&resp));
+	/* he cannot approve it as an approver would */
+	web_do(&ctx, "POST", "/approve", t_strdup_printf(
+		"csrf=%s&id=" ID_BOB "&minutes=5", csrf), &resp);
+	test_assert(asvc_store_find(ctx.store, ID_BOB)->status ==
+		    ASVC_STATUS_PENDING);
+	web_do(&ctx, "POST", "/confirm", t_strdup_printf(
+		"csrf=%s&id=" ID_BOB "&code=17", csrf), &resp);
+	req = asvc_store_find(ctx.store, ID_BOB);
+	test_assert(req->status == ASVC_STATUS_APPROVED);
+	test_assert(req->grant_until == NOW + 1800);
+	test_assert(req->self_confirmed);
+	web_deinit(&ctx);
+
+	/* a wrong binding code denies */
+	web_init(&ctx);
+	sign_in(&ctx, "bob", &resp);
+	csrf = t_strdup(page_csrf(&resp));
+	web_do(&ctx, "POST", "/confirm", t_strdup_printf(
+		"csrf=%s&id=" ID_BOB "&code=18", csrf), &resp);
+	req = asvc_store_find(ctx.store, ID_BOB);
+	test_assert(req->status == ASVC_STATUS_DENIED);
+	test_assert_strcmp(req->reason, "wrong binding code");
+	web_deinit(&ctx);
+	test_end();
+}
+
+int main(void)
+{
+	static void (*const test_functions[])(void) = {
+		test_html,
+		test_form,
+		test_sessions,
+		test_rate_limit,
+		test_web_signin,
+		test_web_rate_limit,
+		test_web_approver,
+		test_web_self,
+		NULL
+	};
+	char cmd[sizeof(tmp_dir) + 16];
+	int ret;
+
+	if (mkdtemp(tmp_dir) == NULL)
+		i_fatal("mkdtemp: %m");
+	ret = test_run(test_functions);
+	i_snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_dir);
+	if (system(cmd) != 0)
+		ret = 1;
+	return ret;
+}
