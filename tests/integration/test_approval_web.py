@@ -9,7 +9,6 @@ client (issue 19) and says so while it is missing."""
 
 import http.client
 import imaplib
-import json
 import secrets
 import ssl
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 import approval_service as asvc
 import browser
 from dovecot_harness import built
+from test_login import enroll
 
 pytestmark = pytest.mark.skipif(not browser.available(),
                                 reason="chromium, chromium-driver or "
@@ -50,21 +50,6 @@ USERS = {"alice": "alicepw", "bob": "bobpw", "carol": "carolpw",
 ENROLLED = ("bob", "carol", "erin", "frank", "gail")
 
 
-def enroll(dc, user):
-    proc = subprocess.Popen(
-        [built("stepup"), "--policy", dc.policy_path, "enroll", user,
-         "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=dc.client_env())
-    first = json.loads(proc.stdout.readline())
-    totp = pyotp.parse_uri(first["uri"])
-    # the previous step's code: this step's and the next stay unused
-    proc.stdin.write(totp.at(time.time() - totp.interval) + "\n")
-    proc.stdin.flush()
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out + err
-    return totp
-
-
 @pytest.fixture(scope="module")
 def dc(dovecot_factory):
     asvc.require_service()
@@ -78,7 +63,7 @@ def dc(dovecot_factory):
     inst.url = "https://127.0.0.1:%d/" % port
     inst.client = asvc.Client(port, inst.approval_ca)
     inst.client.wait_up()
-    inst.totp = {u: enroll(inst, u) for u in ENROLLED}
+    inst.totp = {u: pyotp.TOTP(enroll(inst, u)[0]) for u in ENROLLED}
     inst.used = {u: set() for u in ENROLLED}
     return inst
 
