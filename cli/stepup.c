@@ -35,6 +35,11 @@ static const struct stepup_command commands[] = {
 	  "  stepup audit anchor [FILE]\n"
 	  "  stepup audit report [--since T] [--user U] [--mailbox M]" },
 	{ "import-oath", cmd_import_oath, "import-oath USERSFILE" },
+	{ "approval", cmd_approval_decide,
+	  "approval approve ID [--for DURATION] [--reason TEXT] "
+	  "[--socket PATH]\n"
+	  "  stepup approval deny ID [--reason TEXT] [--socket PATH]\n"
+	  "  stepup approval list [--socket PATH]" },
 };
 
 int stepup_cli_usage_error(const char *fmt, ...)

@@ -15,6 +15,9 @@
        port = 8443
        ssl = yes
      }
+     unix_listener stepup-approval {   # stepup approval approve ID
+       mode = 0600
+     }
    }
 
    doc/approvals.md says how to run it, also behind a reverse proxy. */
@@ -47,6 +50,8 @@
 #include "stepup-approval.h"
 
 #define EXPIRE_INTERVAL_MSECS 1000
+/* the unix_listener of "stepup approval approve" (root only) */
+#define ADMIN_LISTENER "stepup-approval"
 
 struct approval_conn {
 	struct http_server_connection *http_conn;
@@ -313,6 +318,10 @@ static void client_connected(struct master_service_connection *mconn)
 {
 	struct approval_conn *conn;
 
+	if (strcmp(mconn->name, ADMIN_LISTENER) == 0) {
+		stepup_approval_admin_connected(mconn);
+		return;
+	}
 	master_service_client_connection_accept(mconn);
 	conn = i_new(struct approval_conn, 1);
 	conn->remote_ip = mconn->remote_ip;
@@ -421,6 +430,7 @@ int main(int argc, char *argv[])
 	signin = stepup_approval_signin_init(set.auth_socket,
 					     set.auth_master_socket,
 					     facts_key, event);
+	stepup_approval_admin_init(store, &rules, event);
 	stepup_approval_notify_init(set.notify_command,
 				    set.notify_timeout_secs, event);
 
@@ -436,6 +446,7 @@ int main(int argc, char *argv[])
 
 	timeout_remove(&to_expire);
 	stepup_approval_signin_deinit(&signin);
+	stepup_approval_admin_deinit();
 	http_server_deinit(&http_server);
 	stepup_approval_notify_deinit();
 	asvc_sessions_deinit(&sessions);

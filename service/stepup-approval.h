@@ -16,6 +16,15 @@ int stepup_approval_load_keys(const struct stepup_policy *policy,
 			      struct stepup_approval_keyring **keyring_r,
 			      const char **error_r);
 
+/* stepup-approval-admin.c: the admin socket (stepup approval approve) */
+struct asvc_store;
+struct master_service_connection;
+void stepup_approval_admin_init(struct asvc_store *store,
+				const struct asvc_rules *rules,
+				struct event *event);
+void stepup_approval_admin_deinit(void);
+void stepup_approval_admin_connected(struct master_service_connection *conn);
+
 /* stepup-approval-notify.c: tell approvers of a new request */
 void stepup_approval_notify_init(const char *command,
 				 unsigned int timeout_secs,

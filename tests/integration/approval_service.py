@@ -42,6 +42,10 @@ service stepup-approval {{
     port = {port}
     ssl = yes
   }}
+  # stepup approval approve/deny/list
+  unix_listener stepup-approval {{
+    mode = 0600
+  }}
 }}
 # the service asks for the session facts of its sign-ins, as imap does
 service auth {{

@@ -2,11 +2,15 @@
 protocol v1 over HTTPS from an independent client (Python's hmac), and
 its store surviving a restart of the service."""
 
+import json
+import os
 import secrets
+import subprocess
 
 import pytest
 
 import approval_service as asvc
+from dovecot_harness import built
 
 POLICY = """\
 version = 1;
@@ -22,6 +26,21 @@ folders = (
 """
 
 
+NOTIFY = """#!/bin/sh
+# what the notify command gets: stdin, and (nothing on) the command line
+cat >> {t}/log/notify.jsonl
+echo "argv:$*" >> {t}/log/notify.argv
+"""
+
+
+def setup_instance(dc):
+    asvc.setup_files(dc)
+    path = os.path.join(dc.t, "etc", "notify.sh")
+    with open(path, "w") as f:
+        f.write(dc.fmt(NOTIFY))
+    os.chmod(path, 0o755)
+
+
 @pytest.fixture(scope="module")
 def dc(dovecot_factory):
     asvc.require_service()
@@ -29,8 +48,10 @@ def dc(dovecot_factory):
     inst = dovecot_factory(
         name="approval",
         policy=POLICY.replace("APPROVAL", asvc.approval_block(port)),
-        extra=asvc.service_extra(port, asvc.SERVICE_ARGS),
-        setup_hook=asvc.setup_files)
+        extra=asvc.service_extra(
+            port, asvc.SERVICE_ARGS +
+            " notify_command={t}/etc/notify.sh lifetime=6s"),
+        setup_hook=setup_instance)
     inst.approval_port = port
     inst.client = asvc.Client(port, inst.approval_ca)
     inst.client.wait_up()
@@ -112,3 +133,79 @@ def test_pending_request_survives_restart(dc):
     status, doc = dc.client.poll(rid)
     assert status == 200
     assert doc["decision"] == "pending" and doc["request_id"] == rid
+
+
+def stepup(dc, *args):
+    return subprocess.run(
+        [built("stepup"), "--policy", dc.policy_path] + list(args) +
+        ["--socket", os.path.join(dc.t, "run", "stepup-approval")],
+        capture_output=True, text=True, timeout=30, env=dc.client_env())
+
+
+def test_terminal_approve_deny_list(dc):
+    approve, deny = new_id(), new_id()
+    assert dc.client.post(asvc.request_body(approve))[0] == 200
+    assert dc.client.post(asvc.request_body(deny, mailbox="Other\tx"))[0] \
+        == 200
+    r = stepup(dc, "--json", "approval", "list")
+    assert r.returncode == 0, r.stderr
+    listed = {x["request_id"]: x for x in json.loads(r.stdout)}
+    assert listed[approve]["decision"] == "pending"
+    assert listed[deny]["mailbox"] == "Other\tx"
+    # longer than the rule's grant (15m): capped
+    r = stepup(dc, "approval", "approve", approve, "--for", "2h",
+               "--reason", "ticket 4711")
+    assert r.returncode == 0, r.stderr
+    assert "approved for 900 s" in r.stdout
+    r = stepup(dc, "approval", "deny", deny, "--reason", "no")
+    assert r.returncode == 0, r.stderr
+    status, doc = dc.client.poll(approve)
+    assert doc["decision"] == "approved" and doc["reason"] == "ticket 4711"
+    assert doc["approver"].endswith("(terminal)")
+    assert 890 <= doc["ttl"] <= 900
+    status, doc = dc.client.poll(deny)
+    assert doc["decision"] == "denied" and doc["reason"] == "no"
+    # decided once
+    r = stepup(dc, "approval", "deny", approve)
+    assert r.returncode == 1 and "already approved" in r.stderr
+    r = stepup(dc, "approval", "approve", new_id())
+    assert r.returncode == 1 and "no such request" in r.stderr
+    r = stepup(dc, "approval", "approve")
+    assert r.returncode == 2
+
+
+def test_notify_command_gets_the_request_on_stdin(dc):
+    import time
+    rid = new_id()
+    name = 'Sec"ret\u00e9 `id` $(id)'
+    assert dc.client.post(asvc.request_body(rid, mailbox=name))[0] == 200
+    path = os.path.join(dc.t, "log", "notify.jsonl")
+    deadline = time.monotonic() + 10
+    found = None
+    while found is None and time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    doc = json.loads(line)
+                    if doc["request_id"] == rid:
+                        found = doc
+        time.sleep(0.1)
+    assert found is not None, "notify_command never got the request"
+    assert found["mailbox"] == name and found["user"] == "alice"
+    assert found["binding_code"] == "42" and found["rule"] == "hr"
+    with open(os.path.join(dc.t, "log", "notify.argv")) as f:
+        assert set(f.read().split("\n")) <= {"argv:", ""}
+
+
+def test_pending_request_expires(dc):
+    import time
+    rid = new_id()
+    assert dc.client.post(asvc.request_body(rid))[0] == 200
+    deadline = time.monotonic() + 20
+    while True:
+        status, doc = dc.client.poll(rid)
+        if doc["decision"] != "pending":
+            break
+        assert time.monotonic() < deadline, "the request never expired"
+        time.sleep(0.5)
+    assert doc["decision"] == "expired"
