@@ -8,6 +8,7 @@ import hmac
 import http.client
 import json
 import os
+import pwd
 import secrets
 import ssl
 import subprocess
@@ -58,7 +59,8 @@ service auth {{
 
 APPROVAL_BLOCK = """\
 approval = {{ url = "https://127.0.0.1:{port}/v1/requests";
-             key_file = "{{t}}/etc/approval.key";{more} }};
+             key_file = "{{t}}/etc/approval.key";
+             ca_file = "{{t}}/etc/approval-cert.pem";{more} }};
 """
 
 
@@ -90,7 +92,9 @@ def setup_files(dc):
     path = os.path.join(etc, "approval.key")
     with open(path, "wb") as f:
         f.write(KEY + b"\n")
-    os.chmod(path, 0o600)
+    # readable by the plugin's side too (the stepup-audit service)
+    os.chown(path, 0, pwd.getpwnam("dovecot").pw_gid)
+    os.chmod(path, 0o640)
     dc.approval_ca = make_cert(etc)
 
 

@@ -38,6 +38,8 @@ login = ( { name = "default"; require = "password"; } );
 folders = (
   { name = "hr"; mailbox = "Confidentiel"; require = "approval";
     grant = "15m"; },
+  { name = "vault"; mailbox = "Vault"; require = "approval";
+    grant = "15m"; },
   { name = "mine"; mailbox = "Perso"; require = "approval";
     grant = "10m"; self_approve = true; },
   { name = "rest"; mailbox = "*"; require = "none"; }
@@ -298,33 +300,71 @@ def plugin_has_approvals(dc):
     return "approvals are not available" not in out.stdout + out.stderr
 
 
+def select_while_deciding(dc, b, mailbox, decide):
+    """SELECT mailbox as alice in a thread; find its request on the page
+    (a card that was not there before), decide(card); the SELECT's
+    result."""
+    r = dc.doveadm("mailbox", "create", "-u", "alice", mailbox)
+    assert r.returncode == 0 or "exists" in r.stderr, r.stderr
+    b.get(dc.url)
+    before = {e.get_attribute("id") for e in b.find_all("section.card")}
+    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=90)
+    imap.login("alice", USERS["alice"])
+    result = {}
+
+    def select():
+        try:
+            result["select"] = imap.select(mailbox)
+        except imaplib.IMAP4.error as e:
+            result["select"] = ("NO", [str(e).encode()])
+
+    t = threading.Thread(target=select)
+    t.start()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            new = [e for e in b.find_all("section.card")
+                   if e.get_attribute("id") not in before and
+                   mailbox in e.text]
+            if new:
+                break
+            assert time.monotonic() < deadline, "the request never showed"
+            time.sleep(0.5)
+            b.get(dc.url)
+        decide(new[0])
+    finally:
+        t.join(90)
+    imap.logout()
+    return result["select"]
+
+
 def test_select_opens_after_approval_in_the_page(dc, carol):
     if not plugin_has_approvals(dc):
         pytest.skip("pending: the plugin's approval client (issue 19) is "
                     "not in this build yet")
-    # a real IMAP SELECT waits for the decision made in the page
-    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=60)
-    imap.login("alice", USERS["alice"])
-    imap.create("Confidentiel")
-    result = {}
 
-    def select():
-        result["select"] = imap.select("Confidentiel")
+    def approve(c):
+        carol.submit(c.find_element("css selector",
+                                    "form[action=approve] button"))
 
-    t = threading.Thread(target=select)
-    t.start()
-    b = carol
-    b.get(dc.url)
-    deadline = time.monotonic() + 20
-    while not b.find_all("form[action=approve]"):
-        assert time.monotonic() < deadline, "the request never showed"
-        time.sleep(0.5)
-        b.get(dc.url)
-    assert "Confidentiel" in b.text()
-    b.submit(b.find("form[action=approve] button"))
-    t.join(60)
-    assert result["select"][0] == "OK", result
-    imap.logout()
+    typ, data = select_while_deciding(dc, carol, "Confidentiel", approve)
+    assert typ == "OK", data
+
+
+def test_select_denied_in_the_page_says_why(dc, carol):
+    if not plugin_has_approvals(dc):
+        pytest.skip("pending: the plugin's approval client (issue 19) is "
+                    "not in this build yet")
+
+    def deny(c):
+        c.find_element("css selector", "form[action=deny] input[name=reason]"
+                       ).send_keys("not during the audit")
+        carol.submit(c.find_element("css selector",
+                                    "form[action=deny] button"))
+
+    typ, data = select_while_deciding(dc, carol, "Vault", deny)
+    assert typ == "NO"
+    assert "not during the audit" in b" ".join(data).decode()
 
 
 def test_restart_keeps_pending_and_grant(dc, carol, browsers):

@@ -16,6 +16,7 @@
 #include "asvc-store.h"
 #include "asvc-proto.h"
 #include "asvc-decide.h"
+#include "asvc-admin.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@
 #define EX_REQUEST_SIG \
 	"v1=1:e0b544bd84f8c752eeebef5a9b286b4046a72a33e4d7b80b9440e03f09638160"
 #define NOW 1764590401
+#define ID2 "ffffffffffffffffffffffffffffffff"
 
 static char tmp_dir[] = "/tmp/stepup-asvc-XXXXXX";
 static unsigned int dir_seq;
@@ -529,6 +531,65 @@ static void test_proto_denied(void)
 	test_end();
 }
 
+static bool admin_is_approver(void *context ATTR_UNUSED,
+			      const char *user ATTR_UNUSED)
+{
+	return FALSE;
+}
+
+static bool admin_rule_info(void *context ATTR_UNUSED, const char *rule,
+			    unsigned int *grant_secs_r, bool *self_approve_r)
+{
+	*grant_secs_r = 600;
+	*self_approve_r = FALSE;
+	return strcmp(rule, "hr") == 0;
+}
+
+static void test_admin(void)
+{
+	static const struct asvc_rules rules = {
+		.is_approver = admin_is_approver,
+		.rule_info = admin_rule_info,
+	};
+	struct stepup_state *state = open_state(new_dir());
+	struct asvc_store *store = open_store(state);
+	const char *id2 = "ffffffffffffffffffffffffffffffff", *error;
+	string_t *out = t_str_new(256);
+
+	test_begin("approval service: the admin socket's commands");
+	test_assert(asvc_store_add(store, example_request(EX_ID), &error) == 0);
+	test_assert(asvc_store_add(store, example_request(id2), &error) == 0);
+	asvc_admin_handle(store, &rules, "list", NOW, out);
+	test_assert(strstr(str_c(out), EX_ID "\tpending\talice@example.org"
+			   "\tConfidentiel\thr\t192.0.2.10\t42\t") != NULL);
+	test_assert(str_begins(strstr(str_c(out), id2), id2));
+	test_assert(strcmp(str_c(out) + str_len(out) - 2, ".\n") == 0);
+	/* more than the rule's grant: capped */
+	str_truncate(out, 0);
+	asvc_admin_handle(store, &rules, "approve\t" EX_ID "\t7200\troot "
+			  "(terminal)\tticket", NOW, out);
+	test_assert_strcmp(str_c(out), "OK\t" EX_ID "\tapproved\t600\n");
+	test_assert_strcmp(asvc_store_find(store, EX_ID)->approver,
+			   "root (terminal)");
+	str_truncate(out, 0);
+	asvc_admin_handle(store, &rules, "deny\t" EX_ID "\troot\tx", NOW, out);
+	test_assert(str_begins(str_c(out), "FAIL\tthe request is already "
+			       "approved"));
+	str_truncate(out, 0);
+	asvc_admin_handle(store, &rules, "deny\t" ID2 "\troot\tno", NOW, out);
+	test_assert_strcmp(str_c(out), "OK\t" "ffffffffffffffffffffffffffffffff"
+			   "\tdenied\t0\n");
+	str_truncate(out, 0);
+	asvc_admin_handle(store, &rules, "approve\tnope\t0\troot\t", NOW, out);
+	test_assert(str_begins(str_c(out), "FAIL\tno such request"));
+	str_truncate(out, 0);
+	asvc_admin_handle(store, &rules, "delete\t" EX_ID, NOW, out);
+	test_assert(str_begins(str_c(out), "FAIL\tunknown command"));
+	asvc_store_deinit(&store);
+	stepup_state_deinit(&state);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -540,6 +601,7 @@ int main(void)
 		test_proto_refusals,
 		test_proto_lifecycle,
 		test_proto_denied,
+		test_admin,
 		test_event_deinit,
 		NULL
 	};
