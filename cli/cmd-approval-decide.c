@@ -11,10 +11,10 @@
 #include "lib.h"
 #include "str.h"
 #include "strescape.h"
-#include "settings-parser.h"
 #include "str-sanitize.h"
 #include "net.h"
 #include "write-full.h"
+#include "stepup-compat.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
 
@@ -32,6 +32,28 @@
 	"[--socket PATH]\n" \
 	"       stepup approval deny ID [--reason TEXT] [--socket PATH]\n" \
 	"       stepup approval list [--socket PATH]"
+
+/* "90s", "15m", "2h", "1d" (the same on Dovecot 2.3 and 2.4) */
+static int parse_duration(const char *str, unsigned int *secs_r)
+{
+	static const struct { char unit; unsigned int secs; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	const char *end;
+	uintmax_t n;
+	unsigned int i;
+
+	if (str_parse_uintmax(str, &n, &end) < 0 || end[0] == '\0' ||
+	    end[1] != '\0' || n == 0 || n > 366 * 86400)
+		return -1;
+	for (i = 0; i < N_ELEMENTS(units); i++) {
+		if (end[0] == units[i].unit) {
+			*secs_r = (unsigned int)n * units[i].secs;
+			return n * units[i].secs > 366 * 86400 ? -1 : 0;
+		}
+	}
+	return -1;
+}
 
 /* who decided: the person behind sudo, else the user running this */
 static const char *terminal_approver(void)
@@ -77,7 +99,7 @@ static int admin_exchange(const char *path, const char *line, bool multi,
 		if (multi && (strcmp(s, ".\n") == 0 ||
 			      (str_len(reply) >= 3 &&
 			       strcmp(s + str_len(reply) - 3, "\n.\n") == 0) ||
-			      str_begins(s, "FAIL\t")))
+			      str_begins_with(s, "FAIL\t")))
 			break;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -128,7 +150,7 @@ static int print_list(struct stepup_cli *cli, const char *reply)
 	const char *const *lines = t_strsplit(reply, "\n"), *const *f;
 	unsigned int n = 0;
 
-	if (str_begins(reply, "FAIL\t"))
+	if (str_begins_with(reply, "FAIL\t"))
 		return print_decision(cli, reply);
 	if (cli->json)
 		printf("[");
@@ -187,8 +209,7 @@ int cmd_approval_decide(struct stepup_cli *cli, int argc, char *argv[])
 	     id == NULL || id[0] == '\0' || strchr(id, '\t') != NULL) ||
 	    (strcmp(verb, "deny") == 0 && duration != NULL))
 		return stepup_cli_usage_error(DECIDE_USAGE);
-	if (duration != NULL &&
-	    (settings_get_time(duration, &secs, &error) < 0 || secs == 0))
+	if (duration != NULL && parse_duration(duration, &secs) < 0)
 		return stepup_cli_usage_error("bad duration %s", duration);
 
 	if (list) {
