@@ -57,17 +57,22 @@ int stepup_approval_load_keys(const struct stepup_policy *policy,
 {
 	const struct stepup_approval_settings *set =
 		stepup_policy_get_approval(policy);
+	const struct stepup_approval_key_file *key;
 	struct stepup_approval_keyring *keyring;
 
 	if (set->url == NULL) {
 		*error_r = "the policy has no approval block";
 		return -1;
 	}
+	/* every key verifies requests; a response is signed with the key
+	   that verified its request */
 	keyring = stepup_approval_keyring_create();
-	if (stepup_approval_keyring_add_file(keyring, "1", set->key_file,
-					     error_r) < 0) {
-		stepup_approval_keyring_free(&keyring);
-		return -1;
+	array_foreach(&set->keys, key) {
+		if (stepup_approval_keyring_add_file(keyring, key->id,
+						     key->file, error_r) < 0) {
+			stepup_approval_keyring_free(&keyring);
+			return -1;
+		}
 	}
 	*keyring_r = keyring;
 	return 0;
