@@ -8,7 +8,7 @@
 #include "ostream.h"
 #include "master-service.h"
 #include "asvc-admin.h"
-#include "stepup-approval.h"
+#include "stepup-approval-endpoint.h"
 
 /* The admin socket (unix_listener stepup-approval, root only): "stepup
    approval approve/deny/list" from a terminal (approval-service/

@@ -8,7 +8,7 @@
 #include "restrict-access.h"
 #include "program-client.h"
 #include "asvc-request.h"
-#include "stepup-approval.h"
+#include "stepup-approval-endpoint.h"
 
 /* notify_command: run for every new request with the request as JSON on
    stdin (never on argv: names and folders are the users' data), without

@@ -5,7 +5,7 @@
 #include "policy.h"
 #include "approval-key.h"
 #include "asvc-decide.h"
-#include "stepup-approval.h"
+#include "stepup-approval-endpoint.h"
 
 /* The policy as it is now (reloaded when the file changes); with no good
    policy nobody is an approver and no rule is known (fail closed). */

@@ -47,7 +47,7 @@
 #include "asvc-web.h"
 #include "approval-css.h"
 #include "stepup-approval-signin.h"
-#include "stepup-approval.h"
+#include "stepup-approval-endpoint.h"
 
 #define EXPIRE_INTERVAL_MSECS 1000
 /* the unix_listener of "stepup approval approve" (root only) */

@@ -1,5 +1,5 @@
-#ifndef STEPUP_APPROVAL_H
-#define STEPUP_APPROVAL_H
+#ifndef STEPUP_APPROVAL_ENDPOINT_H
+#define STEPUP_APPROVAL_ENDPOINT_H
 
 struct asvc_request;
 struct asvc_rules;
