@@ -291,10 +291,10 @@ def test_security_headers(dc):
 
 
 def plugin_has_approvals(dc):
-    """The plugin's approval client (issue 19) is in this build: the
-    plugin no longer refuses approval folders as "not available"."""
-    with open(built("lib90_stepup_plugin.so"), "rb") as f:
-        return b"needs an approval, which is not available" not in f.read()
+    """The plugin's approval client (issue 19) is in this build: the IMAP
+    plugin knows the ALERT of SPEC ("Approval requested for ...")."""
+    with open(built("lib95_imap_stepup_plugin.so"), "rb") as f:
+        return b"Approval requested for" in f.read()
 
 
 def select_while_deciding(dc, b, mailbox, decide):
