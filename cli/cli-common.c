@@ -10,12 +10,16 @@
 #include "state.h"
 #include "audit.h"
 #include "cli-common.h"
+#include "stepup-enroll.h"
 
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <grp.h>
+#include <time.h>
+
+#define STEPUP_CLI_NOTIFY_TIMEOUT_MSECS (10 * 1000)
 
 int stepup_cli_load_policy(struct stepup_cli *cli,
 			   struct stepup_policy **policy_r)
@@ -129,6 +133,43 @@ void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
 		i_fatal("gettimeofday() failed: %m");
 	if (stepup_audit_write(ctx->audit, &rec, &tv, &error) < 0)
 		fprintf(stderr, "stepup: audit log: %s\n", error);
+}
+
+int stepup_cli_parse_days(const char *str, time_t *secs_r)
+{
+	unsigned int n;
+	const char *end;
+
+	if (str_parse_uint(str, &n, &end) < 0 || n == 0 || n > 3650 ||
+	    strcmp(end, "d") != 0)
+		return -1;
+	*secs_r = (time_t)n * 86400;
+	return 0;
+}
+
+void stepup_cli_notify(struct stepup_cli_ctx *ctx,
+		       enum stepup_notice_kind kind, const char *user,
+		       const char *detail, bool by_self)
+{
+	const struct stepup_enrollment_settings *set =
+		stepup_policy_get_enrollment(ctx->policy);
+	const char *msg, *error;
+	char host[256];
+
+	if (!set->notify)
+		return;
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	msg = stepup_notice_message(kind, user, detail, by_self, host,
+				    time(NULL));
+	if (stepup_lmtp_deliver(set->lmtp, user, msg,
+				STEPUP_CLI_NOTIFY_TIMEOUT_MSECS, &error) < 0) {
+		fprintf(stderr, "stepup: warning: the notice to %s's INBOX "
+			"was not delivered: %s\n", user, error);
+		stepup_cli_audit(ctx, "admin", user, "deny", t_strdup_printf(
+			"notice not delivered: %s", error));
+	}
 }
 
 const char *stepup_cli_json_str(const char *str)

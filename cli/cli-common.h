@@ -1,6 +1,8 @@
 #ifndef STEPUP_CLI_COMMON_H
 #define STEPUP_CLI_COMMON_H
 
+#include "stepup-enroll.h"
+
 struct stepup_cli;
 struct stepup_policy;
 struct stepup_state;
@@ -52,6 +54,16 @@ int stepup_cli_parse_options(int argc, char *argv[], int first,
 int stepup_cli_parse_options_args(int argc, char *argv[], int first,
 				  const struct stepup_cli_option *opts,
 				  const char *const **args_r);
+
+/* "7d": 1..3650 days in seconds; -1 if not that. */
+int stepup_cli_parse_days(const char *str, time_t *secs_r);
+
+/* With enrollment.notify: the notice of a change into the user's INBOX
+   through Dovecot's LMTP (bounded wait). A failure is said on stderr
+   and audited; the change stands. */
+void stepup_cli_notify(struct stepup_cli_ctx *ctx,
+		       enum stepup_notice_kind kind, const char *user,
+		       const char *detail, bool by_self);
 
 /* JSON string (quoted, escaped) on the data stack. */
 const char *stepup_cli_json_str(const char *str);

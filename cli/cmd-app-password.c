@@ -10,6 +10,7 @@
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
+#include "stepup-enroll.h"
 #include "state.h"
 
 #include <stdio.h>
@@ -17,18 +18,6 @@
 
 #define ADD_USAGE "usage: stepup app-password add USER --label L " \
 	"[--expires 90d] [--networks CIDR,...] [--protocols imap,pop3,...]"
-
-static int parse_days(const char *str, time_t *secs_r)
-{
-	unsigned int n;
-	const char *end;
-
-	if (str_parse_uint(str, &n, &end) < 0 || n == 0 || n > 3650 ||
-	    strcmp(end, "d") != 0)
-		return -1;
-	*secs_r = (time_t)n * 86400;
-	return 0;
-}
 
 static bool valid_networks(const char *list)
 {
@@ -71,7 +60,7 @@ static int cmd_add(struct stepup_cli *cli, int argc, char *argv[])
 		if (strcmp(argv[i], "--label") == 0)
 			label = argv[++i];
 		else if (strcmp(argv[i], "--expires") == 0) {
-			if (parse_days(argv[++i], &lifetime) < 0)
+			if (stepup_cli_parse_days(argv[++i], &lifetime) < 0)
 				return stepup_cli_usage_error(
 					"--expires takes days, e.g. 90d");
 			expires = time(NULL) + lifetime;
@@ -107,6 +96,8 @@ static int cmd_add(struct stepup_cli *cli, int argc, char *argv[])
 	}
 	stepup_cli_audit(&ctx, "admin", user, "allow", t_strdup_printf(
 		"app password '%s' added", label));
+	stepup_cli_notify(&ctx, STEPUP_NOTICE_APP_PASSWORD, user, label,
+			  FALSE);
 	if (cli->json) {
 		printf("{\"user\":%s,\"label\":%s,\"password\":\"%s\"}\n",
 		       stepup_cli_json_str(user), stepup_cli_json_str(label),

@@ -1,13 +1,17 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
-/* stepup enroll USER [--json]
+/* stepup enroll USER [--self [--ip IP]] [--json]
 
    Generates a secret, shows the otpauth:// URI and a QR code, reads one
    code from standard input and only when it is right activates the
    enrollment and prints the recovery codes, once. The secret never
    appears in argv or in any log. With --json (provisioning portals) the
    first line is {"user","uri","qr"}; the portal then writes the code the
-   user typed as one line to standard input and reads the result line. */
+   user typed as one line to standard input and reads the result line.
+   With --self (a portal acting for the user, as the enrollment page
+   does) the policy's enrollment block applies: the first line on
+   standard input is the invitation code, or for a user who is enrolled
+   a current code or a recovery code (re-enrollment). */
 
 #include "lib.h"
 #include "str.h"
@@ -19,6 +23,7 @@
 #include "policy.h"
 #include "state.h"
 #include "totp.h"
+#include "stepup-enroll.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -62,13 +67,16 @@ static const char *qr_text(const char *data)
 static const char *read_code_line(void)
 {
 	char line[128];
+	const char *ret;
 	size_t len;
 
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return NULL;
 	len = strcspn(line, "\r\n");
 	line[len] = '\0';
-	return t_strdup(line);
+	ret = t_strdup(line);
+	safe_memset(line, 0, sizeof(line));
+	return ret;
 }
 
 static void print_result_json(bool enrolled, const char *error,
@@ -93,45 +101,94 @@ static void print_result_json(bool enrolled, const char *error,
 	fflush(stdout);
 }
 
+/* --self: the invitation code (not enrolled) or a current code (enrolled)
+   comes first on standard input */
+static const char *read_self_proof(struct stepup_cli_ctx *ctx,
+				   const char *user, bool json,
+				   bool *enrolled_r)
+{
+	const char *error;
+	int ret;
+
+	ret = stepup_state_is_enrolled(ctx->state, user, &error);
+	*enrolled_r = ret > 0;
+	if (ret < 0 || json)
+		return read_code_line();
+	if (ret > 0) {
+		printf("%s is enrolled: type a current code or a recovery "
+		       "code of the old authenticator: ", user);
+	} else if (stepup_policy_get_enrollment(ctx->policy)->invite) {
+		printf("Type the invitation code: ");
+	} else {
+		return NULL;
+	}
+	fflush(stdout);
+	return read_code_line();
+}
+
 int cmd_enroll(struct stepup_cli *cli, int argc, char *argv[])
 {
 	struct stepup_cli_ctx ctx;
 	const struct stepup_totp_settings *set;
-	const char *user, *uri, *code, *error, *const *codes;
-	unsigned char secret[STEPUP_TOTP_SECRET_MAX];
-	size_t secret_len;
-	uint64_t counter;
+	struct stepup_enroll_env env;
+	struct stepup_enrollment *enr;
+	const char *user = NULL, *ip = NULL, *uri, *code, *error, *reason;
+	const char *proof = NULL, *const *codes;
+	bool self = FALSE, enrolled = FALSE, reenroll;
+	const struct stepup_cli_option opts[] = {
+		{ "--self", NULL, &self },
+		{ "--ip", &ip, NULL },
+		{ NULL, NULL, NULL }
+	};
 	unsigned int i;
 	int ret;
 
-	if (argc != 2)
-		return stepup_cli_usage_error("usage: stepup enroll USER [--json]");
-	user = argv[1];
+	if (stepup_cli_parse_options(argc, argv, 1, opts, &user) < 0 ||
+	    user == NULL || (ip != NULL && !self))
+		return stepup_cli_usage_error("usage: stepup enroll USER "
+					      "[--self [--ip IP]] [--json]");
 	if (!stepup_cli_user_valid(user))
 		return stepup_cli_usage_error("invalid user name");
+	i_zero(&env);
+	if (ip != NULL && net_addr2ip(ip, &env.remote_ip) < 0)
+		return stepup_cli_usage_error("--ip: not an IP address");
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
 	set = stepup_policy_get_totp(ctx.policy);
+	env.policy = ctx.policy;
+	env.state = ctx.state;
+	env.audit = ctx.audit;
+	env.service = "stepup";
+	env.by_self = self;
 
-	ret = stepup_state_is_enrolled(ctx.state, user, &error);
-	if (ret != 0) {
+	if (self)
+		proof = read_self_proof(&ctx, user, cli->json, &enrolled);
+	ret = stepup_enroll_begin(&env, user, enrolled ? NULL : proof,
+				  enrolled ? proof : NULL, &enr, &reason,
+				  &error);
+	if (proof != NULL)
+		safe_memset((char *)proof, 0, strlen(proof));
+	if (ret <= 0) {
 		if (ret < 0)
 			fprintf(stderr, "stepup: %s\n", error);
-		else {
+		else if (!self && strstr(reason, "already enrolled") != NULL) {
 			fprintf(stderr, "stepup: %s is already enrolled "
 				"(stepup reset %s first)\n", user, user);
+		} else {
+			fprintf(stderr, "stepup: %s: %s\n", user, reason);
 		}
 		if (cli->json)
 			print_result_json(FALSE, ret < 0 ? "state error" :
-					  "already enrolled", NULL);
+					  (!self && strstr(reason,
+					   "already enrolled") != NULL ?
+					   "already enrolled" : reason), NULL);
 		stepup_cli_ctx_deinit(&ctx);
 		return ret < 0 ? STEPUP_EXIT_USAGE : STEPUP_EXIT_REFUSED;
 	}
 
-	secret_len = stepup_totp_secret_size(set->algorithm);
-	random_fill(secret, secret_len);
-	uri = stepup_totp_uri(set, user, secret, secret_len);
+	uri = stepup_enrollment_uri(enr);
+	reenroll = stepup_enrollment_is_reenroll(enr);
 	if (cli->json) {
 		printf("{\"user\":%s,\"uri\":%s,\"qr\":%s}\n",
 		       stepup_cli_json_str(user), stepup_cli_json_str(uri),
@@ -144,34 +201,25 @@ int cmd_enroll(struct stepup_cli *cli, int argc, char *argv[])
 	fflush(stdout);
 
 	code = read_code_line();
-	ret = code == NULL ? 0 :
-		stepup_totp_verify(set, secret, secret_len, time(NULL), code,
-				   &counter, &error);
+	ret = stepup_enroll_finish(&env, enr, code, &codes, &reason, &error);
+	stepup_enroll_free(&enr);
 	if (ret <= 0) {
 		if (ret < 0)
 			fprintf(stderr, "stepup: %s\n", error);
-		fprintf(stderr, "stepup: wrong code: %s is not enrolled\n",
-			user);
+		else if (strcmp(reason, "wrong confirmation code") == 0) {
+			fprintf(stderr, "stepup: wrong code: %s is not "
+				"enrolled\n", user);
+		} else {
+			fprintf(stderr, "stepup: %s: %s\n", user, reason);
+		}
 		if (cli->json)
-			print_result_json(FALSE, "wrong code", NULL);
-		stepup_cli_audit(&ctx, "enroll", user, "deny",
-				 "wrong confirmation code");
-		safe_memset(secret, 0, sizeof(secret));
-		stepup_cli_ctx_deinit(&ctx);
-		return STEPUP_EXIT_REFUSED;
-	}
-	ret = stepup_state_enroll(ctx.state, user, set, secret, secret_len,
-				  counter, time(NULL), &codes, &error);
-	safe_memset(secret, 0, sizeof(secret));
-	if (ret <= 0) {
-		fprintf(stderr, "stepup: %s\n", ret < 0 ? error :
-			"enrolled meanwhile by someone else");
-		if (cli->json)
-			print_result_json(FALSE, "not enrolled", NULL);
+			print_result_json(FALSE, ret < 0 ? "not enrolled" :
+					  (strcmp(reason, "wrong confirmation "
+						  "code") == 0 ? "wrong code" :
+					   reason), NULL);
 		stepup_cli_ctx_deinit(&ctx);
 		return ret < 0 ? STEPUP_EXIT_USAGE : STEPUP_EXIT_REFUSED;
 	}
-	stepup_cli_audit(&ctx, "enroll", user, "allow", "TOTP enrolled");
 	if (cli->json)
 		print_result_json(TRUE, NULL, codes);
 	else {
@@ -181,6 +229,9 @@ int cmd_enroll(struct stepup_cli *cli, int argc, char *argv[])
 		for (i = 0; codes[i] != NULL; i++)
 			printf("  %s\n", codes[i]);
 	}
+	fflush(stdout);
+	stepup_cli_notify(&ctx, reenroll ? STEPUP_NOTICE_REENROLLED :
+			  STEPUP_NOTICE_ENROLLED, user, NULL, self);
 	stepup_cli_ctx_deinit(&ctx);
 	return STEPUP_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
+#include "stepup-enroll.h"
 #include "state.h"
 
 #include <stdio.h>
@@ -37,6 +38,9 @@ int cmd_reset(struct stepup_cli *cli, int argc, char *argv[])
 		printf("%s: %s\n", argv[1], ret > 0 ? "TOTP enrollment, "
 		       "recovery codes and lockout removed" :
 		       "nothing to reset");
+	if (ret > 0)
+		stepup_cli_notify(&ctx, STEPUP_NOTICE_RESET, argv[1], NULL,
+				  FALSE);
 	stepup_cli_ctx_deinit(&ctx);
 	return STEPUP_EXIT_OK;
 }

@@ -17,7 +17,8 @@ struct stepup_command {
 };
 
 static const struct stepup_command commands[] = {
-	{ "enroll", cmd_enroll, "enroll USER [--json]" },
+	{ "enroll", cmd_enroll, "enroll USER [--self [--ip IP]] [--json]" },
+	{ "invite", cmd_invite, "invite USER [--expires 7d] [--json]" },
 	{ "status", cmd_status, "status USER [--json]" },
 	{ "reset", cmd_reset, "reset USER" },
 	{ "recovery-codes", cmd_recovery_codes, "recovery-codes USER" },

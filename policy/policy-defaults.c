@@ -26,6 +26,7 @@ struct stepup_policy *policy_new(void)
 	policy->approval.timeout_secs = POLICY_DEFAULT_APPROVAL_TIMEOUT_SECS;
 	policy->approval.wait_secs = POLICY_DEFAULT_APPROVAL_WAIT_SECS;
 	p_array_init(&policy->approval.keys, pool, 2);
+	policy_enrollment_defaults(policy);
 	hash_table_create(&policy->members, pool, 0, str_hash, strcmp);
 	p_array_init(&policy->login, pool, 8);
 	p_array_init(&policy->folders, pool, 8);

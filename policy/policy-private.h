@@ -75,6 +75,8 @@ struct stepup_policy {
 	const char *state_path, *state_redis, *audit_path;
 	const char *session_key_file;
 	struct stepup_approval_settings approval;
+	struct stepup_enrollment_settings enrollment;
+	struct policy_netset *enrollment_nets;
 	/* group name -> set of members (hash of "group\0user") */
 	HASH_TABLE(const char *, void *) members;
 	ARRAY(struct policy_login_rule) login;

@@ -317,6 +317,7 @@ static const struct policy_key root_keys[] = {
 	  .syntax = "a group { name = [ ... ]; }" },
 	{ "networks", POLICY_KEY_MAP, .func = networks_entry,
 	  .syntax = "a group { name = [ \"10.0.0.0/8\", ... ]; }" },
+	{ "enrollment", POLICY_KEY_BLOCK, .block = &policy_enrollment_block },
 	{ "login", POLICY_KEY_RULES, .block = &policy_login_rule_block,
 	  .syntax = RULES_SYNTAX },
 	{ "folders", POLICY_KEY_RULES, .block = &policy_folder_rule_block,

@@ -120,6 +120,9 @@ bool policy_node_has(const struct policy_node *node, const char *key);
 extern const struct policy_block policy_root_block;
 /* policy-schema-rule.c */
 extern const struct policy_block policy_login_rule_block;
+/* policy-enrollment.c */
+extern const struct policy_block policy_enrollment_block;
+void policy_enrollment_defaults(struct stepup_policy *policy);
 extern const struct policy_block policy_folder_rule_block;
 
 /* policy-values.c */

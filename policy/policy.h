@@ -36,6 +36,19 @@ struct stepup_approval_settings {
 	ARRAY_TYPE(const_string) approvers;
 };
 
+/* enrollment = { ... }: self-service enrollment (doc/enrollment.md) */
+struct stepup_enrollment_settings {
+	/* a user enrolling themself needs a stepup invite code
+	   (default TRUE) */
+	bool invite;
+	/* enrollment.networks is set: self-service only from there */
+	bool have_networks;
+	/* a notice into the user's INBOX after every change */
+	bool notify;
+	/* Dovecot's LMTP: a socket path or host:port */
+	const char *lmtp;
+};
+
 /* grant_scope of a folder rule: who an approval opens the folder for */
 enum stepup_grant_scope {
 	STEPUP_GRANT_SCOPE_IP = 0,	/* the user, from the same address */
@@ -70,6 +83,12 @@ const char *
 stepup_policy_get_session_key_file(const struct stepup_policy *policy);
 const struct stepup_approval_settings *
 stepup_policy_get_approval(const struct stepup_policy *policy);
+const struct stepup_enrollment_settings *
+stepup_policy_get_enrollment(const struct stepup_policy *policy);
+/* TRUE if enrollment.networks is unset or ip is in it (FALSE for an
+   unknown address when it is set) */
+bool stepup_policy_enrollment_network_allows(const struct stepup_policy *policy,
+					     const struct ip_addr *ip);
 /* What the policy asks for that this release parses but does not carry
    out, one sentence per rule, allocated from the data stack;
    NULL-terminated, empty if none (today always empty). */

@@ -22,6 +22,13 @@ struct state_grant {
 };
 ARRAY_DEFINE_TYPE(state_grant, struct state_grant);
 
+/* The user's invitation (stepup invite): the hash of the code, never
+   the code; a used one stays (used != 0) so a replay is named. */
+struct state_invite {
+	const char *hash;	/* hex SHA-256, "" = none */
+	time_t created, expires, used;
+};
+
 struct state_record {
 	const char *user;
 	bool enrolled;
@@ -37,6 +44,7 @@ struct state_record {
 	ARRAY_TYPE(const_string) recovery;	/* hex hashes of unused codes */
 	ARRAY_TYPE(state_app) apps;
 	ARRAY_TYPE(state_grant) grants;
+	struct state_invite invite;
 };
 
 void state_record_init(struct state_record *rec, const char *user);

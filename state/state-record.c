@@ -10,6 +10,7 @@
      recovery<TAB>SALT<TAB>HASH...
      app<TAB>LABEL<TAB>CRYPT<TAB>CREATED<TAB>EXPIRES<TAB>NETS<TAB>PROTOS<TAB>LAST-USED<TAB>LAST-IP
      grant<TAB>HMAC<TAB>IP<TAB>CREATED<TAB>LAST-USED
+     invite<TAB>SHA256<TAB>CREATED<TAB>EXPIRES<TAB>USED
 
    Values are tab-escaped. Anything else is corrupt. */
 
@@ -33,12 +34,13 @@ void state_record_init(struct state_record *rec, const char *user)
 	t_array_init(&rec->recovery, STEPUP_RECOVERY_CODES);
 	t_array_init(&rec->apps, 4);
 	t_array_init(&rec->grants, 4);
+	rec->invite.hash = "";
 }
 
 bool state_record_is_empty(const struct state_record *rec)
 {
 	return !rec->enrolled && array_count(&rec->apps) == 0 &&
-		array_count(&rec->grants) == 0 &&
+		array_count(&rec->grants) == 0 && rec->invite.hash[0] == '\0' &&
 		rec->failures == 0 && rec->locked_until == 0;
 }
 
@@ -124,6 +126,13 @@ parse_line(struct state_record *rec, const char *const *f, unsigned int n,
 		return strlen(grant->hash) != 64 ||
 			parse_time(f[3], &grant->created) < 0 ||
 			parse_time(f[4], &grant->last_used) < 0 ? -1 : 0;
+	}
+	if (strcmp(name, "invite") == 0 && n == 5) {
+		rec->invite.hash = f[1];
+		return strlen(f[1]) != 64 ||
+			parse_time(f[2], &rec->invite.created) < 0 ||
+			parse_time(f[3], &rec->invite.expires) < 0 ||
+			parse_time(f[4], &rec->invite.used) < 0 ? -1 : 0;
 	}
 	if (strcmp(name, "app") == 0 && n == 9) {
 		struct state_app *app = array_append_space(&rec->apps);
@@ -221,6 +230,11 @@ string_t *state_record_format(const struct state_record *rec)
 		str_printfa(str, "grant\t%s\t%s\t%ld\t%ld\n", grant->hash,
 			    str_tabescape(grant->ip), (long)grant->created,
 			    (long)grant->last_used);
+	}
+	if (rec->invite.hash[0] != '\0') {
+		str_printfa(str, "invite\t%s\t%ld\t%ld\t%ld\n",
+			    rec->invite.hash, (long)rec->invite.created,
+			    (long)rec->invite.expires, (long)rec->invite.used);
 	}
 	return str;
 }

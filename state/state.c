@@ -396,12 +396,12 @@ int stepup_state_verify_code_reconnect(struct stepup_state *state,
 
 /* ---- enrollment */
 
-int stepup_state_enroll(struct stepup_state *state, const char *user,
-			const struct stepup_totp_settings *set,
-			const unsigned char *secret, size_t secret_len,
-			uint64_t confirmed_counter, time_t now,
-			const char *const **recovery_codes_r,
-			const char **error_r)
+static int
+state_enroll(struct stepup_state *state, const char *user,
+	     const struct stepup_totp_settings *set,
+	     const unsigned char *secret, size_t secret_len,
+	     uint64_t confirmed_counter, time_t now, bool replace,
+	     const char *const **recovery_codes_r, const char **error_r)
 {
 	struct state_txn txn;
 	int ret;
@@ -413,10 +413,12 @@ int stepup_state_enroll(struct stepup_state *state, const char *user,
 	}
 	if (txn_begin(state, user, &txn, error_r) < 0)
 		return -1;
-	if (txn.rec.enrolled) {
+	if (txn.rec.enrolled != replace) {
 		txn_end(&txn);
 		return 0;
 	}
+	/* a new enrollment replaces everything the old secret gave */
+	state_buffer_wipe(txn.rec.secret);
 	txn.rec.enrolled = TRUE;
 	txn.rec.algorithm = set->algorithm;
 	txn.rec.digits = set->digits;
@@ -431,6 +433,30 @@ int stepup_state_enroll(struct stepup_state *state, const char *user,
 	ret = txn_commit(&txn, error_r);
 	txn_end(&txn);
 	return ret < 0 ? -1 : 1;
+}
+
+int stepup_state_enroll(struct stepup_state *state, const char *user,
+			const struct stepup_totp_settings *set,
+			const unsigned char *secret, size_t secret_len,
+			uint64_t confirmed_counter, time_t now,
+			const char *const **recovery_codes_r,
+			const char **error_r)
+{
+	return state_enroll(state, user, set, secret, secret_len,
+			    confirmed_counter, now, FALSE, recovery_codes_r,
+			    error_r);
+}
+
+int stepup_state_reenroll(struct stepup_state *state, const char *user,
+			  const struct stepup_totp_settings *set,
+			  const unsigned char *secret, size_t secret_len,
+			  uint64_t confirmed_counter, time_t now,
+			  const char *const **recovery_codes_r,
+			  const char **error_r)
+{
+	return state_enroll(state, user, set, secret, secret_len,
+			    confirmed_counter, now, TRUE, recovery_codes_r,
+			    error_r);
 }
 
 int stepup_state_new_recovery_codes(struct stepup_state *state,
@@ -700,4 +726,100 @@ int stepup_state_app_password_revoke(struct stepup_state *state,
 	}
 	txn_end(&txn);
 	return ret;
+}
+
+/* ---- invitations */
+
+/* bound to the user: another user's code never matches */
+static const char *invite_hash(const char *user, const char *code)
+{
+	struct sha256_ctx ctx;
+	unsigned char digest[SHA256_RESULTLEN];
+	const char *p;
+
+	sha256_init(&ctx);
+	sha256_loop(&ctx, "stepup-invite", 14);
+	sha256_loop(&ctx, user, strlen(user) + 1);
+	for (p = code; *p != '\0'; p++) {
+		char c = i_tolower(*p);
+		sha256_loop(&ctx, &c, 1);
+	}
+	sha256_result(&ctx, digest);
+	safe_memset(&ctx, 0, sizeof(ctx));
+	return binary_to_hex(digest, sizeof(digest));
+}
+
+int stepup_state_invite_add(struct stepup_state *state, const char *user,
+			    time_t expires, time_t now, const char **code_r,
+			    const char **error_r)
+{
+	struct state_txn txn;
+	const char *code;
+	int ret;
+
+	if (txn_begin(state, user, &txn, error_r) < 0)
+		return -1;
+	code = random_code(4);
+	txn.rec.invite.hash = invite_hash(user, code);
+	txn.rec.invite.created = now;
+	txn.rec.invite.expires = expires;
+	txn.rec.invite.used = 0;
+	ret = txn_commit(&txn, error_r);
+	txn_end(&txn);
+	if (ret < 0)
+		return -1;
+	*code_r = code;
+	return 0;
+}
+
+int stepup_state_invite_check(struct stepup_state *state, const char *user,
+			      const char *code, time_t now, bool redeem,
+			      enum stepup_invite_result *result_r,
+			      const char **error_r)
+{
+	struct state_txn txn;
+	struct state_invite *inv;
+	bool match;
+	int ret = 0;
+
+	*result_r = STEPUP_INVITE_WRONG;
+	if (txn_begin(state, user, &txn, error_r) < 0)
+		return -1;
+	inv = &txn.rec.invite;
+	match = inv->hash[0] != '\0' && code_shape(code, 4) &&
+		mem_equals_timing_safe(inv->hash, invite_hash(user, code), 64);
+	if (inv->hash[0] == '\0')
+		*result_r = STEPUP_INVITE_NONE;
+	else if (!match)
+		*result_r = STEPUP_INVITE_WRONG;
+	else if (inv->used != 0)
+		*result_r = STEPUP_INVITE_USED;
+	else if (inv->expires != 0 && inv->expires <= now)
+		*result_r = STEPUP_INVITE_EXPIRED;
+	else {
+		*result_r = STEPUP_INVITE_OK;
+		if (redeem) {
+			inv->used = now;
+			ret = txn_commit(&txn, error_r);
+		}
+	}
+	txn_end(&txn);
+	return ret < 0 ? -1 : 0;
+}
+
+const char *stepup_invite_result_reason(enum stepup_invite_result result)
+{
+	switch (result) {
+	case STEPUP_INVITE_OK:
+		return "invitation accepted";
+	case STEPUP_INVITE_NONE:
+		return "no invitation for this user";
+	case STEPUP_INVITE_WRONG:
+		return "wrong invitation code";
+	case STEPUP_INVITE_USED:
+		return "invitation code already used";
+	case STEPUP_INVITE_EXPIRED:
+		return "invitation code expired";
+	}
+	i_unreached();
 }

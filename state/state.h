@@ -117,6 +117,15 @@ int stepup_state_enroll(struct stepup_state *state, const char *user,
 			uint64_t confirmed_counter, time_t now,
 			const char *const **recovery_codes_r,
 			const char **error_r);
+/* Re-enrollment (a new phone): the same for a user who is enrolled,
+   replacing the secret, the recovery codes and every grant the old
+   secret gave. 0 if the user is not enrolled. */
+int stepup_state_reenroll(struct stepup_state *state, const char *user,
+			  const struct stepup_totp_settings *set,
+			  const unsigned char *secret, size_t secret_len,
+			  uint64_t confirmed_counter, time_t now,
+			  const char *const **recovery_codes_r,
+			  const char **error_r);
 /* New recovery codes replace the old ones. 0 if not enrolled. */
 int stepup_state_new_recovery_codes(struct stepup_state *state,
 				    const char *user,
@@ -171,5 +180,28 @@ int stepup_state_app_password_add(struct stepup_state *state,
 int stepup_state_app_password_revoke(struct stepup_state *state,
 				     const char *user, const char *label,
 				     const char **error_r);
+
+/* Invitations (stepup invite): one per user, single use, stored as a
+   hash bound to the user; a new one replaces the old. */
+#define STEPUP_INVITE_CODE_LEN 19	/* xxxx-xxxx-xxxx-xxxx: 79 bits */
+enum stepup_invite_result {
+	STEPUP_INVITE_OK,
+	STEPUP_INVITE_NONE,	/* the user has no invitation */
+	STEPUP_INVITE_WRONG,	/* not this user's code */
+	STEPUP_INVITE_USED,
+	STEPUP_INVITE_EXPIRED,
+};
+/* expires: 0 = never. code_r (data stack) is shown once. */
+int stepup_state_invite_add(struct stepup_state *state, const char *user,
+			    time_t expires, time_t now, const char **code_r,
+			    const char **error_r);
+/* Check code against the user's invitation; with redeem an accepted
+   one is used up (persisted before it returns). -1 = error (deny). */
+int stepup_state_invite_check(struct stepup_state *state, const char *user,
+			      const char *code, time_t now, bool redeem,
+			      enum stepup_invite_result *result_r,
+			      const char **error_r);
+/* for audit records and messages */
+const char *stepup_invite_result_reason(enum stepup_invite_result result);
 
 #endif

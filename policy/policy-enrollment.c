@@ -1,0 +1,93 @@
+/* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
+
+/* The policy's enrollment block (doc/enrollment.md "Self-service"):
+   who may enroll without an admin, and whether a notice is delivered
+   after every change of a user's second factor.
+
+     enrollment = { invite = true; networks = [ "internal" ];
+                    notify = true; lmtp = "/var/run/dovecot/lmtp"; };
+*/
+
+#include "lib.h"
+#include "array.h"
+#include "hash.h"
+#include "policy-schema.h"
+
+#define POLICY_DEFAULT_LMTP "/var/run/dovecot/lmtp"
+#define ENROLLMENT(member) \
+	.offset = offsetof(struct stepup_policy, enrollment.member)
+
+static void enrollment_networks(struct policy_parser *p,
+				const struct policy_value *v,
+				void *context ATTR_UNUSED)
+{
+	struct stepup_policy *policy = p->policy;
+	ARRAY_TYPE(policy_net) nets, *named;
+	const char *const *n;
+	struct policy_net net;
+
+	t_array_init(&nets, 8);
+	array_foreach(&v->strings, n) {
+		named = hash_table_lookup(p->nets, *n);
+		if (named != NULL)
+			array_append_array(&nets, named);
+		else if (policy_parse_cidr(*n, &net) == 0)
+			array_push_back(&nets, &net);
+		else if (strpbrk(*n, "./:") != NULL) {
+			policy_error(p, v->line, "enrollment.networks: bad "
+				     "address or CIDR '%s'", *n);
+		} else {
+			policy_error(p, v->line, "enrollment.networks: "
+				     "unknown network '%s'", *n);
+		}
+	}
+	policy->enrollment.have_networks = TRUE;
+	/* an empty list: nobody enrolls themself */
+	policy->enrollment_nets = policy_netset_build(policy->pool,
+		array_count(&nets) == 0 ? NULL : array_front(&nets),
+		array_count(&nets));
+}
+
+/* "/path/to/socket" or "host:port" (127.0.0.1:24, [::1]:24) */
+static void enrollment_lmtp(struct policy_parser *p,
+			    const struct policy_value *v,
+			    void *context ATTR_UNUSED)
+{
+	if (v->str[0] != '/' && strrchr(v->str, ':') == NULL) {
+		policy_error(p, v->line, "enrollment.lmtp must be a socket "
+			     "path or host:port");
+		return;
+	}
+	p->policy->enrollment.lmtp = v->str;
+}
+
+static const struct policy_key enrollment_keys[] = {
+	{ "invite", POLICY_KEY_BOOL, ENROLLMENT(invite) },
+	{ "networks", POLICY_KEY_STRINGS, .func = enrollment_networks },
+	{ "notify", POLICY_KEY_BOOL, ENROLLMENT(notify) },
+	{ "lmtp", POLICY_KEY_STRING, .func = enrollment_lmtp },
+	{ .name = NULL }
+};
+const struct policy_block policy_enrollment_block = {
+	.name = "enrollment", .keys = enrollment_keys
+};
+
+void policy_enrollment_defaults(struct stepup_policy *policy)
+{
+	policy->enrollment.invite = TRUE;
+	policy->enrollment.lmtp = POLICY_DEFAULT_LMTP;
+}
+
+const struct stepup_enrollment_settings *
+stepup_policy_get_enrollment(const struct stepup_policy *policy)
+{
+	return &policy->enrollment;
+}
+
+bool stepup_policy_enrollment_network_allows(const struct stepup_policy *policy,
+					     const struct ip_addr *ip)
+{
+	if (!policy->enrollment.have_networks)
+		return TRUE;
+	return policy_netset_lookup(policy->enrollment_nets, ip) != NULL;
+}
