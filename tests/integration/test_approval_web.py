@@ -20,7 +20,7 @@ import pytest
 import approval_service as asvc
 import browser
 from dovecot_harness import built
-from test_login import enroll
+from test_login import enroll, imap_login
 
 pytestmark = pytest.mark.skipif(not browser.available(),
                                 reason="chromium, chromium-driver or "
@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(not browser.available(),
 
 POLICY = """\
 version = 1;
-totp = { issuer = "Test"; digits = 6; period = 30; window = 1; };
+totp = { issuer = "Test"; digits = 6; period = 30; window = 1;
+         max_failures = 3; lockout = "10m"; };
 state = { path = "{t}/state"; };
 audit = { path = "{t}/log/audit.jsonl"; };
 groups = { security = [ "carol", "frank", "gail" ]; };
@@ -47,8 +48,8 @@ folders = (
 
 USERS = {"alice": "alicepw", "bob": "bobpw", "carol": "carolpw",
          "dave": "davepw123456", "erin": "erinpw", "frank": "frankpw",
-         "gail": "gailpw"}
-ENROLLED = ("bob", "carol", "erin", "frank", "gail")
+         "gail": "gailpw", "hank": "hankpw"}
+ENROLLED = ("bob", "carol", "erin", "frank", "gail", "hank")
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +248,20 @@ def test_replayed_code_refused(dc, browsers):
     text = sign_in(dc, b, "frank", code=code)
     assert "Sign-in failed" in text
     assert b.cookie("__Host-stepup-approval") is None
+
+
+def test_imap_lockout_locks_the_page_too(dc, browsers):
+    # three wrong codes with the right password over IMAP ...
+    for _ in range(3):
+        ok, _, _ = imap_login(dc, "hank", USERS["hank"] + "000000")
+        assert not ok
+    # ... and the right code on the page is refused: the same passdb
+    mark = dc.log_mark()
+    b = browsers()
+    text = sign_in(dc, b, "hank")
+    assert "Sign-in failed" in text
+    assert b.cookie("__Host-stepup-approval") is None
+    assert dc.wait_log("locked out until", mark)
 
 
 def test_forged_post_without_csrf_refused(dc, carol):
