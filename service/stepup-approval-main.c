@@ -11,6 +11,7 @@
      executable = stepup-approval /etc/dovecot/stepup.conf
      user = $default_internal_user
      process_limit = 1          # one store, one set of sessions
+     process_min_avail = 1      # running before the first request
      inet_listener https {
        port = 8443
        ssl = yes
@@ -394,7 +395,10 @@ int main(int argc, char *argv[])
 	const char *policy_path, *error;
 	pool_t pool;
 
-	master_service = master_service_init("stepup-approval", 0,
+	/* the page's sessions live in this process: an idle one must not
+	   be stopped */
+	master_service = master_service_init("stepup-approval",
+					     MASTER_SERVICE_FLAG_NO_IDLE_DIE,
 					     &argc, &argv, "");
 	if (master_getopt(master_service) > 0)
 		return FATAL_DEFAULT;

@@ -38,6 +38,7 @@ service stepup-approval {{
   executable = {exe} {t}/etc/stepup.conf {args}
   user = dovecot
   process_limit = 1
+  process_min_avail = 1
   inet_listener https {{
     address = 127.0.0.1
     port = {port}

@@ -247,6 +247,7 @@ def test_replayed_code_refused(dc, browsers):
     assert "frank (approver)" in sign_in(dc, b, "frank", code=code)
     b.submit(b.find("form.signout button"))
     assert "Signed out" in b.text()
+    b.screenshot("09-signed-out")
     text = sign_in(dc, b, "frank", code=code)
     assert "Sign-in failed" in text
     assert b.cookie("__Host-stepup-approval") is None
