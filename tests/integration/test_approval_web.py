@@ -8,6 +8,7 @@ end-to-end test with a real IMAP SELECT needs the plugin's approval
 client (issue 19) and says so while it is missing."""
 
 import http.client
+import os
 import imaplib
 import secrets
 import ssl
@@ -364,6 +365,13 @@ def test_select_opens_after_approval_in_the_page(dc, carol):
 
     typ, data = select_while_deciding(dc, carol, "Confidentiel", approve)
     assert typ == "OK", data
+    # the audit log says who approved
+    import json
+    with open(os.path.join(dc.t, "log", "audit.jsonl")) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    assert any(r.get("event") == "approval" and r.get("decision") == "allow"
+               and r.get("mailbox") == "Confidentiel" and
+               "carol" in r.get("reason", "") for r in records), records[-5:]
 
 
 def test_select_denied_in_the_page_says_why(dc, carol):
