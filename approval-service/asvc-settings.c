@@ -41,6 +41,8 @@ static const struct {
 	S("auth_master_socket", KIND_STR, auth_master_socket),
 	S("notify_command", KIND_STR, notify_command),
 	S("notify_timeout", KIND_TIME, notify_timeout_secs),
+	S("webhook", KIND_STR, webhook),
+	S("webhook_ca_file", KIND_STR, webhook_ca_file),
 #undef S
 };
 
@@ -98,6 +100,17 @@ int asvc_settings_parse(pool_t pool, const char *const *args,
 			*(const char **)field = p_strdup(pool, value);
 			break;
 		}
+	}
+	if (set->webhook != NULL && !str_begins(set->webhook, "https://") &&
+	    !str_begins(set->webhook, "http://127.0.0.1") &&
+	    !str_begins(set->webhook, "http://[::1]")) {
+		*error_r = "webhook must be https:// (plain http only to the "
+			"local host)";
+		return -1;
+	}
+	if (set->webhook_ca_file != NULL && set->webhook_ca_file[0] != '/') {
+		*error_r = "webhook_ca_file must be an absolute path";
+		return -1;
 	}
 	if (set->notify_command != NULL && set->notify_command[0] != '/') {
 		*error_r = "notify_command must be an absolute path";

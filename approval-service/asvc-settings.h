@@ -20,6 +20,9 @@ struct asvc_settings {
 	const char *auth_socket, *auth_master_socket;
 	/* run with the new request as JSON on stdin; NULL: none */
 	const char *notify_command;
+	/* POST it there too (https://; webhook_ca_file: the CA of its
+	   certificate, else the system's); NULL: none */
+	const char *webhook, *webhook_ca_file;
 	unsigned int notify_timeout_secs;
 };
 

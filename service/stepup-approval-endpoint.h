@@ -25,6 +25,14 @@ void stepup_approval_admin_init(struct asvc_store *store,
 void stepup_approval_admin_deinit(void);
 void stepup_approval_admin_connected(struct master_service_connection *conn);
 
+/* stepup-approval-webhook.c: POST each new request to webhook=URL */
+void stepup_approval_webhook_init(const char *url, const char *ca_file,
+				  unsigned int timeout_secs,
+				  const struct stepup_approval_keyring *keyring,
+				  struct event *event);
+void stepup_approval_webhook_deinit(void);
+void stepup_approval_webhook(const char *json);
+
 /* stepup-approval-notify.c: tell approvers of a new request */
 void stepup_approval_notify_init(const char *command,
 				 unsigned int timeout_secs,

@@ -435,6 +435,8 @@ int main(int argc, char *argv[])
 					     set.auth_master_socket,
 					     facts_key, event);
 	stepup_approval_admin_init(store, &rules, event);
+	stepup_approval_webhook_init(set.webhook, set.webhook_ca_file,
+				     set.notify_timeout_secs, keyring, event);
 	stepup_approval_notify_init(set.notify_command,
 				    set.notify_timeout_secs, event);
 
@@ -453,6 +455,7 @@ int main(int argc, char *argv[])
 	stepup_approval_admin_deinit();
 	http_server_deinit(&http_server);
 	stepup_approval_notify_deinit();
+	stepup_approval_webhook_deinit();
 	asvc_sessions_deinit(&sessions);
 	asvc_store_deinit(&store);
 	stepup_state_deinit(&state);

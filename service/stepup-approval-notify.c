@@ -10,7 +10,8 @@
 #include "asvc-request.h"
 #include "stepup-approval-endpoint.h"
 
-/* notify_command: run for every new request with the request as JSON on
+/* notify_command (and webhook, stepup-approval-webhook.c): run for every
+   new request with the request as JSON on
    stdin (never on argv: names and folders are the users' data), without
    a shell, bounded in time, never waited for. */
 
@@ -88,6 +89,8 @@ void stepup_approval_notify(const struct asvc_request *req)
 	struct istream *input;
 	const char *json;
 
+	json = notify_json(req);
+	stepup_approval_webhook(json);
 	if (notify_command == NULL)
 		return;
 	i_zero(&pset);
@@ -99,7 +102,6 @@ void stepup_approval_notify(const struct asvc_request *req)
 	run = i_new(struct notify_run, 1);
 	run->id = i_strdup(req->id);
 	run->pc = program_client_local_create(notify_command, NULL, &pset);
-	json = notify_json(req);
 	input = i_stream_create_copy_from_data(json, strlen(json));
 	program_client_set_input(run->pc, input);
 	i_stream_unref(&input);

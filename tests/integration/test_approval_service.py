@@ -41,21 +41,67 @@ def setup_instance(dc):
     os.chmod(path, 0o755)
 
 
+class Webhook:
+    """An HTTPS receiver for the service's webhook (the test
+    certificate), keeping what it was sent."""
+
+    def __init__(self, port):
+        self.port = port
+        self.posts = []
+
+    def start(self, cert, key):
+        import http.server
+        import ssl
+        import threading
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                hook.posts.append((self.path, dict(self.headers),
+                                   self.rfile.read(n)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", self.port), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.server.socket = ctx.wrap_socket(self.server.socket,
+                                             server_side=True)
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
 def dc(dovecot_factory):
     asvc.require_service()
     port = asvc.new_port()
+    hook = Webhook(asvc.new_port())
     inst = dovecot_factory(
         name="approval",
         policy=POLICY.replace("APPROVAL", asvc.approval_block(port)),
         extra=asvc.service_extra(
             port, asvc.SERVICE_ARGS +
-            " notify_command={t}/etc/notify.sh lifetime=6s"),
+            " notify_command={t}/etc/notify.sh lifetime=6s"
+            " webhook=https://127.0.0.1:%d/hook"
+            " webhook_ca_file={t}/etc/approval-cert.pem" % hook.port),
         setup_hook=setup_instance)
+    hook.start(inst.approval_ca,
+               os.path.join(inst.t, "etc", "approval-key.pem"))
+    inst.webhook = hook
     inst.approval_port = port
     inst.client = asvc.Client(port, inst.approval_ca)
     inst.client.wait_up()
-    return inst
+    yield inst
+    hook.stop()
 
 
 def new_id():
@@ -209,3 +255,27 @@ def test_pending_request_expires(dc):
         assert time.monotonic() < deadline, "the request never expired"
         time.sleep(0.5)
     assert doc["decision"] == "expired"
+
+
+def test_webhook_gets_the_request_signed(dc):
+    import hashlib
+    import hmac
+    import time
+    rid = new_id()
+    assert dc.client.post(asvc.request_body(rid, mailbox="Sécu"))[0] == 200
+    deadline = time.monotonic() + 10
+    while True:
+        posts = [p for p in dc.webhook.posts if rid.encode() in p[2]]
+        if posts:
+            break
+        assert time.monotonic() < deadline, "the webhook got nothing"
+        time.sleep(0.1)
+    path, headers, body = posts[0]
+    assert path == "/hook"
+    doc = json.loads(body)
+    assert doc["request_id"] == rid and doc["mailbox"] == "Sécu"
+    # signed like a protocol response, with the approval key
+    nonce, ts = headers["X-Stepup-Nonce"], headers["X-Stepup-Timestamp"]
+    want = hmac.new(asvc.KEY, b"RESPONSE\n" + nonce.encode() + b"\n" +
+                    ts.encode() + b"\n" + body, hashlib.sha256).hexdigest()
+    assert headers["X-Stepup-Signature"] == "v1=1:" + want
