@@ -353,8 +353,10 @@ int stepup_policy_parse_buffer(const char *name, const void *data,
 	p.name = name;
 	p.policy = policy;
 	t_array_init(&p.errors, 16);
-	t_array_init(&p.login_names, 16);
-	t_array_init(&p.folder_names, 16);
+	hash_table_create(&p.login_names, pool_datastack_create(), 0,
+			  str_hash, strcmp);
+	hash_table_create(&p.folder_names, pool_datastack_create(), 0,
+			  str_hash, strcmp);
 	hash_table_create(&p.nets, pool_datastack_create(), 0, str_hash,
 			  strcmp);
 
@@ -365,6 +367,8 @@ int stepup_policy_parse_buffer(const char *name, const void *data,
 	if (array_count(&p.errors) == 0)
 		parse_config(&p, data, size);
 	hash_table_destroy(&p.nets);
+	hash_table_destroy(&p.login_names);
+	hash_table_destroy(&p.folder_names);
 	policy_apply_defaults(policy);
 
 	if (array_count(&p.errors) > 0) {

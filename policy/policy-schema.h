@@ -93,13 +93,16 @@ struct policy_parse_error {
 };
 ARRAY_DEFINE_TYPE(policy_parse_error, struct policy_parse_error);
 
+HASH_TABLE_DEFINE_TYPE(policy_rule_names, const char *, void *);
+
 struct policy_parser {
 	const char *name;
 	struct stepup_policy *policy;
 	ARRAY_TYPE(policy_parse_error) errors;
 	bool version_seen;
 	HASH_TABLE_TYPE(policy_named_nets) nets;
-	ARRAY_TYPE(const_string) login_names, folder_names;
+	/* rule names seen so far, to refuse duplicates */
+	HASH_TABLE_TYPE(policy_rule_names) login_names, folder_names;
 	/* entries of approval.keys, good or not */
 	unsigned int approval_keys_seen;
 	/* where approval.approvers is, for the check of its groups */
@@ -141,7 +144,7 @@ struct policy_rule_ctx {
 	struct policy_login_rule login;
 	struct policy_folder_rule frule;
 	struct policy_cond *cond;
-	ARRAY_TYPE(const_string) *names;
+	HASH_TABLE_TYPE(policy_rule_names) *names;
 };
 void policy_validate_root(struct policy_parser *p,
 			  const struct policy_node *root, void *context);

@@ -101,17 +101,6 @@ void policy_validate_fetch_limit(struct policy_parser *p,
 			     "fetch_limit needs messages and window");
 }
 
-static bool name_seen(const ARRAY_TYPE(const_string) *names, const char *name)
-{
-	const char *const *n;
-
-	array_foreach(names, n) {
-		if (strcmp(*n, name) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 static void validate_folder_rule(struct policy_parser *p, unsigned int line,
 				 const struct policy_folder_rule *r,
 				 const char *name)
@@ -150,11 +139,11 @@ void policy_validate_rule(struct policy_parser *p,
 	if (rc->name == NULL)
 		policy_error(p, line, "%s rule %u has no name", what,
 			     rc->number);
-	else if (name_seen(rc->names, rc->name))
+	else if (hash_table_lookup(*rc->names, rc->name) != NULL)
 		policy_error(p, line, "duplicate %s rule name '%s'", what,
 			     rc->name);
 	else
-		array_push_back(rc->names, &rc->name);
+		hash_table_insert(*rc->names, rc->name, POINTER_CAST(1));
 	/* present even if wrong: no second error for "missing" */
 	if (!policy_node_has(node, "require"))
 		policy_error(p, line, "%s rule '%s' has no require", what,
