@@ -111,6 +111,9 @@ void policy_login_decide(const struct stepup_policy *policy,
 	struct policy_candidates c;
 	unsigned int i, count;
 
+	/* compiled on first use: the one mutation of a loaded policy (every
+	   process is single-threaded) */
+	policy_compile_login((struct stepup_policy *)policy);
 	i_zero(d);
 	d->audit_only = policy->audit_mode;
 	rules = array_get(&policy->login, &count);

@@ -83,12 +83,17 @@ struct stepup_policy {
 	ARRAY(struct policy_folder_rule) folders;
 
 	/* compiled by policy_compile() */
-	struct policy_index login_index, folder_index;
+	struct policy_index folder_index;
+	/* compiled by policy_compile_login(), on the first login decision */
+	bool login_compiled;
+	struct policy_index login_index;
 	HASH_TABLE(const char *, struct policy_group_link *) user_groups;
 };
 
-/* Build the compiled form (netsets, indexes) of a parsed policy. */
+/* Build the compiled form (netsets, indexes) of a parsed policy's folder
+   rules; policy_compile_login() that of the login rules, once. */
 void policy_compile(struct stepup_policy *policy);
+void policy_compile_login(struct stepup_policy *policy);
 /* Free what policy_compile() made outside the pool. */
 void policy_compile_free(struct stepup_policy *policy);
 
