@@ -22,6 +22,7 @@
 #include "seq-range-array.h"
 #include "mail-index.h"
 #include "mail-search.h"
+#include "stepup-compat.h"
 #include "stepup-config.h"
 #include "stepup-settings.h"
 #include "stepup-facts.h"
@@ -232,6 +233,42 @@ static int stepup_mail_count_read(struct mail *mail)
 	return stepup_count_read(mail->box, mail->uid);
 }
 
+/* Dovecot opens the message only to count its size (FETCH RFC822.SIZE on
+   maildir files without ,S= / ,W=, quota): nothing of it reaches the
+   client, so it is not a read. A body fetch calls get_stream outside a
+   size lookup and is counted then. */
+struct stepup_mail {
+	union mail_module_context module_ctx;
+	/* inside get_virtual_size / get_physical_size */
+	bool size_lookup;
+};
+
+static int stepup_mail_get_virtual_size(struct mail *_mail, uoff_t *size_r)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct stepup_mail *smail = STEPUP_MAIL_CONTEXT(mail);
+	bool old = smail->size_lookup;
+	int ret;
+
+	smail->size_lookup = TRUE;
+	ret = smail->module_ctx.super.get_virtual_size(_mail, size_r);
+	smail->size_lookup = old;
+	return ret;
+}
+
+static int stepup_mail_get_physical_size(struct mail *_mail, uoff_t *size_r)
+{
+	struct mail_private *mail = (struct mail_private *)_mail;
+	struct stepup_mail *smail = STEPUP_MAIL_CONTEXT(mail);
+	bool old = smail->size_lookup;
+	int ret;
+
+	smail->size_lookup = TRUE;
+	ret = smail->module_ctx.super.get_physical_size(_mail, size_r);
+	smail->size_lookup = old;
+	return ret;
+}
+
 static int
 stepup_mail_get_stream(struct mail *_mail, bool get_body,
 		       struct message_size *hdr_size,
@@ -239,12 +276,13 @@ stepup_mail_get_stream(struct mail *_mail, bool get_body,
 		       struct istream **stream_r)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
-	union mail_module_context *smail = STEPUP_MAIL_CONTEXT(mail);
+	struct stepup_mail *smail = STEPUP_MAIL_CONTEXT(mail);
 
-	if (get_body && stepup_mail_count_read(_mail) < 0)
+	if (get_body && !smail->size_lookup &&
+	    stepup_mail_count_read(_mail) < 0)
 		return -1;
-	return smail->super.get_stream(_mail, get_body, hdr_size, body_size,
-				       stream_r);
+	return smail->module_ctx.super.get_stream(_mail, get_body, hdr_size,
+						  body_size, stream_r);
 }
 
 static int
@@ -255,29 +293,30 @@ stepup_mail_get_binary_stream(struct mail *_mail,
 			      struct istream **stream_r)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
-	union mail_module_context *smail = STEPUP_MAIL_CONTEXT(mail);
+	struct stepup_mail *smail = STEPUP_MAIL_CONTEXT(mail);
 
 	if (stepup_mail_count_read(_mail) < 0)
 		return -1;
-	return smail->super.get_binary_stream(_mail, part, include_hdr,
-					      size_r, lines_r, binary_r,
-					      stream_r);
+	return smail->module_ctx.super.get_binary_stream(_mail, part,
+		include_hdr, size_r, lines_r, binary_r, stream_r);
 }
 
 static void stepup_mail_allocated(struct mail *_mail)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
 	struct mail_vfuncs *v = mail->vlast;
-	union mail_module_context *smail;
+	struct stepup_mail *smail;
 
 	if (MODULE_CONTEXT(_mail->box, stepup_storage_module) == NULL)
 		return;
-	smail = p_new(mail->pool, union mail_module_context, 1);
-	smail->super = *v;
-	mail->vlast = &smail->super;
+	smail = p_new(mail->pool, struct stepup_mail, 1);
+	smail->module_ctx.super = *v;
+	mail->vlast = &smail->module_ctx.super;
 	v->get_stream = stepup_mail_get_stream;
 	v->get_binary_stream = stepup_mail_get_binary_stream;
-	MODULE_CONTEXT_SET_SELF(mail, stepup_mail_module, smail);
+	v->get_virtual_size = stepup_mail_get_virtual_size;
+	v->get_physical_size = stepup_mail_get_physical_size;
+	MODULE_CONTEXT_SET(mail, stepup_mail_module, smail);
 }
 
 /* The folder rule that applies to vname in ns for this session.
