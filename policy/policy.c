@@ -7,11 +7,16 @@
 #include "policy-schema.h"
 
 #include <fcntl.h>
+#ifdef __GLIBC__
+#  include <malloc.h>
+#endif
 #include <unistd.h>
 #include <sys/stat.h>
 
 /* No policy is ever this large. */
 #define POLICY_MAX_SIZE (16 * 1024 * 1024)
+/* files above this give the heap of their parse back (malloc_trim) */
+#define POLICY_TRIM_MIN_SIZE (256 * 1024)
 
 int stepup_policy_load(const char *path, struct stepup_policy **policy_r,
 		       const char **error_r)
@@ -192,16 +197,18 @@ static bool same_file(const struct stat *a, const struct stat *b)
 		a->st_ctime == b->st_ctime;
 }
 
-static void policy_cache_reload(struct stepup_policy_cache *cache)
+/* TRUE if the file was read and parsed (whether good or not) */
+static bool policy_cache_reload(struct stepup_policy_cache *cache)
 {
 	struct stepup_policy *policy;
 	const char *error;
 	struct stat st;
+	bool parsed = FALSE;
 
 	if (stat(cache->path, &st) < 0) {
 		error = t_strdup_printf("stat(%s) failed: %m", cache->path);
 	} else if (cache->checked && same_file(&st, &cache->last_st)) {
-		return;
+		return FALSE;
 	} else if (stepup_policy_load(cache->path, &policy, &error) == 0) {
 		cache->checked = TRUE;
 		cache->last_st = st;
@@ -212,10 +219,11 @@ static void policy_cache_reload(struct stepup_policy_cache *cache)
 		stepup_policy_unref(&cache->policy);
 		cache->policy = policy;
 		i_free_and_null(cache->last_error);
-		return;
+		return TRUE;
 	} else {
 		cache->checked = TRUE;
 		cache->last_st = st;
+		parsed = TRUE;
 	}
 	if (cache->last_error == NULL ||
 	    strcmp(cache->last_error, error) != 0) {
@@ -230,17 +238,32 @@ static void policy_cache_reload(struct stepup_policy_cache *cache)
 		i_free(cache->last_error);
 		cache->last_error = i_strdup(error);
 	}
+	return parsed;
+}
+
+/* A large policy's parse (libconfig's tree, the file's text on the data
+   stack) leaves megabytes of freed heap in every process that loads it:
+   give them back, so that a mail process keeps only the policy itself. */
+static void policy_release_heap(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
 }
 
 int stepup_policy_cache_get(struct stepup_policy_cache *cache, time_t now,
 			    const struct stepup_policy **policy_r,
 			    const char **error_r)
 {
+	bool parsed = FALSE;
+
 	if (!cache->checked || now != cache->last_check) {
 		cache->last_check = now;
 		T_BEGIN {
-			policy_cache_reload(cache);
+			parsed = policy_cache_reload(cache);
 		} T_END;
+		if (parsed && cache->last_st.st_size > POLICY_TRIM_MIN_SIZE)
+			policy_release_heap();
 	}
 	if (cache->policy == NULL) {
 		*error_r = t_strdup_printf("no valid policy in %s%s%s",
