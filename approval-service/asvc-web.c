@@ -133,8 +133,10 @@ static void handle_signin(const struct asvc_web_env *env,
 	}
 	resp->signin_pending = TRUE;
 	resp->signin.user = user;
-	resp->signin.password = t_strdup_noconst(password);
-	resp->signin.code = t_strdup_noconst(code);
+	/* the decoded form values themselves (fresh data stack strings):
+	   the sign-in wipes them, no copy stays behind */
+	resp->signin.password = (char *)password;
+	resp->signin.code = (char *)code;
 }
 
 void asvc_web_signin_done(const struct asvc_web_env *env,

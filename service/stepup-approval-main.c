@@ -238,26 +238,28 @@ static void handle_web(struct approval_req *ctx)
 
 	expire_requests();
 	asvc_web_handle(&env, req, &resp);
-	if (!resp.signin_pending) {
+	if (resp.signin_pending) {
+		/* keep what the sign-in's answer needs beyond this data
+		   stack frame; the password and code are wiped by the
+		   check */
+		req->path = p_strdup(pool, req->path);
+		req->cookie = p_strdup(pool, req->cookie);
+		req->content_type = p_strdup(pool, req->content_type);
+		req->remote_ip = p_strdup(pool, req->remote_ip);
+		http_server_request_ref(ctx->sreq);
+		stepup_approval_signin_begin(signin, resp.signin.user,
+			resp.signin.password, resp.signin.code,
+			&ctx->conn->remote_ip, &ctx->conn->local_ip,
+			ctx->conn->secured, signin_done, ctx);
+	} else {
 		web_send(ctx, &resp);
-		return;
 	}
-	/* keep what the sign-in's answer needs beyond this data stack
-	   frame; the password and code are wiped by the check */
-	req->path = p_strdup(pool, req->path);
-	req->cookie = p_strdup(pool, req->cookie);
-	req->content_type = p_strdup(pool, req->content_type);
-	req->remote_ip = p_strdup(pool, req->remote_ip);
-	http_server_request_ref(ctx->sreq);
-	stepup_approval_signin_begin(signin, resp.signin.user,
-				     resp.signin.password, resp.signin.code,
-				     &ctx->conn->remote_ip,
-				     &ctx->conn->local_ip, ctx->conn->secured,
-				     signin_done, ctx);
-	/* the form's copy of the password */
-	safe_memset(buffer_get_modifiable_data(ctx->payload, NULL), 0,
-		    ctx->payload->used);
-	safe_memset((char *)req->body, 0, strlen(req->body));
+	/* a sign-in form's password, whatever became of it */
+	if (ctx->payload != NULL) {
+		safe_memset(buffer_get_modifiable_data(ctx->payload, NULL), 0,
+			    ctx->payload->used);
+		safe_memset((char *)req->body, 0, strlen(req->body));
+	}
 }
 
 static void handle_complete(struct approval_req *ctx)
