@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
   gcc make pkg-config autoconf automake libtool clang
-  dovecot-core dovecot-imapd dovecot-pop3d dovecot-dev dovecot-lucene
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev dovecot-lucene
   liboath-dev oathtool libconfig-dev libcurl4-openssl-dev libqrencode-dev
   libssl-dev libcrypt-dev
   python3 python3-pytest python3-pyotp

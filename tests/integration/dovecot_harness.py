@@ -162,6 +162,17 @@ passdb {
 }
 """
 
+# Dovecot's LMTP on a socket in the instance's base_dir (Dovecot(lmtp=True),
+# Dovecot.lmtp_socket): local delivery, as the stepup tool's notices use it.
+LMTP_CONF = """
+protocols = $protocols lmtp
+service lmtp {
+  unix_listener lmtp {
+    mode = 0666
+  }
+}
+"""
+
 DEFAULT_POLICY = """\
 version = 1;
 state = { path = "{t}/state"; };
@@ -177,12 +188,13 @@ class Dovecot:
     def __init__(self, name="stepup-test", users=None, policy=None,
                  passdbs=None, extra="", root=None, imap_port=None,
                  pop3_port=None, detach=False, userdb_extra=None,
-                 setup_hook=None):
+                 setup_hook=None, lmtp=False):
         self.name = name
         self.users = users or {"alice": "alicepw", "bob": "bobpw"}
         self.policy = policy if policy is not None else DEFAULT_POLICY
         self.passdbs = passdbs if passdbs is not None else STEPUP_CHAIN
-        self.extra = extra
+        self.extra = extra + (LMTP_CONF if lmtp else "")
+        self.lmtp = lmtp
         # extra passwd-file fields per user (e.g. a userdb forging facts)
         self.userdb_extra = userdb_extra or {}
         # called once the instance directory exists, before Dovecot
@@ -208,6 +220,10 @@ class Dovecot:
     @property
     def state_dir(self):
         return os.path.join(self.t, "state")
+
+    @property
+    def lmtp_socket(self):
+        return os.path.join(self.t, "run", "lmtp")
 
     @property
     def policy_path(self):
@@ -318,7 +334,8 @@ class Dovecot:
                                    self.log_tail())
             if self._listening(self.imap_port) and \
                self._listening(self.pop3_port) and \
-               os.path.exists(os.path.join(self.t, "run", "auth-client")):
+               os.path.exists(os.path.join(self.t, "run", "auth-client")) \
+               and (not self.lmtp or os.path.exists(self.lmtp_socket)):
                 return self
             time.sleep(0.05)
         raise RuntimeError("dovecot did not start:\n" + self.log_tail())
