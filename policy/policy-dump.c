@@ -116,13 +116,41 @@ static void dump_groups(const struct stepup_policy *policy, string_t *out)
 	str_append(out, "};\n");
 }
 
+static void append_nets(string_t *out, const char *indent,
+			const ARRAY_TYPE(policy_net) *nets)
+{
+	ARRAY_TYPE(const_string) list;
+	const struct policy_net *net;
+	const char *s;
+
+	t_array_init(&list, 8);
+	array_foreach(nets, net) {
+		s = t_strdup_printf("%s/%u", net_ip2addr(&net->ip), net->bits);
+		array_push_back(&list, &s);
+	}
+	append_list(out, indent, "networks", &list);
+}
+
+static void dump_enrollment(const struct stepup_policy *policy,
+			    string_t *out)
+{
+	const struct stepup_enrollment_settings *set = &policy->enrollment;
+
+	str_append(out, "enrollment = {\n");
+	str_printfa(out, "  invite = %s;\n", set->invite ? "true" : "false");
+	if (set->have_networks)
+		append_nets(out, "  ", &policy->enrollment_net_list);
+	str_printfa(out, "  notify = %s;\n", set->notify ? "true" : "false");
+	append_kv(out, "  ", "lmtp", set->lmtp);
+	str_append(out, "};\n");
+}
+
 static void dump_cond(const struct policy_cond *cond, string_t *out)
 {
 	static const char *const days[] = {
 		"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 	};
 	ARRAY_TYPE(const_string) list;
-	const struct policy_net *net;
 	const char *const *p, *s;
 	unsigned int i;
 
@@ -135,15 +163,8 @@ static void dump_cond(const struct policy_cond *cond, string_t *out)
 		}
 		append_list(out, "    ", "users", &list);
 	}
-	if (cond->have_nets) {
-		t_array_init(&list, 8);
-		array_foreach(&cond->nets, net) {
-			s = t_strdup_printf("%s/%u", net_ip2addr(&net->ip),
-					    net->bits);
-			array_push_back(&list, &s);
-		}
-		append_list(out, "    ", "networks", &list);
-	}
+	if (cond->have_nets)
+		append_nets(out, "    ", &cond->nets);
 	if (array_is_created(&cond->protocols))
 		append_list(out, "    ", "protocols", &cond->protocols);
 	if (cond->have_hours) {
@@ -243,6 +264,7 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 	}
 	if (policy->approval.url != NULL)
 		dump_approval(&policy->approval, out);
+	dump_enrollment(policy, out);
 	dump_groups(policy, out);
 
 	str_append(out, "login = (\n");

@@ -22,17 +22,17 @@ static void enrollment_networks(struct policy_parser *p,
 				void *context ATTR_UNUSED)
 {
 	struct stepup_policy *policy = p->policy;
-	ARRAY_TYPE(policy_net) nets, *named;
+	ARRAY_TYPE(policy_net) *named;
 	const char *const *n;
 	struct policy_net net;
 
-	t_array_init(&nets, 8);
+	p_array_init(&policy->enrollment_net_list, policy->pool, 8);
 	array_foreach(&v->strings, n) {
 		named = hash_table_lookup(p->nets, *n);
 		if (named != NULL)
-			array_append_array(&nets, named);
+			array_append_array(&policy->enrollment_net_list, named);
 		else if (policy_parse_cidr(*n, &net) == 0)
-			array_push_back(&nets, &net);
+			array_push_back(&policy->enrollment_net_list, &net);
 		else if (strpbrk(*n, "./:") != NULL) {
 			policy_error(p, v->line, "enrollment.networks: bad "
 				     "address or CIDR '%s'", *n);
@@ -44,8 +44,9 @@ static void enrollment_networks(struct policy_parser *p,
 	policy->enrollment.have_networks = TRUE;
 	/* an empty list: nobody enrolls themself */
 	policy->enrollment_nets = policy_netset_build(policy->pool,
-		array_count(&nets) == 0 ? NULL : array_front(&nets),
-		array_count(&nets));
+		array_count(&policy->enrollment_net_list) == 0 ? NULL :
+		array_front(&policy->enrollment_net_list),
+		array_count(&policy->enrollment_net_list));
 }
 
 /* "/path/to/socket" or "host:port" (127.0.0.1:24, [::1]:24) */

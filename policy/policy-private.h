@@ -76,6 +76,7 @@ struct stepup_policy {
 	const char *session_key_file;
 	struct stepup_approval_settings approval;
 	struct stepup_enrollment_settings enrollment;
+	ARRAY_TYPE(policy_net) enrollment_net_list;
 	struct policy_netset *enrollment_nets;
 	/* group name -> set of members (hash of "group\0user") */
 	HASH_TABLE(const char *, void *) members;

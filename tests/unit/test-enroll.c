@@ -318,7 +318,7 @@ static void test_enroll_policy_errors(void)
 		{ "foo = true;", "enrollment.foo" },
 	};
 	struct stepup_policy *policy;
-	const char *text, *error;
+	const char *text, *error, *dump;
 	unsigned int i;
 
 	test_begin("enroll: the policy's enrollment block");
@@ -331,6 +331,26 @@ static void test_enroll_policy_errors(void)
 	test_assert_strcmp(stepup_policy_get_enrollment(policy)->lmtp,
 			   "/var/run/dovecot/lmtp");
 	test_assert(stepup_policy_enrollment_network_allows(policy, NULL));
+	test_assert(strstr(stepup_policy_dump(policy), "enrollment = {\n"
+		"  invite = true;\n  notify = false;\n"
+		"  lmtp = \"/var/run/dovecot/lmtp\";\n};\n") != NULL);
+	stepup_policy_unref(&policy);
+
+	/* the dump parses back to the same block */
+	text = "version = 1;\nnetworks = { internal = [ \"10.0.0.0/8\" ]; };\n"
+		"enrollment = { invite = false; networks = [ \"internal\", "
+		"\"2001:db8::/32\" ]; notify = true; lmtp = \"127.0.0.1:24\"; };\n"
+		"login = ( { name = \"d\"; require = \"totp\"; } );\n";
+	test_assert(stepup_policy_parse_buffer("t", text, strlen(text),
+					       &policy, &error) == 0);
+	dump = stepup_policy_dump(policy);
+	test_assert(strstr(dump, "enrollment = {\n  invite = false;\n"
+		"  networks = [ \"10.0.0.0/8\", \"2001:db8::/32\" ];\n"
+		"  notify = true;\n  lmtp = \"127.0.0.1:24\";\n};\n") != NULL);
+	stepup_policy_unref(&policy);
+	test_assert(stepup_policy_parse_buffer("t", dump, strlen(dump),
+					       &policy, &error) == 0);
+	test_assert_strcmp(stepup_policy_dump(policy), dump);
 	stepup_policy_unref(&policy);
 	for (i = 0; i < N_ELEMENTS(bad); i++) {
 		text = t_strdup_printf("version = 1;\nnetworks = { internal "
