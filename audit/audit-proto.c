@@ -4,6 +4,7 @@
 #include "stepup-compat.h"
 #include "str.h"
 #include "strescape.h"
+#include "stepup-names.h"
 #include "audit-proto.h"
 
 #define AUDIT_PROTO_FIELDS 10
@@ -74,9 +75,7 @@ static int read_record(const char *const *args, const char *event,
 		       struct stepup_audit_record *rec_r,
 		       const char **error_r)
 {
-	static const char *const levels[] = {
-		"none", "password", "app", "totp", NULL
-	};
+	enum stepup_auth_level level;
 
 	i_zero(rec_r);
 	rec_r->event = null_if_empty(args[0]);
@@ -99,7 +98,8 @@ static int read_record(const char *const *args, const char *event,
 		*error_r = "user and mailbox are required";
 		return -1;
 	}
-	if (rec_r->auth != NULL && !str_array_find(levels, rec_r->auth)) {
+	if (rec_r->auth != NULL &&
+	    stepup_auth_level_parse_any(rec_r->auth, &level) < 0) {
 		*error_r = "unknown auth level";
 		return -1;
 	}

@@ -21,12 +21,6 @@
 #define EXPLAIN_USAGE "usage: stepup policy explain [FILE] --user U " \
 	"--ip IP --protocol P [--mailbox M --auth A --mfa-age S] [--enrolled]"
 
-static const char *const login_require[] = { "password", "totp", "deny" };
-static const char *const folder_require[] = {
-	"none", "deny", "totp", "approval", "totp_or_approval",
-	"totp_and_approval"
-};
-
 /* {"file":PATH,"valid":BOOL,"KEY":[LINES]} */
 static void print_check_json(const char *path, bool valid, const char *key,
 			     const char *const *lines)
@@ -182,10 +176,10 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 		q.enrolled = enrolled;
 		stepup_policy_login(policy, &q, &d);
 		print_decision(cli, "login",
-			login_require[d.require],
+			stepup_login_require_to_str(d.require),
 			d.require == STEPUP_LOGIN_DENY ? "deny" :
 			d.grace ? "password (grace: not enrolled)" :
-			login_require[d.require], d.rule, d.reason,
+			stepup_login_require_to_str(d.require), d.rule, d.reason,
 			d.audit_only);
 		ret = STEPUP_EXIT_OK;
 	} else {
@@ -203,7 +197,7 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 		if (level == STEPUP_AUTH_TOTP)
 			q.mfa_time = q.now - age;
 		stepup_policy_folder(policy, &q, &d);
-		print_decision(cli, "folder", folder_require[d.require],
+		print_decision(cli, "folder", stepup_folder_require_to_str(d.require),
 			       d.allow ? "allow" : "deny", d.rule, d.reason,
 			       d.audit_only);
 		ret = STEPUP_EXIT_OK;

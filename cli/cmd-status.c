@@ -63,7 +63,7 @@ static void print_json(const char *user, const struct stepup_user_status *st,
 		str_printfa(out, ",\"algorithm\":\"%s\",\"digits\":%u,"
 			    "\"period\":%u,\"enrolled_at\":%s,\"last_used\":%s,"
 			    "\"recovery_codes_left\":%u",
-			    stepup_totp_algorithm_name(st->algorithm),
+			    stepup_totp_algorithm_to_str(st->algorithm),
 			    st->digits, st->period, json_time(st->enrolled_at),
 			    json_time(st->last_used), st->recovery_codes_left);
 	}
@@ -106,7 +106,7 @@ static void print_text(const char *user, const struct stepup_user_status *st,
 	if (st->enrolled) {
 		printf("enrolled:       yes, since %s (%s, %u digits, %us)\n",
 		       fmt_time(st->enrolled_at),
-		       stepup_totp_algorithm_name(st->algorithm), st->digits,
+		       stepup_totp_algorithm_to_str(st->algorithm), st->digits,
 		       st->period);
 		printf("last code:      %s\n", fmt_time(st->last_used));
 		printf("recovery codes: %u left\n", st->recovery_codes_left);

@@ -3,20 +3,7 @@
 
 /* Types shared by the policy engine, the TOTP/state code and the plugins. */
 
-/* Session authentication level, decided at login (SPEC "Authentication
-   levels"). Ordered: a higher value is a stronger login. */
-enum stepup_auth_level {
-	STEPUP_AUTH_NONE = 0,
-	STEPUP_AUTH_PASSWORD,
-	STEPUP_AUTH_APP,
-	STEPUP_AUTH_TOTP,
-};
-
-enum stepup_totp_algorithm {
-	STEPUP_TOTP_SHA1 = 0,
-	STEPUP_TOTP_SHA256,
-	STEPUP_TOTP_SHA512,
-};
+#include "stepup-names.h"
 
 /* policy: totp = { ... } */
 struct stepup_totp_settings {
@@ -44,9 +31,5 @@ stepup_totp_settings_defaults(struct stepup_totp_settings *set)
 	set->reconnect_secs = 0;
 	set->reconnect_idle_secs = 30 * 60;
 }
-
-const char *stepup_auth_level_to_str(enum stepup_auth_level level);
-/* Returns -1 if str is not one of "password", "app", "totp". */
-int stepup_auth_level_parse(const char *str, enum stepup_auth_level *level_r);
 
 #endif

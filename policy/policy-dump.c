@@ -147,9 +147,6 @@ static void dump_enrollment(const struct stepup_policy *policy,
 
 static void dump_cond(const struct policy_cond *cond, string_t *out)
 {
-	static const char *const days[] = {
-		"sun", "mon", "tue", "wed", "thu", "fri", "sat"
-	};
 	ARRAY_TYPE(const_string) list;
 	const char *const *p, *s;
 	unsigned int i;
@@ -174,9 +171,11 @@ static void dump_cond(const struct policy_cond *cond, string_t *out)
 	}
 	if (cond->days_mask != 0) {
 		t_array_init(&list, 7);
-		for (i = 0; i < 7; i++) {
-			if ((cond->days_mask & (1U << i)) != 0)
-				array_push_back(&list, &days[i]);
+		for (i = 0; i < STEPUP_DAY_COUNT; i++) {
+			if ((cond->days_mask & (1U << i)) != 0) {
+				s = stepup_day_to_str(i);
+				array_push_back(&list, &s);
+			}
 		}
 		append_list(out, "    ", "days", &list);
 	}
@@ -191,12 +190,6 @@ static void dump_cond(const struct policy_cond *cond, string_t *out)
 		append_list(out, "    ", "auth", &list);
 	}
 }
-
-static const char *const login_req[] = { "password", "totp", "deny" };
-static const char *const folder_req[] = {
-	"none", "deny", "totp", "approval", "totp_or_approval",
-	"totp_and_approval"
-};
 
 static void dump_approval(const struct stepup_approval_settings *set,
 			  string_t *out)
@@ -243,8 +236,7 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 	append_kv(out, "  ", "issuer", t->issuer);
 	str_printfa(out, "  algorithm = \"%s\";\n  digits = %u;\n"
 		    "  period = %u;\n  window = %u;\n  max_failures = %u;\n",
-		    t->algorithm == STEPUP_TOTP_SHA1 ? "SHA1" :
-		    t->algorithm == STEPUP_TOTP_SHA256 ? "SHA256" : "SHA512",
+		    stepup_totp_algorithm_to_str(t->algorithm),
 		    t->digits, t->period, t->window, t->max_failures);
 	append_secs(out, "  ", "lockout", t->lockout_secs);
 	append_secs(out, "  ", "reconnect", t->reconnect_secs);
@@ -274,7 +266,7 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 		append_kv(out, "    ", "name", lr->name);
 		dump_cond(&lr->cond, out);
 		str_printfa(out, "    require = \"%s\";\n",
-			    login_req[lr->require]);
+			    stepup_login_require_to_str(lr->require));
 		str_printfa(out, "    app_passwords = %s;\n",
 			    lr->app_passwords ? "true" : "false");
 		if (lr->enroll_by != 0) {
@@ -296,7 +288,7 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 		append_kv(out, "    ", "mailbox", fr->mailbox);
 		dump_cond(&fr->cond, out);
 		str_printfa(out, "    require = \"%s\";\n",
-			    folder_req[fr->require]);
+			    stepup_folder_require_to_str(fr->require));
 		if (fr->max_age != 0)
 			append_secs(out, "    ", "max_age", fr->max_age);
 		if (fr->grant != 0)

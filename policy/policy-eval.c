@@ -83,10 +83,6 @@ cond_matches(const struct stepup_policy *policy,
 	return cond_time_matches(cond, now);
 }
 
-static const char *const login_require_names[] = {
-	"password", "totp", "deny"
-};
-
 static void
 login_apply(const struct policy_login_rule *rule,
 	    const struct stepup_login_query *query,
@@ -100,7 +96,7 @@ login_apply(const struct policy_login_rule *rule,
 		!query->enrolled && rule->enroll_by != 0 &&
 		query->now <= rule->enroll_by;
 	d->reason = t_strdup_printf("rule '%s' requires %s", rule->name,
-				    login_require_names[rule->require]);
+				    stepup_login_require_to_str(rule->require));
 }
 
 void policy_login_decide(const struct stepup_policy *policy,
@@ -159,11 +155,6 @@ static bool mailbox_matches(const char *pattern, const char *name)
 	return strncmp(pattern, name, len) == 0 &&
 		(name[len] == '\0' || name[len] == '/');
 }
-
-static const char *const folder_require_names[] = {
-	"none", "deny", "totp", "approval", "totp_or_approval",
-	"totp_and_approval"
-};
 
 static bool
 folder_rule_matches(const struct stepup_policy *policy,
@@ -227,7 +218,7 @@ folder_apply(const struct policy_folder_rule *rule,
 		break;
 	default:
 		d->reason = t_strdup_printf("rule '%s' requires %s",
-			rule->name, folder_require_names[rule->require]);
+			rule->name, stepup_folder_require_to_str(rule->require));
 		break;
 	}
 }

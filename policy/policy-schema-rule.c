@@ -123,23 +123,16 @@ static void cond_hours(struct policy_parser *p, const struct policy_value *v,
 static void cond_days(struct policy_parser *p, const struct policy_value *v,
 		      void *context)
 {
-	static const char *const names[] = {
-		"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL
-	};
 	struct policy_rule_ctx *rc = context;
 	const char *const *d;
-	unsigned int i;
+	unsigned int wday;
 
 	array_foreach(&v->strings, d) {
-		for (i = 0; names[i] != NULL; i++) {
-			if (strcmp(names[i], *d) == 0)
-				break;
-		}
-		if (names[i] == NULL) {
+		if (stepup_day_parse(*d, &wday) < 0) {
 			policy_error(p, v->line, "unknown day '%s' (sun, mon, "
 				     "tue, wed, thu, fri, sat)", *d);
 		} else {
-			rc->cond->days_mask |= 1U << i;
+			rc->cond->days_mask |= 1U << wday;
 		}
 	}
 }
@@ -178,48 +171,30 @@ static const struct policy_key rule_cond_keys[] = {
 
 /* ---- what a rule requires */
 
-/* "require must be one of a, b, c, not 'x'" */
-static int require_parse(struct policy_parser *p, const struct policy_value *v,
-			 const char *const *names, unsigned int *value_r)
+static void require_error(struct policy_parser *p,
+			  const struct policy_value *v,
+			  const char *const *names)
 {
-	unsigned int i;
-
-	for (i = 0; names[i] != NULL; i++) {
-		if (strcmp(names[i], v->str) == 0) {
-			*value_r = i;
-			return 0;
-		}
-	}
 	policy_error(p, v->line, "require must be one of %s, not '%s'",
 		     t_strarray_join(names, ", "), v->str);
-	return -1;
 }
 
 static void login_require(struct policy_parser *p,
 			  const struct policy_value *v, void *context)
 {
-	static const char *const names[] = {
-		"password", "totp", "deny", NULL
-	};
 	struct policy_rule_ctx *rc = context;
-	unsigned int i;
 
-	if (require_parse(p, v, names, &i) == 0)
-		rc->login.require = (enum stepup_login_require)i;
+	if (stepup_login_require_parse(v->str, &rc->login.require) < 0)
+		require_error(p, v, stepup_login_require_names());
 }
 
 static void folder_require(struct policy_parser *p,
 			   const struct policy_value *v, void *context)
 {
-	static const char *const names[] = {
-		"none", "deny", "totp", "approval", "totp_or_approval",
-		"totp_and_approval", NULL
-	};
 	struct policy_rule_ctx *rc = context;
-	unsigned int i;
 
-	if (require_parse(p, v, names, &i) == 0)
-		rc->frule.require = (enum stepup_folder_require)i;
+	if (stepup_folder_require_parse(v->str, &rc->frule.require) < 0)
+		require_error(p, v, stepup_folder_require_names());
 }
 
 static void login_enroll_by(struct policy_parser *p,

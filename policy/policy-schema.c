@@ -54,13 +54,8 @@ static void totp_algorithm(struct policy_parser *p,
 			   const struct policy_value *v,
 			   void *context ATTR_UNUSED)
 {
-	if (strcmp(v->str, "SHA1") == 0)
-		p->policy->totp.algorithm = STEPUP_TOTP_SHA1;
-	else if (strcmp(v->str, "SHA256") == 0)
-		p->policy->totp.algorithm = STEPUP_TOTP_SHA256;
-	else if (strcmp(v->str, "SHA512") == 0)
-		p->policy->totp.algorithm = STEPUP_TOTP_SHA512;
-	else {
+	if (stepup_totp_algorithm_parse(v->str,
+					&p->policy->totp.algorithm) < 0) {
 		policy_error(p, v->line, "totp.algorithm must be \"SHA1\", "
 			     "\"SHA256\" or \"SHA512\"");
 	}

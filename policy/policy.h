@@ -96,12 +96,6 @@ const char *const *
 stepup_policy_get_unenforced(const struct stepup_policy *policy);
 
 /* Login rules */
-enum stepup_login_require {
-	STEPUP_LOGIN_PASSWORD,
-	STEPUP_LOGIN_TOTP,
-	STEPUP_LOGIN_DENY,
-};
-
 struct stepup_login_query {
 	const char *user;
 	const struct ip_addr *remote_ip;	/* NULL/family 0: none */
@@ -127,15 +121,6 @@ void stepup_policy_login(const struct stepup_policy *policy,
 			 struct stepup_login_decision *decision_r);
 
 /* Folder rules */
-enum stepup_folder_require {
-	STEPUP_FOLDER_NONE,
-	STEPUP_FOLDER_DENY,
-	STEPUP_FOLDER_TOTP,
-	STEPUP_FOLDER_APPROVAL,
-	STEPUP_FOLDER_TOTP_OR_APPROVAL,
-	STEPUP_FOLDER_TOTP_AND_APPROVAL,
-};
-
 struct stepup_folder_query {
 	const char *user;
 	/* normalised: see stepup_policy_normalize_mailbox() */

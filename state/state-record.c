@@ -79,15 +79,8 @@ parse_line(struct state_record *rec, const char *const *f, unsigned int n,
 		return 0;
 	}
 	if (strcmp(name, "totp") == 0 && n == 6) {
-		if (strcmp(f[1], "SHA1") == 0)
-			rec->algorithm = STEPUP_TOTP_SHA1;
-		else if (strcmp(f[1], "SHA256") == 0)
-			rec->algorithm = STEPUP_TOTP_SHA256;
-		else if (strcmp(f[1], "SHA512") == 0)
-			rec->algorithm = STEPUP_TOTP_SHA512;
-		else
-			return -1;
-		if (str_to_uint(f[2], &rec->digits) < 0 ||
+		if (stepup_totp_algorithm_parse(f[1], &rec->algorithm) < 0 ||
+		    str_to_uint(f[2], &rec->digits) < 0 ||
 		    (rec->digits != 6 && rec->digits != 8) ||
 		    str_to_uint(f[3], &rec->period) < 0 || rec->period == 0 ||
 		    stepup_base32_decode(f[4], rec->secret) < 0 ||
@@ -201,7 +194,7 @@ string_t *state_record_format(const struct state_record *rec)
 	str_printfa(str, "user\t%s\n", str_tabescape(rec->user));
 	if (rec->enrolled) {
 		str_printfa(str, "totp\t%s\t%u\t%u\t%s\t%ld\n",
-			    stepup_totp_algorithm_name(rec->algorithm),
+			    stepup_totp_algorithm_to_str(rec->algorithm),
 			    rec->digits, rec->period,
 			    stepup_base32_encode(rec->secret->data,
 						 rec->secret->used),

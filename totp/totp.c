@@ -20,16 +20,6 @@ size_t stepup_totp_secret_size(enum stepup_totp_algorithm alg)
 	i_unreached();
 }
 
-const char *stepup_totp_algorithm_name(enum stepup_totp_algorithm alg)
-{
-	switch (alg) {
-	case STEPUP_TOTP_SHA1: return "SHA1";
-	case STEPUP_TOTP_SHA256: return "SHA256";
-	case STEPUP_TOTP_SHA512: return "SHA512";
-	}
-	i_unreached();
-}
-
 static int oath_flags(enum stepup_totp_algorithm alg)
 {
 	switch (alg) {
@@ -207,7 +197,7 @@ const char *stepup_totp_uri(const struct stepup_totp_settings *set,
 	str_append(str, "&issuer=");
 	uri_escape(str, set->issuer);
 	str_printfa(str, "&algorithm=%s&digits=%u&period=%u",
-		    stepup_totp_algorithm_name(set->algorithm), set->digits,
+		    stepup_totp_algorithm_to_str(set->algorithm), set->digits,
 		    set->period);
 	return str_c(str);
 }

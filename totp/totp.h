@@ -13,7 +13,6 @@
 /* Bytes of a new secret for the algorithm: 20, 32 or 64 (the HMAC's
    output size, RFC 6238 §5.1). */
 size_t stepup_totp_secret_size(enum stepup_totp_algorithm alg);
-const char *stepup_totp_algorithm_name(enum stepup_totp_algorithm alg);
 
 /* TRUE if code is exactly `digits` ASCII digits. */
 bool stepup_totp_code_is_valid(const char *code, unsigned int digits);
