@@ -7,7 +7,7 @@
 #include "stepup-names.h"
 #include "audit-proto.h"
 
-#define AUDIT_PROTO_FIELDS 10
+#define AUDIT_PROTO_FIELDS STEPUP_AUDIT_FIELD_COUNT
 /* a mailbox name is at most 4 KiB in Dovecot; reasons are short */
 #define AUDIT_PROTO_FIELD_MAX 8192
 
@@ -19,19 +19,15 @@ static void append_field(string_t *str, const char *value, bool first)
 		str_append_tabescaped(str, value);
 }
 
-/* the record's fields, in the order of struct stepup_audit_record */
+/* the record's fields, in the order of stepup_audit_fields */
 static void append_record(string_t *str, const struct stepup_audit_record *rec)
 {
-	append_field(str, rec->event, TRUE);
-	append_field(str, rec->user, FALSE);
-	append_field(str, rec->session, FALSE);
-	append_field(str, rec->service, FALSE);
-	append_field(str, rec->ip, FALSE);
-	append_field(str, rec->mailbox, FALSE);
-	append_field(str, rec->rule, FALSE);
-	append_field(str, rec->decision, FALSE);
-	append_field(str, rec->reason, FALSE);
-	append_field(str, rec->auth, FALSE);
+	unsigned int i;
+
+	for (i = 0; i < STEPUP_AUDIT_FIELD_COUNT; i++) {
+		append_field(str, stepup_audit_field_get(rec,
+				&stepup_audit_fields[i]), i == 0);
+	}
 }
 
 const char *stepup_audit_proto_encode(const struct stepup_audit_record *rec)
@@ -76,18 +72,13 @@ static int read_record(const char *const *args, const char *event,
 		       const char **error_r)
 {
 	enum stepup_auth_level level;
+	unsigned int i;
 
 	i_zero(rec_r);
-	rec_r->event = null_if_empty(args[0]);
-	rec_r->user = null_if_empty(args[1]);
-	rec_r->session = null_if_empty(args[2]);
-	rec_r->service = null_if_empty(args[3]);
-	rec_r->ip = null_if_empty(args[4]);
-	rec_r->mailbox = null_if_empty(args[5]);
-	rec_r->rule = null_if_empty(args[6]);
-	rec_r->decision = null_if_empty(args[7]);
-	rec_r->reason = null_if_empty(args[8]);
-	rec_r->auth = null_if_empty(args[9]);
+	for (i = 0; i < STEPUP_AUDIT_FIELD_COUNT; i++) {
+		*stepup_audit_field_ptr(rec_r, &stepup_audit_fields[i]) =
+			null_if_empty(args[i]);
+	}
 
 	if (null_strcmp(rec_r->event, event) != 0) {
 		*error_r = "only folder decisions (event open) and fetch "
@@ -148,7 +139,7 @@ int stepup_audit_proto_decode_fetch(const char *line,
 				    struct stepup_fetch_request *req_r,
 				    const char **error_r)
 {
-	const char *const *args;
+	const char *const *args, *const *extra;
 
 	i_zero(req_r);
 	if (split_fields(line, FETCH_PROTO_FIELDS, &args, error_r) < 0 ||
@@ -158,14 +149,16 @@ int stepup_audit_proto_decode_fetch(const char *line,
 		*error_r = "fetch needs a rule";
 		return -1;
 	}
-	if (str_to_uint(args[10], &req_r->limit) < 0 || req_r->limit == 0 ||
-	    str_to_uint(args[11], &req_r->window_secs) < 0 ||
+	/* limit, window, enforce */
+	extra = args + AUDIT_PROTO_FIELDS;
+	if (str_to_uint(extra[0], &req_r->limit) < 0 || req_r->limit == 0 ||
+	    str_to_uint(extra[1], &req_r->window_secs) < 0 ||
 	    req_r->window_secs == 0 ||
-	    (strcmp(args[12], "0") != 0 && strcmp(args[12], "1") != 0)) {
+	    (strcmp(extra[2], "0") != 0 && strcmp(extra[2], "1") != 0)) {
 		*error_r = "fetch: bad limit, window or mode";
 		return -1;
 	}
-	req_r->enforce = args[12][0] == '1';
+	req_r->enforce = extra[2][0] == '1';
 	return 0;
 }
 

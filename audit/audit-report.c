@@ -9,19 +9,16 @@
 static const char **
 entry_field(struct stepup_audit_entry *entry, const char *key)
 {
-	struct stepup_audit_record *rec = &entry->rec;
+	unsigned int i;
 
-	if (strcmp(key, "ts") == 0) return &entry->ts;
-	if (strcmp(key, "event") == 0) return &rec->event;
-	if (strcmp(key, "user") == 0) return &rec->user;
-	if (strcmp(key, "session") == 0) return &rec->session;
-	if (strcmp(key, "service") == 0) return &rec->service;
-	if (strcmp(key, "ip") == 0) return &rec->ip;
-	if (strcmp(key, "mailbox") == 0) return &rec->mailbox;
-	if (strcmp(key, "rule") == 0) return &rec->rule;
-	if (strcmp(key, "decision") == 0) return &rec->decision;
-	if (strcmp(key, "reason") == 0) return &rec->reason;
-	if (strcmp(key, "auth") == 0) return &rec->auth;
+	if (strcmp(key, "ts") == 0)
+		return &entry->ts;
+	for (i = 0; i < STEPUP_AUDIT_FIELD_COUNT; i++) {
+		if (strcmp(key, stepup_audit_fields[i].name) == 0) {
+			return stepup_audit_field_ptr(&entry->rec,
+						      &stepup_audit_fields[i]);
+		}
+	}
 	return NULL;	/* prev, hash */
 }
 

@@ -84,6 +84,15 @@ static int audit_open_head(const char *path, const struct stat *log_st,
 	return fd;
 }
 
+#define AUDIT_FIELD(name) \
+	{ #name, offsetof(struct stepup_audit_record, name) }
+const struct stepup_audit_field stepup_audit_fields[STEPUP_AUDIT_FIELD_COUNT] = {
+	AUDIT_FIELD(event), AUDIT_FIELD(user), AUDIT_FIELD(session),
+	AUDIT_FIELD(service), AUDIT_FIELD(ip), AUDIT_FIELD(mailbox),
+	AUDIT_FIELD(rule), AUDIT_FIELD(decision), AUDIT_FIELD(reason),
+	AUDIT_FIELD(auth),
+};
+
 int stepup_audit_open(const char *path, struct stepup_audit **audit_r,
 		      const char **error_r)
 {
@@ -203,20 +212,14 @@ const char *stepup_audit_format(const struct stepup_audit_record *rec,
 				const char **hash_r)
 {
 	string_t *str = t_str_new(256);
+	const struct stepup_audit_field *field;
 	const char *hash;
 
 	str_append_c(str, '{');
 	json_add(str, "ts", format_ts(now));
-	json_add(str, "event", rec->event);
-	json_add(str, "user", rec->user);
-	json_add(str, "session", rec->session);
-	json_add(str, "service", rec->service);
-	json_add(str, "ip", rec->ip);
-	json_add(str, "mailbox", rec->mailbox);
-	json_add(str, "rule", rec->rule);
-	json_add(str, "decision", rec->decision);
-	json_add(str, "reason", rec->reason);
-	json_add(str, "auth", rec->auth);
+	for (field = stepup_audit_fields;
+	     field < stepup_audit_fields + STEPUP_AUDIT_FIELD_COUNT; field++)
+		json_add(str, field->name, stepup_audit_field_get(rec, field));
 	json_add(str, "prev", prev);
 
 	hash = stepup_audit_hash(prev, str_c(str), str_len(str));

@@ -36,6 +36,32 @@ struct stepup_audit_record {
 	const char *auth;	/* password, app, totp */
 };
 
+/* The record's fields by name, in the order the log writes them
+   (audit.c), the service protocol sends them (audit-proto.c) and the
+   report reads them (audit-report.c). A new field is a member above and
+   an entry in stepup_audit_fields. */
+struct stepup_audit_field {
+	const char *name;
+	size_t offset;	/* of its const char * in the record */
+};
+#define STEPUP_AUDIT_FIELD_COUNT 10
+extern const struct stepup_audit_field
+stepup_audit_fields[STEPUP_AUDIT_FIELD_COUNT];
+
+static inline const char *
+stepup_audit_field_get(const struct stepup_audit_record *rec,
+		       const struct stepup_audit_field *field)
+{
+	return *(const char *const *)CONST_PTR_OFFSET(rec, field->offset);
+}
+
+static inline const char **
+stepup_audit_field_ptr(struct stepup_audit_record *rec,
+		       const struct stepup_audit_field *field)
+{
+	return PTR_OFFSET(rec, field->offset);
+}
+
 /* Open (create, mode 0640) the log for appending, and its head file
    PATH.head (created with the log's owner). Refuses symlinks and anything
    but a regular file. */
