@@ -6,6 +6,7 @@
 #include "hex-binary.h"
 #include "sha2.h"
 #include "unichar.h"
+#include "stepup-file.h"
 #include "audit.h"
 
 #include <ctype.h>
@@ -34,29 +35,6 @@ struct stepup_audit {
 	dev_t dev;
 };
 
-static int audit_open_fd(const char *path, int flags, mode_t mode,
-			 struct stat *st_r, const char **error_r)
-{
-	int fd;
-
-	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
-		return -1;
-	}
-	if (fstat(fd, st_r) < 0) {
-		*error_r = t_strdup_printf("fstat(%s) failed: %m", path);
-		i_close_fd(&fd);
-		return -1;
-	}
-	if (!S_ISREG(st_r->st_mode)) {
-		*error_r = t_strdup_printf("%s is not a regular file", path);
-		i_close_fd(&fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* PATH.head, created with the log's owner and mode */
 static int audit_open_head(const char *path, const struct stat *log_st,
 			   const char **error_r)
@@ -65,7 +43,8 @@ static int audit_open_head(const char *path, const struct stat *log_st,
 	struct stat st;
 	int fd;
 
-	fd = audit_open_fd(head_path, O_RDWR | O_CREAT, 0600, &st, error_r);
+	fd = stepup_file_open(AT_FDCWD, head_path, O_RDWR | O_CREAT, 0600,
+			      NULL, NULL, &st, error_r);
 	if (fd == -1)
 		return -1;
 	if (st.st_size == 0 && geteuid() == 0 &&
@@ -100,8 +79,8 @@ int stepup_audit_open(const char *path, struct stepup_audit **audit_r,
 	struct stat st;
 	int fd, head_fd;
 
-	fd = audit_open_fd(path, O_RDWR | O_APPEND | O_CREAT, 0640, &st,
-			   error_r);
+	fd = stepup_file_open(AT_FDCWD, path, O_RDWR | O_APPEND | O_CREAT,
+			      0640, NULL, NULL, &st, error_r);
 	if (fd == -1)
 		return -1;
 	head_fd = audit_open_head(path, &st, error_r);
@@ -300,8 +279,9 @@ static int audit_follow(struct stepup_audit *audit, const char **error_r)
 	}
 	if (st.st_ino == audit->ino && st.st_dev == audit->dev)
 		return 0;
-	fd = audit_open_fd(audit->path, O_RDWR | O_APPEND | O_CREAT, 0640,
-			   &st, error_r);
+	fd = stepup_file_open(AT_FDCWD, audit->path,
+			      O_RDWR | O_APPEND | O_CREAT, 0640, NULL, NULL,
+			      &st, error_r);
 	if (fd == -1) {
 		*error_r = t_strdup_printf("the log was rotated: %s", *error_r);
 		return -1;

@@ -7,6 +7,7 @@
 #include "sha2.h"
 #include "randgen.h"
 #include "safe-memset.h"
+#include "stepup-file.h"
 #include "stepup-facts.h"
 
 #include <fcntl.h>
@@ -17,24 +18,13 @@ int stepup_facts_load_key(const char *path, buffer_t *key,
 			  const char **error_r)
 {
 	unsigned char buf[256];
-	struct stat st;
 	ssize_t ret;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+	fd = stepup_file_open(AT_FDCWD, path, O_RDONLY, 0,
+			      &stepup_file_check_config, NULL, NULL, error_r);
+	if (fd == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 0022) != 0 ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
-		*error_r = t_strdup_printf("%s must be a regular file owned "
-					   "by root, not writable by group or "
-					   "others", path);
-		i_close_fd(&fd);
-		return -1;
-	}
 	ret = read(fd, buf, sizeof(buf));
 	i_close_fd(&fd);
 	if (ret < STEPUP_FACTS_KEY_MIN) {

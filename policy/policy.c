@@ -4,6 +4,7 @@
 
 #include "lib.h"
 #include "str.h"
+#include "stepup-file.h"
 #include "policy-schema.h"
 
 #include <fcntl.h>
@@ -22,38 +23,16 @@ int stepup_policy_load(const char *path, struct stepup_policy **policy_r,
 		       const char **error_r)
 {
 	struct stat st;
+	const char *error;
 	string_t *data;
 	char buf[8192];
 	ssize_t ret;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = stepup_file_open(AT_FDCWD, path, O_RDONLY | O_NONBLOCK, 0,
+			      &stepup_file_check_config, NULL, &st, &error);
 	if (fd == -1) {
-		*error_r = t_strdup_printf("%s:0: open() failed: %m", path);
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		*error_r = t_strdup_printf("%s:0: fstat() failed: %m", path);
-		i_close_fd(&fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*error_r = t_strdup_printf("%s:0: not a regular file", path);
-		i_close_fd(&fd);
-		return -1;
-	}
-	if ((st.st_mode & 0022) != 0) {
-		*error_r = t_strdup_printf("%s:0: writable by group or others "
-					   "(mode %04o): chmod go-w", path,
-					   (unsigned int)(st.st_mode & 07777));
-		i_close_fd(&fd);
-		return -1;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		*error_r = t_strdup_printf("%s:0: owned by uid %u: must be "
-					   "owned by root", path,
-					   (unsigned int)st.st_uid);
-		i_close_fd(&fd);
+		*error_r = t_strdup_printf("%s:0: %s", path, error);
 		return -1;
 	}
 	if (st.st_size > POLICY_MAX_SIZE) {

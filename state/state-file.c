@@ -22,6 +22,7 @@
 #include "sha2.h"
 #include "randgen.h"
 #include "safe-memset.h"
+#include "stepup-file.h"
 #include "state-private.h"
 
 #include <stdio.h>
@@ -60,31 +61,19 @@ static const char *user_file(const char *user, const char *suffix)
 			   NULL);
 }
 
+/* a file of the directory, owned by the auth user, mode 0600 */
 static int
-check_file(struct state_file *fs, int fd, const char *name,
-	   const char **error_r)
+state_file_open(struct state_file *fs, const char *name, int flags,
+		const char **error_r)
 {
-	struct stat st;
+	const struct stepup_file_check check = {
+		.uid = fs->uid, .forbidden_mode = 0077,
+		.mode_hint = "mode 0600 is required",
+	};
 
-	if (fstat(fd, &st) < 0) {
-		*error_r = t_strdup_printf("fstat(%s/%s) failed: %m",
-					   fs->path, name);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*error_r = t_strdup_printf("%s/%s is not a regular file",
-					   fs->path, name);
-		return -1;
-	}
-	if (st.st_uid != fs->uid || (st.st_mode & 0077) != 0) {
-		*error_r = t_strdup_printf("%s/%s has owner %u mode %04o "
-			"(must be owner %u, mode 0600)", fs->path, name,
-			(unsigned int)st.st_uid,
-			(unsigned int)(st.st_mode & 07777),
-			(unsigned int)fs->uid);
-		return -1;
-	}
-	return 0;
+	return stepup_file_open(fs->dir_fd, name, flags, 0600, &check,
+				t_strconcat(fs->path, "/", name, NULL), NULL,
+				error_r);
 }
 
 static int
@@ -95,17 +84,9 @@ state_file_lock(struct stepup_state *state, const char *user, int *lock_r,
 	const char *name = user_file(user, ".lock");
 	int fd, ret;
 
-	fd = openat(fs->dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s/%s) failed: %m",
-					   fs->path, name);
+	fd = state_file_open(fs, name, O_RDWR | O_CREAT, error_r);
+	if (fd == -1)
 		return -1;
-	}
-	if (check_file(fs, fd, name, error_r) < 0) {
-		i_close_fd(&fd);
-		return -1;
-	}
 	ret = state_flock_bounded(fd, state->lock_timeout_msecs);
 	if (ret <= 0) {
 		*error_r = ret < 0 ?
@@ -140,18 +121,9 @@ state_file_read(struct stepup_state *state, const char *user,
 	ssize_t ret;
 	int fd;
 
-	fd = openat(fs->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		*error_r = t_strdup_printf("open(%s/%s) failed: %m",
-					   fs->path, name);
-		return -1;
-	}
-	if (check_file(fs, fd, name, error_r) < 0) {
-		i_close_fd(&fd);
-		return -1;
-	}
+	fd = state_file_open(fs, name, O_RDONLY, error_r);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
 	text = t_str_new(1024);
 	while ((ret = read(fd, buf, sizeof(buf))) > 0) {
 		str_append_data(text, buf, ret);
@@ -248,19 +220,9 @@ static int state_file_read_key(struct state_file *fs, const char **error_r)
 	ssize_t ret;
 	int fd;
 
-	fd = openat(fs->dir_fd, STATE_KEY_FILE, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		*error_r = t_strdup_printf("open(%s/%s) failed: %m",
-					   fs->path, STATE_KEY_FILE);
-		return -1;
-	}
-	if (check_file(fs, fd, STATE_KEY_FILE, error_r) < 0) {
-		i_close_fd(&fd);
-		return -1;
-	}
+	fd = state_file_open(fs, STATE_KEY_FILE, O_RDONLY, error_r);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
 	ret = read(fd, fs->key, sizeof(fs->key));
 	i_close_fd(&fd);
 	if (ret != (ssize_t)sizeof(fs->key)) {
