@@ -113,24 +113,17 @@ void policy_login_decide(const struct stepup_policy *policy,
 	i_zero(d);
 	d->audit_only = policy->audit_mode;
 	rules = array_get(&policy->login, &count);
-	if (indexed) {
+	if (indexed)
 		policy_candidates_login(policy, query->user, &c);
-		while (policy_candidates_next(&c, &i)) {
-			if (cond_matches(policy, &rules[i].cond, FALSE,
-					 query->user, query->remote_ip,
-					 query->protocol, query->now)) {
-				login_apply(&rules[i], query, d);
-				return;
-			}
-		}
-	} else {
-		for (i = 0; i < count; i++) {
-			if (cond_matches(policy, &rules[i].cond, TRUE,
-					 query->user, query->remote_ip,
-					 query->protocol, query->now)) {
-				login_apply(&rules[i], query, d);
-				return;
-			}
+	else
+		policy_candidates_all(count, &c);
+	while (policy_candidates_next(&c, &i)) {
+		/* the index only offers rules whose users match */
+		if (cond_matches(policy, &rules[i].cond, !indexed,
+				 query->user, query->remote_ip,
+				 query->protocol, query->now)) {
+			login_apply(&rules[i], query, d);
+			return;
 		}
 	}
 	d->require = STEPUP_LOGIN_DENY;
@@ -234,20 +227,14 @@ void policy_folder_decide(const struct stepup_policy *policy,
 	i_zero(d);
 	d->audit_only = policy->audit_mode;
 	rules = array_get(&policy->folders, &count);
-	if (indexed) {
+	if (indexed)
 		policy_candidates_folder(policy, query->mailbox, &c);
-		while (policy_candidates_next(&c, &i)) {
-			if (folder_rule_matches(policy, &rules[i], query)) {
-				folder_apply(&rules[i], query, d);
-				return;
-			}
-		}
-	} else {
-		for (i = 0; i < count; i++) {
-			if (folder_rule_matches(policy, &rules[i], query)) {
-				folder_apply(&rules[i], query, d);
-				return;
-			}
+	else
+		policy_candidates_all(count, &c);
+	while (policy_candidates_next(&c, &i)) {
+		if (folder_rule_matches(policy, &rules[i], query)) {
+			folder_apply(&rules[i], query, d);
+			return;
 		}
 	}
 	d->require = STEPUP_FOLDER_NONE;

@@ -174,8 +174,8 @@ void policy_candidates_login(const struct stepup_policy *policy,
 	groups = hash_table_lookup(policy->user_groups, user);
 	for (link = groups; link != NULL; link = link->next)
 		n++;
+	i_zero(c_r);
 	c_r->lists = t_new(struct policy_candidate_list, n);
-	c_r->list_count = 0;
 	candidates_add(c_r, &policy->login_index.open);
 	candidates_add_key(c_r, policy->login_index.by_user, user);
 	for (link = groups; link != NULL; link = link->next)
@@ -186,11 +186,17 @@ void policy_candidates_folder(const struct stepup_policy *policy,
 			      const char *mailbox,
 			      struct policy_candidates *c_r)
 {
+	i_zero(c_r);
 	c_r->lists = t_new(struct policy_candidate_list, 2);
-	c_r->list_count = 0;
 	candidates_add(c_r, &policy->folder_index.open);
 	candidates_add_key(c_r, policy->folder_index.by_key,
 			   mailbox_key(unsafe_data_stack_pool, mailbox));
+}
+
+void policy_candidates_all(unsigned int count, struct policy_candidates *c_r)
+{
+	i_zero(c_r);
+	c_r->scan_count = count;
 }
 
 bool policy_candidates_next(struct policy_candidates *c,
@@ -199,6 +205,12 @@ bool policy_candidates_next(struct policy_candidates *c,
 	struct policy_candidate_list *l;
 	unsigned int i, min = UINT_MAX;
 
+	if (c->lists == NULL) {
+		if (c->scan_pos >= c->scan_count)
+			return FALSE;
+		*rule_r = c->scan_pos++;
+		return TRUE;
+	}
 	for (i = 0; i < c->list_count; i++) {
 		l = &c->lists[i];
 		if (l->pos < l->count && l->v[l->pos] < min)

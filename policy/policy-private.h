@@ -116,12 +116,16 @@ struct policy_candidate_list {
 struct policy_candidates {
 	struct policy_candidate_list *lists;
 	unsigned int list_count;
+	/* policy_candidates_all(): every rule, lists == NULL */
+	unsigned int scan_count, scan_pos;
 };
 void policy_candidates_login(const struct stepup_policy *policy,
 			     const char *user, struct policy_candidates *c_r);
 void policy_candidates_folder(const struct stepup_policy *policy,
 			      const char *mailbox,
 			      struct policy_candidates *c_r);
+/* Every rule number below count (the scan the tests compare with). */
+void policy_candidates_all(unsigned int count, struct policy_candidates *c_r);
 bool policy_candidates_next(struct policy_candidates *c,
 			    unsigned int *rule_r);
 
