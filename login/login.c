@@ -9,6 +9,7 @@
 #include "net.h"
 #include "policy.h"
 #include "state.h"
+#include "totp.h"
 #include "audit.h"
 #include "login.h"
 
@@ -121,16 +122,13 @@ void stepup_login_refuse_mechanism(const struct stepup_login_env *env,
    character of password. */
 static ssize_t code_suffix_start(const char *password, unsigned int digits)
 {
-	size_t len = strlen(password), start, i;
+	size_t len = strlen(password), start;
 
 	if (stepup_recovery_code_suffix(password, &start) && start > 0)
 		return (ssize_t)start;
-	if (len <= digits)
+	if (len <= digits ||
+	    !stepup_totp_code_is_valid(password + len - digits, digits))
 		return -1;
-	for (i = len - digits; i < len; i++) {
-		if (password[i] < '0' || password[i] > '9')
-			return -1;
-	}
 	return (ssize_t)(len - digits);
 }
 
