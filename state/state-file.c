@@ -168,7 +168,12 @@ state_file_write(struct stepup_state *state, const char *user,
 						   fs->path, name);
 			return -1;
 		}
-		return fsync(fs->dir_fd) < 0 ? -1 : 0;
+		if (fsync(fs->dir_fd) < 0) {
+			*error_r = t_strdup_printf("fsync(%s) failed: %m",
+						   fs->path);
+			return -1;
+		}
+		return 0;
 	}
 	/* we hold the user's lock: any temp file is a dead writer's */
 	if (unlinkat(fs->dir_fd, tmp, 0) < 0 && errno != ENOENT) {

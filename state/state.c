@@ -488,12 +488,10 @@ int stepup_state_reset(struct stepup_state *state, const char *user,
 
 	if (txn_begin(state, user, &txn, error_r) < 0) {
 		/* a corrupt record is what reset is for */
-		struct state_record empty;
 		int lock;
 
 		if (state->v->lock(state, user, &lock, error_r) < 0)
 			return -1;
-		state_record_init(&empty, user);
 		ret = state->v->write(state, user, t_str_new(1), error_r);
 		state->v->unlock(state, &lock);
 		return ret < 0 ? -1 : 1;

@@ -152,7 +152,7 @@ int stepup_base32_decode(const char *str, buffer_t *dest)
 	if (len % 8 == 1 || len % 8 == 3 || len % 8 == 6)
 		return -1;
 	for (p = str; *p != '\0'; p++) {
-		c = *p == '\0' ? NULL : strchr(b32_alphabet, *p);
+		c = strchr(b32_alphabet, *p);
 		if (c == NULL)
 			return -1;
 		value = ((value << 5) | (unsigned int)(c - b32_alphabet)) & 0xfff;
