@@ -24,16 +24,19 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # libconfig leaks a buffer on some malformed files (fuzz/lsan.supp)
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/fuzz/lsan.supp}
+# make check runs them (Makefile.am check-local: "== PROGRAM" before each
+# program's output, "== PROGRAM: exit N" after one that failed); without
+# valgrind, which cannot run under ASan.
 unit_log="$build/unit-tests.log"
-: > "$unit_log"
+NOVALGRIND=1 make -s -C "$build" check > "$unit_log" 2>&1
 for t in $(make -s -C "$build" print-unit-tests); do
-  echo "== $t" >> "$unit_log"
-  out=$(cd "$build" && "./$t" 2>&1); rc=$?
-  printf '%s\n' "$out" >> "$unit_log"
+  out=$(awk -v t="== $t" '$0 == t { on = 1; next } /^== / { on = 0 } on' \
+        "$unit_log")
   ok=$(printf '%s\n' "$out" | grep -c ' : ok$')
   bad=$(printf '%s\n' "$out" | grep -c ' : FAILED$')
-  if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
-    bad=1   # crashed or a sanitizer stopped it
+  if ! grep -qx "== $t" "$unit_log" ||
+     { grep -q "^== $t: exit " "$unit_log" && [ "$bad" = 0 ]; }; then
+    bad=1   # crashed, a sanitizer stopped it, or it never ran
   fi
   [ "$bad" != 0 ] && printf '%s\n' "$out" | tail -40
   echo "unit: $t: $ok ok, $bad failed"
