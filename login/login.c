@@ -10,6 +10,7 @@
 #include "policy.h"
 #include "state.h"
 #include "totp.h"
+#include "stepup-event.h"
 #include "audit.h"
 #include "login.h"
 
@@ -49,8 +50,8 @@ static const char *ip_str(const struct ip_addr *ip)
 	return net_ip2addr(ip);
 }
 
-/* One decision: a Dovecot event (event=stepup_decision) and an audit
-   record. */
+/* One decision: a Dovecot event (stepup_decision, doc/events.md) and an
+   audit record. */
 static void
 login_log(const struct stepup_login_env *env,
 	  const struct stepup_login_request *req, const char *stage,
@@ -61,14 +62,15 @@ login_log(const struct stepup_login_env *env,
 	struct event_passthrough *e =
 		event_create_passthrough(env->event)->
 		set_name("stepup_decision")->
-		add_str("event", "login")->
+		add_category(&event_category_stepup)->
+		add_str("kind", "login")->
 		add_str("stage", stage)->
 		add_str("decision", decision)->
 		add_str("rule", rule == NULL ? "" : rule)->
 		add_str("auth", stepup_auth_level_to_str(level))->
 		add_str("reason", reason);
 
-	e_info(e->event(), "stepup: login %s (stage=%s, rule=%s, auth=%s): %s",
+	e_info(e->event(), "login %s (stage=%s, rule=%s, auth=%s): %s",
 	       decision, stage, rule == NULL ? "-" : rule,
 	       stepup_auth_level_to_str(level), reason);
 
@@ -90,7 +92,7 @@ login_log(const struct stepup_login_env *env,
 		if (gettimeofday(&tv, NULL) < 0)
 			i_fatal("gettimeofday() failed: %m");
 		if (stepup_audit_write(env->audit, &rec, &tv, &error) < 0)
-			e_error(env->event, "stepup: audit: %s", error);
+			e_error(env->event, "audit: %s", error);
 	}
 }
 
@@ -100,7 +102,7 @@ login_fail_internal(const struct stepup_login_env *env,
 		    const char *rule, const char *reason,
 		    struct stepup_login_result *result_r)
 {
-	e_error(env->event, "stepup: %s", reason);
+	e_error(env->event, "%s", reason);
 	login_log(env, req, stage, "deny", STEPUP_AUTH_NONE, rule, reason);
 	result_r->action = STEPUP_LOGIN_INTERNAL_FAIL;
 }

@@ -25,7 +25,9 @@ struct stepup_login_env {
 	const struct stepup_policy *policy;	/* NULL: no good policy */
 	struct stepup_state *state;		/* NULL: state unavailable */
 	struct stepup_audit *audit;		/* NULL: no audit log */
-	struct event *event;			/* parent of decision events */
+	/* a stepup event (stepup_event_create()): parent of the
+	   decision events, its prefix on every log line */
+	struct event *event;
 	/* random per-process value binding stage 2 to this stage 1 */
 	const char *nonce;
 };

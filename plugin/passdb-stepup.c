@@ -24,6 +24,7 @@
 #include "stepup-config.h"
 #include "stepup-args.h"
 #include "stepup-facts.h"
+#include "stepup-event.h"
 #include "policy.h"
 #include "state.h"
 #include "audit.h"
@@ -52,10 +53,6 @@ struct stepup_passdb_global {
 	buffer_t *audit_key;
 };
 
-static struct event_category event_category_stepup = {
-	.name = "stepup",
-};
-
 static struct stepup_passdb_global *global;
 
 /* Also as root: the key file may be readable only by root and the mail
@@ -68,19 +65,19 @@ static void stepup_global_load_facts_key(const struct stepup_policy *policy)
 
 	ret = stepup_facts_create_key(path, &error);
 	if (ret > 0) {
-		e_info(global->event, "stepup: created %s: give the mail "
+		e_info(global->event, "created %s: give the mail "
 		       "processes read access (e.g. chgrp vmail %s)", path,
 		       path);
 	}
 	if (ret < 0 ||
 	    stepup_facts_load_key(path, global->facts_key, &error) < 0) {
 		buffer_set_used_size(global->facts_key, 0);
-		e_error(global->event, "stepup: session key: %s: sessions "
+		e_error(global->event, "session key: %s: sessions "
 			"will have no level in the mail processes", error);
 	}
 	if (stepup_facts_load_audit_key(path, global->audit_key, &error) < 0) {
 		buffer_set_used_size(global->audit_key, 0);
-		e_error(global->event, "stepup: audit token key: %s: mail "
+		e_error(global->event, "audit token key: %s: mail "
 			"processes will not be able to record folder "
 			"decisions", error);
 	}
@@ -104,10 +101,9 @@ static void stepup_global_ref(const char *policy_path)
 	global->refcount = 1;
 	global->policy_path = i_strdup(policy_path);
 	global->nonce = i_strdup(stepup_login_new_nonce(pool_datastack_create()));
-	global->event = event_create(NULL);
+	global->event = stepup_event_create(NULL, NULL);
 	global->facts_key = buffer_create_dynamic(default_pool, 64);
 	global->audit_key = buffer_create_dynamic(default_pool, 64);
-	event_add_category(global->event, &event_category_stepup);
 	global->policy_cache = stepup_policy_cache_init(policy_path,
 							global->event);
 
@@ -115,16 +111,16 @@ static void stepup_global_ref(const char *policy_path)
 	   create files; the descriptor stays open after privileges drop. */
 	if (stepup_policy_cache_get(global->policy_cache, ioloop_time,
 				    &policy, &error) < 0) {
-		e_error(global->event, "stepup: %s: logins will be refused "
+		e_error(global->event, "%s: logins will be refused "
 			"until the policy is fixed", error);
 		return;
 	}
 	for (line = stepup_policy_get_unenforced(policy); *line != NULL; line++)
-		e_warning(global->event, "stepup: policy: %s", *line);
+		e_warning(global->event, "policy: %s", *line);
 	audit_path = stepup_policy_get_audit_path(policy);
 	if (audit_path != NULL &&
 	    stepup_audit_open(audit_path, &global->audit, &error) < 0)
-		e_error(global->event, "stepup: audit log: %s", error);
+		e_error(global->event, "audit log: %s", error);
 	stepup_global_load_facts_key(policy);
 }
 
@@ -160,7 +156,7 @@ stepup_global_state(const struct stepup_policy *policy)
 	const char *error;
 
 	if (path == NULL) {
-		e_error(global->event, "stepup: the policy has no usable "
+		e_error(global->event, "the policy has no usable "
 			"state store (state.path)");
 		return NULL;
 	}
@@ -170,7 +166,7 @@ stepup_global_state(const struct stepup_policy *policy)
 		stepup_state_deinit(&global->state);
 	i_free(global->state_path);
 	if (stepup_state_init_dir(path, &global->state, &error) < 0) {
-		e_error(global->event, "stepup: state store %s: %s", path,
+		e_error(global->event, "state store %s: %s", path,
 			error);
 		global->state = NULL;
 		return NULL;
@@ -311,12 +307,12 @@ stepup_request_env(struct auth_request *request,
 	const char *error;
 
 	i_zero(env_r);
-	env_r->event = authdb_event(request);
+	env_r->event = stepup_event_create(authdb_event(request), NULL);
 	env_r->nonce = global->nonce;
 	env_r->audit = global->audit;
 	if (stepup_policy_cache_get(global->policy_cache, ioloop_time,
 				    &policy, &error) < 0) {
-		e_error(authdb_event(request), "stepup: %s", error);
+		e_error(env_r->event, "%s", error);
 	} else {
 		env_r->policy = policy;
 		env_r->state = stepup_global_state(policy);
@@ -387,6 +383,7 @@ stepup_verify_stage1(struct auth_request *request, const char *password,
 
 	stepup_request_env(request, &env, &req);
 	stepup_login_stage1(&env, &req, password, &result);
+	event_unref(&env.event);
 	switch (result.action) {
 	case STEPUP_LOGIN_CONTINUE:
 		len = strlen(request->mech_password);
@@ -435,6 +432,7 @@ stepup_verify_stage2(struct auth_request *request,
 					    "stepup_rule");
 	}
 	stepup_login_stage2(&env, &req, pending, &result);
+	event_unref(&env.event);
 	if (pending != NULL)
 		auth_fields_remove(request->fields.extra_fields,
 				   PENDING_FIELD);
@@ -487,6 +485,7 @@ stepup_passdb_lookup_credentials(struct auth_request *request,
 
 	stepup_request_env(request, &env, &req);
 	stepup_login_refuse_mechanism(&env, &req, request->fields.mech_name);
+	event_unref(&env.event);
 	callback(PASSDB_RESULT_SCHEME_NOT_AVAILABLE, NULL, 0, request);
 }
 

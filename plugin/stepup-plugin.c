@@ -26,6 +26,7 @@
 #include "stepup-config.h"
 #include "stepup-settings.h"
 #include "stepup-facts.h"
+#include "stepup-event.h"
 #include "stepup-audit-client.h"
 #include "policy.h"
 #include "stepup-plugin.h"
@@ -410,7 +411,8 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_access access)
 		struct event_passthrough *e =
 			event_create_passthrough(box->event)->
 			set_name("stepup_decision")->
-			add_str("event", "open")->
+			add_category(&event_category_stepup)->
+			add_str("kind", "folder")->
 			add_str("access", access_names[access])->
 			add_str("decision", decision)->
 			add_str("rule", d.rule == NULL ? "" : d.rule)->

@@ -5,6 +5,7 @@
 #include "lib.h"
 #include "str.h"
 #include "stepup-file.h"
+#include "stepup-event.h"
 #include "policy-schema.h"
 
 #include <fcntl.h>
@@ -149,8 +150,7 @@ stepup_policy_cache_init(const char *path, struct event *event)
 
 	cache = i_new(struct stepup_policy_cache, 1);
 	cache->path = i_strdup(path);
-	cache->event = event;
-	event_ref(event);
+	cache->event = stepup_event_create(event, NULL);
 	return cache;
 }
 
@@ -192,7 +192,7 @@ static bool policy_cache_reload(struct stepup_policy_cache *cache)
 		cache->checked = TRUE;
 		cache->last_st = st;
 		if (cache->policy != NULL) {
-			e_info(cache->event, "stepup: policy %s reloaded",
+			e_info(cache->event, "policy %s reloaded",
 			       cache->path);
 		}
 		stepup_policy_unref(&cache->policy);
@@ -209,9 +209,9 @@ static bool policy_cache_reload(struct stepup_policy_cache *cache)
 		const char *const *line;
 
 		for (line = t_strsplit(error, "\n"); *line != NULL; line++)
-			e_error(cache->event, "stepup: policy: %s", *line);
+			e_error(cache->event, "policy: %s", *line);
 		if (cache->policy != NULL) {
-			e_error(cache->event, "stepup: keeping the last good "
+			e_error(cache->event, "keeping the last good "
 				"policy of %s", cache->path);
 		}
 		i_free(cache->last_error);
