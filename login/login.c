@@ -104,7 +104,7 @@ login_fail_internal(const struct stepup_login_env *env,
 {
 	e_error(env->event, "%s", reason);
 	login_log(env, req, stage, "deny", STEPUP_AUTH_NONE, rule, reason);
-	result_r->action = STEPUP_LOGIN_INTERNAL_FAIL;
+	result_r->action = STEPUP_LOGIN_ACTION_INTERNAL_FAIL;
 }
 
 void stepup_login_refuse_mechanism(const struct stepup_login_env *env,
@@ -141,7 +141,7 @@ stage1_continue(const struct stepup_login_env *env,
 		const struct stepup_login_decision *d, const char *reason,
 		struct stepup_login_result *result_r)
 {
-	result_r->action = STEPUP_LOGIN_CONTINUE;
+	result_r->action = STEPUP_LOGIN_ACTION_CONTINUE;
 	result_r->password_len = password_len;
 	result_r->pending = t_strconcat(env->nonce, ":",
 					audit ? PENDING_AUDIT : "", what, NULL);
@@ -209,7 +209,7 @@ void stepup_login_stage1(const struct stepup_login_env *env,
 		if (!audit) {
 			login_log(env, req, "1", "deny", STEPUP_AUTH_NONE,
 				  d.rule, d.reason);
-			result_r->action = STEPUP_LOGIN_FAIL;
+			result_r->action = STEPUP_LOGIN_ACTION_FAIL;
 			return;
 		}
 		login_log(env, req, "1", "allow", STEPUP_AUTH_NONE, d.rule,
@@ -229,7 +229,7 @@ void stepup_login_stage1(const struct stepup_login_env *env,
 			return;
 		}
 		if (ret > 0) {
-			result_r->action = STEPUP_LOGIN_OK;
+			result_r->action = STEPUP_LOGIN_ACTION_OK;
 			result_r->level = STEPUP_AUTH_APP;
 			login_log(env, req, "1", "allow", STEPUP_AUTH_APP,
 				  d.rule, t_strdup_printf(
@@ -306,14 +306,14 @@ stage2_refuse(const struct stepup_login_env *env,
 	if (audit) {
 		/* let it through at password level, say what would have
 		   happened */
-		result_r->action = STEPUP_LOGIN_OK;
+		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_PASSWORD;
 		login_log(env, req, "2", "allow", STEPUP_AUTH_PASSWORD, rule,
 			  t_strdup_printf("audit mode: enforce would deny: %s",
 					  log_reason));
 		return;
 	}
-	result_r->action = STEPUP_LOGIN_FAIL;
+	result_r->action = STEPUP_LOGIN_ACTION_FAIL;
 	result_r->client_reason = client_reason;
 	login_log(env, req, "2", "deny", STEPUP_AUTH_NONE, rule, log_reason);
 }
@@ -348,7 +348,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 	}
 
 	if (strcmp(what, PENDING_PASSWORD) == 0) {
-		result_r->action = STEPUP_LOGIN_OK;
+		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_PASSWORD;
 		login_log(env, req, "2", "allow", STEPUP_AUTH_PASSWORD, rule,
 			  "password verified");
@@ -396,7 +396,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 	case STEPUP_VERIFY_RECONNECT:
 		/* the original verification time: folder max_age counts
 		   from the real code entry */
-		result_r->action = STEPUP_LOGIN_OK;
+		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_TOTP;
 		result_r->mfa_time = info.mfa_time;
 		login_log(env, req, "2", "allow", STEPUP_AUTH_TOTP, rule,
@@ -404,7 +404,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 					  (long)(req->now - info.mfa_time)));
 		return;
 	case STEPUP_VERIFY_OK:
-		result_r->action = STEPUP_LOGIN_OK;
+		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_TOTP;
 		result_r->mfa_time = info.mfa_time;
 		login_log(env, req, "2", "allow", STEPUP_AUTH_TOTP, rule,

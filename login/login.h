@@ -44,13 +44,13 @@ struct stepup_login_request {
 
 enum stepup_login_action {
 	/* hand the first password_len bytes on to the next passdb */
-	STEPUP_LOGIN_CONTINUE,
+	STEPUP_LOGIN_ACTION_CONTINUE,
 	/* authenticated here (app password): the chain ends */
-	STEPUP_LOGIN_OK,
+	STEPUP_LOGIN_ACTION_OK,
 	/* refused; client_reason may be shown only in stage 2 */
-	STEPUP_LOGIN_FAIL,
+	STEPUP_LOGIN_ACTION_FAIL,
 	/* something broke: refused (fail closed) */
-	STEPUP_LOGIN_INTERNAL_FAIL,
+	STEPUP_LOGIN_ACTION_INTERNAL_FAIL,
 };
 
 struct stepup_login_result {

@@ -385,7 +385,7 @@ stepup_verify_stage1(struct auth_request *request, const char *password,
 	stepup_login_stage1(&env, &req, password, &result);
 	event_unref(&env.event);
 	switch (result.action) {
-	case STEPUP_LOGIN_CONTINUE:
+	case STEPUP_LOGIN_ACTION_CONTINUE:
 		len = strlen(request->mech_password);
 		if (result.password_len < len) {
 			/* the next passdb verifies the password without the
@@ -401,14 +401,14 @@ stepup_verify_stage1(struct auth_request *request, const char *password,
 		stepup_set_facts(request, &result);
 		callback(PASSDB_RESULT_NEXT, request);
 		return;
-	case STEPUP_LOGIN_OK:
+	case STEPUP_LOGIN_ACTION_OK:
 		stepup_set_facts(request, &result);
 		callback(PASSDB_RESULT_OK, request);
 		return;
-	case STEPUP_LOGIN_FAIL:
+	case STEPUP_LOGIN_ACTION_FAIL:
 		callback(PASSDB_RESULT_PASSWORD_MISMATCH, request);
 		return;
-	case STEPUP_LOGIN_INTERNAL_FAIL:
+	case STEPUP_LOGIN_ACTION_INTERNAL_FAIL:
 		callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	}
@@ -437,11 +437,11 @@ stepup_verify_stage2(struct auth_request *request,
 		auth_fields_remove(request->fields.extra_fields,
 				   PENDING_FIELD);
 	switch (result.action) {
-	case STEPUP_LOGIN_OK:
+	case STEPUP_LOGIN_ACTION_OK:
 		stepup_set_facts(request, &result);
 		callback(PASSDB_RESULT_OK, request);
 		return;
-	case STEPUP_LOGIN_FAIL:
+	case STEPUP_LOGIN_ACTION_FAIL:
 		if (result.client_reason != NULL) {
 			/* The password was right: the client may learn why.
 			   Only USER_DISABLED keeps the reason field. */
@@ -452,8 +452,8 @@ stepup_verify_stage2(struct auth_request *request,
 			callback(PASSDB_RESULT_PASSWORD_MISMATCH, request);
 		}
 		return;
-	case STEPUP_LOGIN_CONTINUE:
-	case STEPUP_LOGIN_INTERNAL_FAIL:
+	case STEPUP_LOGIN_ACTION_CONTINUE:
+	case STEPUP_LOGIN_ACTION_INTERNAL_FAIL:
 		callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	}

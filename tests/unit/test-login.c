@@ -68,7 +68,7 @@ login(const char *user, const char *ip, const char *password,
 	req_init(&req, user, ip);
 	stepup_login_stage1(&env, &req, password, r1);
 	i_zero(r2);
-	if (r1->action == STEPUP_LOGIN_CONTINUE) {
+	if (r1->action == STEPUP_LOGIN_ACTION_CONTINUE) {
 		req.rule = r1->rule;
 		stepup_login_stage2(&env, &req, r1->pending, r2);
 	}
@@ -82,22 +82,22 @@ static void test_login_flows(void)
 	test_begin("login: stage 1 and stage 2 decisions");
 	/* office: password only, handed on whole */
 	login("bob", "10.1.2.3", "bobpw", &r1, &r2);
-	test_assert(r1.action == STEPUP_LOGIN_CONTINUE && r1.password_len == 5);
-	test_assert(r2.action == STEPUP_LOGIN_OK && r2.level == STEPUP_AUTH_PASSWORD);
+	test_assert(r1.action == STEPUP_LOGIN_ACTION_CONTINUE && r1.password_len == 5);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_OK && r2.level == STEPUP_AUTH_PASSWORD);
 
 	/* deny rule: refused in stage 1, nothing said */
 	login("mallory", "192.0.2.1", "pw", &r1, &r2);
-	test_assert(r1.action == STEPUP_LOGIN_FAIL && r1.client_reason == NULL);
+	test_assert(r1.action == STEPUP_LOGIN_ACTION_FAIL && r1.client_reason == NULL);
 
 	/* unenrolled before enroll_by: grace */
 	login("bob", "192.0.2.1", "bobpw", &r1, &r2);
-	test_assert(r1.action == STEPUP_LOGIN_CONTINUE);
+	test_assert(r1.action == STEPUP_LOGIN_ACTION_CONTINUE);
 	test_assert_strcmp(r1.enroll_by, "2099-12-31");
-	test_assert(r2.action == STEPUP_LOGIN_OK && r2.level == STEPUP_AUTH_PASSWORD);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_OK && r2.level == STEPUP_AUTH_PASSWORD);
 	/* after enroll_by: refused, said only in stage 2 */
 	login("late", "192.0.2.1", "latepw", &r1, &r2);
-	test_assert(r1.action == STEPUP_LOGIN_CONTINUE && r1.client_reason == NULL);
-	test_assert(r2.action == STEPUP_LOGIN_FAIL && r2.client_reason != NULL);
+	test_assert(r1.action == STEPUP_LOGIN_ACTION_CONTINUE && r1.client_reason == NULL);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_FAIL && r2.client_reason != NULL);
 
 	/* enrolled */
 	test_assert(stepup_state_enroll(env.state, "alice",
@@ -105,32 +105,32 @@ static void test_login_flows(void)
 		T0 / 30 - 2, T0, &codes, &error) == 1);
 	login("alice", "192.0.2.1", "alicepw", &r1, &r2);
 	test_assert(r1.password_len == 7);
-	test_assert(r2.action == STEPUP_LOGIN_FAIL &&
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_FAIL &&
 		    strstr(r2.client_reason, "needs a one-time code") != NULL);
 	c = code_at(T0);
 	login("alice", "192.0.2.1", t_strconcat("alicepw", c, NULL), &r1, &r2);
-	test_assert(r1.action == STEPUP_LOGIN_CONTINUE && r1.password_len == 7);
-	test_assert(r2.action == STEPUP_LOGIN_OK && r2.level == STEPUP_AUTH_TOTP &&
+	test_assert(r1.action == STEPUP_LOGIN_ACTION_CONTINUE && r1.password_len == 7);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_OK && r2.level == STEPUP_AUTH_TOTP &&
 		    r2.mfa_time == T0);
 	login("alice", "192.0.2.1", t_strconcat("alicepw", c, NULL), &r1, &r2);
-	test_assert(r2.action == STEPUP_LOGIN_FAIL &&
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_FAIL &&
 		    strstr(r2.client_reason, "already used") != NULL);
 	/* a code under a password rule steps the session up */
 	login("alice", "10.1.2.3", t_strconcat("alicepw", code_at(T0 + 30), NULL),
 	      &r1, &r2);
-	test_assert(r2.action == STEPUP_LOGIN_OK && r2.level == STEPUP_AUTH_TOTP);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_OK && r2.level == STEPUP_AUTH_TOTP);
 	/* recovery code */
 	login("alice", "192.0.2.1", t_strconcat("alicepw", codes[0], NULL), &r1, &r2);
 	test_assert(r1.password_len == 7);
-	test_assert(r2.action == STEPUP_LOGIN_OK && r2.level == STEPUP_AUTH_TOTP);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_OK && r2.level == STEPUP_AUTH_TOTP);
 	/* lockout after 2 wrong codes */
 	login("alice", "192.0.2.1", "alicepw000000", &r1, &r2);
-	test_assert(r2.action == STEPUP_LOGIN_FAIL &&
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_FAIL &&
 		    strstr(r2.client_reason, "wrong") != NULL);
 	login("alice", "192.0.2.1", "alicepw000001", &r1, &r2);
 	login("alice", "192.0.2.1", t_strconcat("alicepw", code_at(T0 + 60), NULL),
 	      &r1, &r2);
-	test_assert(r2.action == STEPUP_LOGIN_FAIL &&
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_FAIL &&
 		    strstr(r2.client_reason, "Too many wrong codes") != NULL);
 	test_end();
 }
@@ -144,11 +144,11 @@ static void test_login_stage2_needs_stage1(void)
 	req_init(&req, "bob", "192.0.2.1");
 	test_expect_errors(3);
 	stepup_login_stage2(&env, &req, NULL, &r);
-	test_assert(r.action == STEPUP_LOGIN_INTERNAL_FAIL);
+	test_assert(r.action == STEPUP_LOGIN_ACTION_INTERNAL_FAIL);
 	stepup_login_stage2(&env, &req, "0123:pw", &r);
-	test_assert(r.action == STEPUP_LOGIN_INTERNAL_FAIL);
+	test_assert(r.action == STEPUP_LOGIN_ACTION_INTERNAL_FAIL);
 	stepup_login_stage2(&env, &req, t_strconcat(env.nonce, "x:pw", NULL), &r);
-	test_assert(r.action == STEPUP_LOGIN_INTERNAL_FAIL);
+	test_assert(r.action == STEPUP_LOGIN_ACTION_INTERNAL_FAIL);
 	test_expect_no_more_errors();
 	test_end();
 }
@@ -164,11 +164,11 @@ static void test_login_no_policy(void)
 	env2.policy = NULL;
 	test_expect_errors(2);
 	stepup_login_stage1(&env2, &req, "bobpw", &r);
-	test_assert(r.action == STEPUP_LOGIN_INTERNAL_FAIL);
+	test_assert(r.action == STEPUP_LOGIN_ACTION_INTERNAL_FAIL);
 	env2 = env;
 	env2.state = NULL;
 	stepup_login_stage1(&env2, &req, "bobpw", &r);
-	test_assert(r.action == STEPUP_LOGIN_INTERNAL_FAIL);
+	test_assert(r.action == STEPUP_LOGIN_ACTION_INTERNAL_FAIL);
 	test_expect_no_more_errors();
 	test_end();
 }
