@@ -1,7 +1,7 @@
 #ifndef STEPUP_APPROVAL_CONFIG_H
 #define STEPUP_APPROVAL_CONFIG_H
 
-#include "policy.h"
+#include "stepup-policy.h"
 #include "approval-key.h"
 
 /* The policy's approval block seen by the approval client: syntax checks

@@ -1,7 +1,7 @@
 #ifndef AUDIT_PROTO_H
 #define AUDIT_PROTO_H
 
-#include "audit.h"
+#include "stepup-audit.h"
 
 /* The line protocol between the mail processes and the stepup-audit
    service: one request per line, the record's fields tab-escaped in the

@@ -1,7 +1,7 @@
 #ifndef AUDIT_REPORT_H
 #define AUDIT_REPORT_H
 
-#include "audit.h"
+#include "stepup-audit.h"
 
 /* Reading the audit log back: one record per line, for "stepup audit
    report" (who opened what, when, how authenticated). */

@@ -3,7 +3,7 @@
 #include "lib.h"
 #include "stepup-compat.h"
 #include "istream.h"
-#include "audit.h"
+#include "stepup-audit.h"
 #include "audit-verify.h"
 
 #include <fcntl.h>

@@ -7,7 +7,7 @@
 #include "sha2.h"
 #include "unichar.h"
 #include "stepup-file.h"
-#include "audit.h"
+#include "stepup-audit.h"
 
 #include <ctype.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 
 #include "lib.h"
 #include "str.h"
-#include "audit.h"
+#include "stepup-audit.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #include "str.h"
 #include "net.h"
 #include "time-util.h"
-#include "policy.h"
+#include "stepup-policy.h"
 
 #include <stdio.h>
 #include <sys/time.h>

@@ -6,9 +6,9 @@
 #include "str.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
-#include "policy.h"
-#include "state.h"
-#include "audit.h"
+#include "stepup-policy.h"
+#include "stepup-state.h"
+#include "stepup-audit.h"
 #include "cli-common.h"
 #include "stepup-enroll.h"
 

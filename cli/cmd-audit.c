@@ -15,8 +15,8 @@
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
-#include "policy.h"
-#include "audit.h"
+#include "stepup-policy.h"
+#include "stepup-audit.h"
 #include "audit-verify.h"
 #include "audit-report.h"
 

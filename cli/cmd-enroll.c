@@ -20,9 +20,9 @@
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
-#include "policy.h"
-#include "state.h"
-#include "totp.h"
+#include "stepup-policy.h"
+#include "stepup-state.h"
+#include "stepup-totp.h"
 #include "stepup-enroll.h"
 
 #include <stdio.h>

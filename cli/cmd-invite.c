@@ -9,7 +9,7 @@
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
-#include "state.h"
+#include "stepup-state.h"
 
 #include <stdio.h>
 #include <time.h>

@@ -12,7 +12,7 @@
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
-#include "policy.h"
+#include "stepup-policy.h"
 #include "approval-config.h"
 
 #include <stdio.h>

@@ -7,7 +7,7 @@
 #include "stepup-cli.h"
 #include "cli-common.h"
 #include "stepup-enroll.h"
-#include "state.h"
+#include "stepup-state.h"
 
 #include <stdio.h>
 

@@ -9,9 +9,9 @@
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
-#include "state.h"
-#include "policy.h"
-#include "totp.h"
+#include "stepup-state.h"
+#include "stepup-policy.h"
+#include "stepup-totp.h"
 
 #include <stdio.h>
 #include <time.h>

@@ -36,6 +36,15 @@ static const char *const folder_require_names[] = {
 	NULL
 };
 
+static const char *const folder_access_names[] = {
+	[STEPUP_FOLDER_ACCESS_READ] = "open",
+	[STEPUP_FOLDER_ACCESS_STATUS] = "status",
+	[STEPUP_FOLDER_ACCESS_SAVE] = "save",
+	[STEPUP_FOLDER_ACCESS_CHANGE] = "change",
+	[STEPUP_FOLDER_ACCESS_CREATE] = "create",
+	NULL
+};
+
 static const char *const day_names[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL
 };
@@ -88,6 +97,8 @@ STEPUP_NAME_FUNCS(login_require, enum stepup_login_require,
 		  login_require_names, 0)
 STEPUP_NAME_FUNCS(folder_require, enum stepup_folder_require,
 		  folder_require_names, 0)
+STEPUP_NAME_FUNCS(folder_access, enum stepup_folder_access,
+		  folder_access_names, 0)
 
 int stepup_auth_level_parse_any(const char *str,
 				enum stepup_auth_level *level_r)

@@ -39,6 +39,15 @@ enum stepup_folder_require {
 	STEPUP_FOLDER_TOTP_AND_APPROVAL,
 };
 
+/* One access to a folder by a session */
+enum stepup_folder_access {
+	STEPUP_FOLDER_ACCESS_READ,	/* open: SELECT, EXAMINE, POP3 */
+	STEPUP_FOLDER_ACCESS_STATUS,	/* STATUS without an open, metadata */
+	STEPUP_FOLDER_ACCESS_SAVE,	/* APPEND, COPY/MOVE target */
+	STEPUP_FOLDER_ACCESS_CHANGE,	/* RENAME, DELETE */
+	STEPUP_FOLDER_ACCESS_CREATE,	/* CREATE, RENAME target */
+};
+
 /* "none", "password", "app", "totp" */
 const char *stepup_auth_level_to_str(enum stepup_auth_level level);
 /* Only the levels a session can have: "none" is refused. */
@@ -62,6 +71,11 @@ const char *stepup_folder_require_to_str(enum stepup_folder_require req);
 int stepup_folder_require_parse(const char *str,
 				enum stepup_folder_require *req_r);
 const char *const *stepup_folder_require_names(void);
+
+/* "open", "status", "save", "change", "create" */
+const char *stepup_folder_access_to_str(enum stepup_folder_access access);
+int stepup_folder_access_parse(const char *str,
+			       enum stepup_folder_access *access_r);
 
 /* "sun" .. "sat" for struct tm's tm_wday 0 .. 6 */
 #define STEPUP_DAY_COUNT 7

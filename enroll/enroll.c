@@ -8,10 +8,10 @@
 #include "lib.h"
 #include "randgen.h"
 #include "safe-memset.h"
-#include "policy.h"
-#include "state.h"
-#include "audit.h"
-#include "totp.h"
+#include "stepup-policy.h"
+#include "stepup-state.h"
+#include "stepup-audit.h"
+#include "stepup-totp.h"
 #include "stepup-enroll.h"
 
 #include <sys/time.h>

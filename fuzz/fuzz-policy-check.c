@@ -2,7 +2,7 @@
 
 #include "lib.h"
 #include "net.h"
-#include "policy.h"
+#include "stepup-policy.h"
 #include "fuzz-policy-check.h"
 
 bool fuzz_policy_check(const unsigned char *data, size_t size)

@@ -7,12 +7,12 @@
 #include "hex-binary.h"
 #include "randgen.h"
 #include "net.h"
-#include "policy.h"
-#include "state.h"
-#include "totp.h"
+#include "stepup-policy.h"
+#include "stepup-state.h"
+#include "stepup-totp.h"
 #include "stepup-event.h"
-#include "audit.h"
-#include "login.h"
+#include "stepup-audit.h"
+#include "stepup-login.h"
 
 #include <time.h>
 

@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 /* passdb driver "stepup": login enforcement, in two stages around the
-   admin's own passdb (see login/login.h):
+   admin's own passdb (see login/stepup-login.h):
 
      passdb { driver = stepup  args = policy=FILE }               stage 1
      passdb { driver = passwd-file ...  result_success = continue-ok }
@@ -25,10 +25,10 @@
 #include "stepup-args.h"
 #include "stepup-facts.h"
 #include "stepup-event.h"
-#include "policy.h"
-#include "state.h"
-#include "audit.h"
-#include "login.h"
+#include "stepup-policy.h"
+#include "stepup-state.h"
+#include "stepup-audit.h"
+#include "stepup-login.h"
 
 #define PENDING_FIELD "stepup_pending"
 

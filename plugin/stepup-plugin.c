@@ -28,7 +28,7 @@
 #include "stepup-facts.h"
 #include "stepup-event.h"
 #include "stepup-audit-client.h"
-#include "policy.h"
+#include "stepup-policy.h"
 #include "stepup-plugin.h"
 
 #define STEPUP_USER_CONTEXT(obj) \

@@ -3,7 +3,7 @@
 
 #include "array.h"
 #include "hash.h"
-#include "policy.h"
+#include "stepup-policy.h"
 #include "policy-netset.h"
 
 

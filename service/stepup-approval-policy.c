@@ -2,7 +2,7 @@
 
 #include "lib.h"
 #include "ioloop.h"
-#include "policy.h"
+#include "stepup-policy.h"
 #include "approval-key.h"
 #include "asvc-decide.h"
 #include "stepup-approval-endpoint.h"

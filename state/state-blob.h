@@ -1,7 +1,7 @@
 #ifndef STEPUP_STATE_BLOB_H
 #define STEPUP_STATE_BLOB_H
 
-#include "state.h"
+#include "stepup-state.h"
 
 /* Named records of other components in the state store (the approval
    service's requests), kept by the same backend as the users' records:

@@ -3,7 +3,7 @@
 
 #include "array.h"
 #include "buffer.h"
-#include "state.h"
+#include "stepup-state.h"
 
 /* One user's record, decoded (data stack). */
 struct state_app {

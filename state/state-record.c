@@ -20,7 +20,7 @@
 #include "strnum.h"
 #include "strescape.h"
 #include "safe-memset.h"
-#include "totp.h"
+#include "stepup-totp.h"
 #include "state-private.h"
 
 #define STATE_MAGIC "stepup-state"

@@ -12,7 +12,7 @@
 #include "hmac.h"
 #include "net.h"
 #include "safe-memset.h"
-#include "totp.h"
+#include "stepup-totp.h"
 #include "state-private.h"
 
 #include <ctype.h>

@@ -3,7 +3,7 @@
 #include "lib.h"
 #include "str.h"
 #include "buffer.h"
-#include "totp.h"
+#include "stepup-totp.h"
 
 #include <ctype.h>
 #include <liboath/oath.h>

@@ -8,7 +8,7 @@
 #include "lib.h"
 #include "str.h"
 #include "test-common.h"
-#include "state.h"
+#include "stepup-state.h"
 #include "approval-key.h"
 #include "approval-sign.h"
 #include "approval-response.h"

@@ -8,7 +8,7 @@
 #include "lib.h"
 #include "str.h"
 #include "test-common.h"
-#include "state.h"
+#include "stepup-state.h"
 #include "asvc-html.h"
 #include "asvc-session.h"
 #include "asvc-store.h"

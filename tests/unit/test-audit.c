@@ -4,7 +4,7 @@
 #include "stepup-compat.h"
 #include "str.h"
 #include "test-common.h"
-#include "audit.h"
+#include "stepup-audit.h"
 #include "audit-verify.h"
 #include "audit-proto.h"
 #include "audit-report.h"

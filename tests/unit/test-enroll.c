@@ -5,10 +5,10 @@
 #include "buffer.h"
 #include "net.h"
 #include "test-common.h"
-#include "policy.h"
-#include "state.h"
-#include "audit.h"
-#include "totp.h"
+#include "stepup-policy.h"
+#include "stepup-state.h"
+#include "stepup-audit.h"
+#include "stepup-totp.h"
 #include "stepup-enroll.h"
 
 #include <fcntl.h>

@@ -3,10 +3,10 @@
 #include "lib.h"
 #include "net.h"
 #include "test-common.h"
-#include "policy.h"
-#include "state.h"
-#include "totp.h"
-#include "login.h"
+#include "stepup-policy.h"
+#include "stepup-state.h"
+#include "stepup-totp.h"
+#include "stepup-login.h"
 
 #include <stdio.h>
 #include <unistd.h>

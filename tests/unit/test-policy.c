@@ -4,7 +4,7 @@
 #include "net.h"
 #include "array.h"
 #include "test-common.h"
-#include "policy.h"
+#include "stepup-policy.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
 #include "str.h"
 #include "net.h"
 #include "test-common.h"
-#include "totp.h"
-#include "state.h"
+#include "stepup-totp.h"
+#include "stepup-state.h"
 #include "state-private.h"
 
 #include <fcntl.h>

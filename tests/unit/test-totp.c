@@ -3,7 +3,7 @@
 #include "lib.h"
 #include "buffer.h"
 #include "test-common.h"
-#include "totp.h"
+#include "stepup-totp.h"
 
 #define SEED20 "12345678901234567890"
 #define SEED32 "12345678901234567890123456789012"

@@ -164,6 +164,46 @@ bool stepup_policy_get_folder_rule(const struct stepup_policy *policy,
 bool stepup_policy_is_approver(const struct stepup_policy *policy,
 			       const char *user);
 
+/* What the client is told when an access is refused */
+enum stepup_folder_error {
+	STEPUP_FOLDER_ERROR_NONE,
+	/* a deny folder looks like no folder */
+	STEPUP_FOLDER_ERROR_NOT_FOUND,
+	/* creating a deny folder: a name the user may not create */
+	STEPUP_FOLDER_ERROR_NO_PERMISSION,
+	STEPUP_FOLDER_ERROR_NEED_TOTP,
+	STEPUP_FOLDER_ERROR_NEED_APPROVAL,
+};
+
+/* What a folder decision means for one access (policy-access.c). */
+struct stepup_folder_result {
+	/* the access is given (the rule allows it, an admin, or audit
+	   mode) */
+	bool granted;
+	/* "allow" or "deny": the event, the log line and the record */
+	const char *decision;
+	/* a guarded folder, a refusal or an admin: logged at info level
+	   (else debug) with log_note (", admin", ", audit mode" or "") */
+	bool log_info;
+	const char *log_note;
+	/* an audit record is written (if the policy has an audit log),
+	   with record_reason */
+	bool record;
+	const char *record_reason;
+	/* a record that cannot be written refuses the access */
+	bool refuse_unrecorded;
+	/* the rule's fetch_limit counts the bodies read from the folder */
+	bool fetch_limit;
+	/* if !granted */
+	enum stepup_folder_error error;
+};
+
+/* admin: a doveadm session (always allowed, always recorded). The
+   strings are allocated from the data stack. */
+void stepup_folder_access_result(const struct stepup_folder_decision *d,
+				 enum stepup_folder_access access, bool admin,
+				 struct stepup_folder_result *result_r);
+
 /* A mailbox vname as the policy sees it: '/' as the separator, INBOX in
    capitals, a private namespace's prefix removed ("INBOX/Direction" with
    prefix "INBOX/" -> "Direction"), other namespaces keep theirs
