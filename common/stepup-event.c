@@ -22,6 +22,15 @@ bool stepup_event_is_ours(struct event *event)
 	return FALSE;
 }
 
+struct event_passthrough *stepup_event_passthrough(struct event *parent)
+{
+	struct event_passthrough *e = event_create_passthrough(parent)->
+		add_category(&event_category_stepup);
+
+	return stepup_event_is_ours(parent) ? e :
+		e->append_log_prefix(STEPUP_LOG_PREFIX);
+}
+
 struct event *stepup_event_create(struct event *parent, const char *prefix)
 {
 	bool ours = stepup_event_is_ours(parent);

@@ -13,6 +13,10 @@ extern struct event_category event_category_stepup;
    not repeat it. */
 struct event *stepup_event_create(struct event *parent, const char *prefix);
 
+/* For an object without a stepup event of its own (a mailbox): a
+   passthrough event of parent in the stepup category with its prefix. */
+struct event_passthrough *stepup_event_passthrough(struct event *parent);
+
 /* TRUE if event or one of its ancestors is in the stepup category. */
 bool stepup_event_is_ours(struct event *event);
 

@@ -12,6 +12,7 @@
 #include "imap-commands-util.h"
 #include "imap-sync-private.h"
 #include "stepup-config.h"
+#include "stepup-event.h"
 #include "stepup-plugin.h"
 
 #define STEPUP_IMAP_CONTEXT(obj) \
@@ -161,7 +162,9 @@ static void imap_stepup_client_created(struct client **clientp)
 		IMAP_CLIENT_FETCH_FAILURE_NO_AFTER;
 	MODULE_CONTEXT_SET(client, imap_stepup_imap_module, sclient);
 
-	e_debug(client->user->event, "imap_stepup: client created");
+	e_debug(event_create_passthrough(client->user->event)->
+		add_category(&event_category_stepup)->
+		append_log_prefix("imap_stepup: ")->event(), "client created");
 	/* Grace period: the passdb let an unenrolled user in with the
 	   password alone and said until when. Sent before the tagged OK of
 	   the LOGIN/AUTHENTICATE. */

@@ -37,6 +37,7 @@
 #include "audit-proto.h"
 #include "fetch-limit.h"
 #include "stepup-facts.h"
+#include "stepup-event.h"
 
 #include <sys/time.h>
 
@@ -57,6 +58,8 @@ struct audit_client {
 
 #define FETCH_EXPIRE_INTERVAL_MSECS (60 * 1000)
 
+/* the category and "stepup-audit: " prefix of every log line */
+static struct event *audit_event;
 static struct stepup_audit *audit_log;
 static struct audit_client *clients;
 static struct stepup_fetch_counter *fetch_counter;
@@ -115,7 +118,7 @@ static bool audit_client_may_send(struct audit_client *client,
 	} else {
 		return TRUE;
 	}
-	i_error("stepup-audit: refused a request for user %s: %s%s%s",
+	e_error(audit_event, "refused a request for user %s: %s%s%s",
 		str_sanitize(rec->user, 80), why,
 		client->user == NULL ? "" : " (", client->user == NULL ? "" :
 		t_strconcat(str_sanitize(client->user, 80), ")", NULL));
@@ -127,18 +130,18 @@ static bool audit_client_hello(struct audit_client *client, const char *line)
 	const char *user, *session, *token, *error;
 
 	if (client->had_request || client->user != NULL) {
-		i_error("stepup-audit: refused a request: hello after the "
+		e_error(audit_event, "refused a request: hello after the "
 			"connection's first line");
 		return FALSE;
 	}
 	if (stepup_audit_proto_decode_hello(line, &user, &session, &token,
 					    &error) < 0) {
-		i_error("stepup-audit: refused a request: %s", error);
+		e_error(audit_event, "refused a request: %s", error);
 		return FALSE;
 	}
 	if (token_key->used == 0 ||
 	    !stepup_facts_verify_audit_token(token_key, user, session, token)) {
-		i_error("stepup-audit: refused a connection for user %s: "
+		e_error(audit_event, "refused a connection for user %s: "
 			"the audit token is not the passdb's", str_sanitize(user, 80));
 		return FALSE;
 	}
@@ -157,7 +160,7 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 	bool first_over;
 
 	if (stepup_audit_proto_decode_fetch(line, &req, &error) < 0) {
-		i_error("stepup-audit: refused a request: %s", error);
+		e_error(audit_event, "refused a request: %s", error);
 		return FALSE;
 	}
 	if (!audit_client_may_send(client, rec, TRUE))
@@ -173,7 +176,7 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 		reason = t_strdup_printf("more than %u messages read within "
 			"%us from folders of rule '%s'", req.limit,
 			req.window_secs, rec->rule);
-		i_warning("stepup-audit: fetch_limit: user %s: %s%s",
+		e_warning(audit_event, "fetch_limit: user %s: %s%s",
 			  str_sanitize(rec->user, 80), str_sanitize(reason, 200),
 			  req.enforce ? ": further reads refused" :
 			  " (audit mode: nothing refused)");
@@ -182,7 +185,7 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 		rec->reason = req.enforce ? reason : t_strconcat(
 			"audit mode: enforce would deny: ", reason, NULL);
 		if (audit_write(rec, &error) < 0) {
-			i_error("stepup-audit: %s: fetch_limit not recorded",
+			e_error(audit_event, "%s: fetch_limit not recorded",
 				error);
 		}
 	}
@@ -202,13 +205,13 @@ static bool audit_client_request(struct audit_client *client,
 	if (stepup_audit_proto_is_fetch(line))
 		return audit_client_fetch(client, line);
 	if (stepup_audit_proto_decode(line, &rec, &error) < 0) {
-		i_error("stepup-audit: refused a request: %s", error);
+		e_error(audit_event, "refused a request: %s", error);
 		return FALSE;
 	}
 	if (!audit_client_may_send(client, &rec, FALSE))
 		return FALSE;
 	if (audit_write(&rec, &error) < 0) {
-		i_error("stepup-audit: %s: %s not recorded (user %s, "
+		e_error(audit_event, "%s: %s not recorded (user %s, "
 			"mailbox %s)", error, rec.decision,
 			str_sanitize(rec.user, 80), str_sanitize(rec.mailbox, 200));
 		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
@@ -230,7 +233,7 @@ static void audit_client_input(struct audit_client *client)
 	}
 	if (ok && i_stream_get_data_size(client->input) >=
 	    AUDIT_CLIENT_MAX_LINE) {
-		i_error("stepup-audit: refused a request: longer than %u bytes",
+		e_error(audit_event, "refused a request: longer than %u bytes",
 			AUDIT_CLIENT_MAX_LINE);
 		ok = FALSE;
 	}
@@ -263,7 +266,7 @@ static void audit_open_log(const char *policy_path)
 	const char *path, *error;
 
 	if (stepup_policy_load(policy_path, &policy, &error) < 0) {
-		i_error("stepup-audit: policy: %s: folder decisions cannot be "
+		e_error(audit_event, "policy: %s: folder decisions cannot be "
 			"recorded", error);
 		return;
 	}
@@ -271,15 +274,15 @@ static void audit_open_log(const char *policy_path)
 		stepup_policy_get_session_key_file(policy), token_key,
 		&error) < 0) {
 		buffer_set_used_size(token_key, 0);
-		i_error("stepup-audit: audit token key: %s: mail processes "
+		e_error(audit_event, "audit token key: %s: mail processes "
 			"cannot record folder decisions", error);
 	}
 	path = stepup_policy_get_audit_path(policy);
 	if (path == NULL) {
-		i_warning("stepup-audit: %s has no audit.path: folder "
+		e_warning(audit_event, "%s has no audit.path: folder "
 			  "decisions are not recorded", policy_path);
 	} else if (stepup_audit_open(path, &audit_log, &error) < 0) {
-		i_error("stepup-audit: %s: folder decisions cannot be "
+		e_error(audit_event, "%s: folder decisions cannot be "
 			"recorded", error);
 	}
 	stepup_policy_unref(&policy);
@@ -296,6 +299,7 @@ int main(int argc, char *argv[])
 	policy_path = argv[optind] != NULL ? argv[optind] :
 		STEPUP_DEFAULT_POLICY;
 	master_service_init_log(master_service);
+	audit_event = stepup_event_create(NULL, "stepup-audit: ");
 
 	/* as root: the log may be where only root writes, the token key is
 	   for root's eyes only */
@@ -320,6 +324,7 @@ int main(int argc, char *argv[])
 	safe_memset(buffer_get_modifiable_data(token_key, NULL), 0,
 		    token_key->used);
 	buffer_free(&token_key);
+	event_unref(&audit_event);
 	master_service_deinit(&master_service);
 	return 0;
 }

@@ -1,0 +1,121 @@
+#ifndef STEPUP_PLUGIN_PRIVATE_H
+#define STEPUP_PLUGIN_PRIVATE_H
+
+/* The mail plugin's objects, shared by its files (the acl plugin's
+   layout): stepup-plugin.c the hooks, stepup-user.c the user and its
+   session facts, stepup-mailbox.c the mailbox hooks, stepup-mailbox-list.c
+   the listing hooks, stepup-mail.c the message reads. */
+
+#include "module-context.h"
+#include "mail-user.h"
+#include "mail-storage-private.h"
+#include "mailbox-list-private.h"
+#include "seq-range-array.h"
+#include "stepup-settings.h"
+#include "stepup-audit.h"
+#include "stepup-policy.h"
+#include "stepup-plugin.h"
+
+#define MSG_NEED_TOTP \
+	"This folder needs a recent two-step login: log in again with " \
+	"your password followed by a one-time code."
+#define MSG_NEED_APPROVAL \
+	"This folder needs an approval, which is not available."
+#define MSG_PROTECTED_CHILD \
+	"This folder holds a protected folder: renaming or deleting it " \
+	"needs the access that folder needs."
+#define MSG_FETCH_LIMIT STEPUP_MSG_FETCH_LIMIT
+#define MSG_NO_AUDIT \
+	"This folder cannot be opened right now (audit log unavailable)."
+#define MSG_NO_POLICY \
+	"This folder cannot be opened right now (access policy unavailable)."
+
+struct stepup_counted {
+	const char *vname;
+	ARRAY_TYPE(seq_range) uids;
+};
+
+struct stepup_user {
+	union mail_user_module_context module_ctx;
+	/* facts from the passdb (userdb fields stepup_*) */
+	enum stepup_auth_level level;
+	time_t mfa_time;
+	const char *rule;
+	/* deliveries, internal services (the FTS indexer) and admin tools
+	   are not sessions of the user */
+	bool delivery:1;
+	bool admin:1;
+	/* in the stepup category, with its log prefix */
+	struct event *event;
+	struct stepup_policy_cache *policy_cache;
+	/* folder decisions go to the audit log through this service */
+	struct stepup_audit_client *audit;
+	/* the session in every record: user, session, service, ip, auth */
+	struct stepup_audit_record who;
+	/* message bodies counted against a fetch_limit, each once */
+	ARRAY(struct stepup_counted) counted;
+	/* reads refused by a fetch_limit so far (for imap_stepup) */
+	unsigned int limit_refusals;
+};
+
+struct stepup_mailbox {
+	union mailbox_module_context module_ctx;
+	/* the fetch_limit of the rule that let the folder open: every
+	   message body read from it is counted by the stepup-audit service,
+	   each message once per session */
+	const char *fetch_rule;
+	unsigned int fetch_limit, fetch_window;
+	bool fetch_enforce;
+};
+
+struct stepup_mailbox_list {
+	union mailbox_list_module_context module_ctx;
+};
+
+#define STEPUP_USER_CONTEXT(obj) \
+	MODULE_CONTEXT(obj, stepup_user_module)
+#define STEPUP_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, stepup_storage_module)
+#define STEPUP_MAIL_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, stepup_mail_module)
+#define STEPUP_LIST_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, stepup_mailbox_list_module)
+
+extern MODULE_CONTEXT_DEFINE(stepup_user_module, &mail_user_module_register);
+extern MODULE_CONTEXT_DEFINE(stepup_mail_module, &mail_module_register);
+extern MODULE_CONTEXT_DEFINE(stepup_storage_module,
+			     &mail_storage_module_register);
+extern MODULE_CONTEXT_DEFINE(stepup_mailbox_list_module,
+			     &mailbox_list_module_register);
+
+/* stepup-user.c */
+void stepup_mail_user_created(struct mail_user *user);
+/* The folder rule that applies to vname in ns for this session.
+   -1 = no good policy (error_r). */
+int stepup_user_folder_decide(struct mail_user *user,
+			      struct stepup_user *suser,
+			      struct mail_namespace *ns, const char *vname,
+			      struct stepup_folder_decision *d_r,
+			      const char **error_r);
+/* A `deny` folder looks like no folder to the user's own sessions */
+bool stepup_user_folder_is_hidden(struct mail_user *user,
+				  struct mail_namespace *ns,
+				  const char *vname);
+
+/* stepup-mailbox.c */
+void stepup_mailbox_allocated(struct mailbox *box);
+/* Count the bodies read from box against the rule's fetch_limit. */
+void stepup_mailbox_set_fetch_limit(struct mailbox *box,
+				    const struct stepup_folder_decision *d);
+
+/* stepup-mailbox-list.c */
+void stepup_mailbox_list_created(struct mailbox_list *list);
+
+/* stepup-mail.c */
+void stepup_mail_allocated(struct mail *mail);
+/* A message body is about to be read: -1 = refused (storage error set) */
+int stepup_mail_count_read(struct mail *mail);
+/* The same for message uid of box (a search that reads every message) */
+int stepup_mail_count_uid(struct mailbox *box, uint32_t uid);
+
+#endif
