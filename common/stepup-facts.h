@@ -13,6 +13,17 @@
 
 #define STEPUP_FACTS_KEY_MIN 32
 
+/* The userdb fields (passdb-stepup.c sets them, the mail plugins read
+   them). None is ever set empty: an empty value would reach the mail
+   process as "yes"; a fact without a value is left out (and signed as
+   ""). */
+#define STEPUP_FACT_LEVEL "stepup_level"
+#define STEPUP_FACT_MFA_TIME "stepup_mfa_time"
+#define STEPUP_FACT_RULE "stepup_rule"
+#define STEPUP_FACT_SIG "stepup_sig"
+#define STEPUP_FACT_AUDIT_TOKEN "stepup_audit_token"
+#define STEPUP_FACT_ENROLL_BY "stepup_enroll_by"
+
 /* Read the key: a regular file owned by root (or by us), not writable by
    group or others, at least 32 bytes. */
 int stepup_facts_load_key(const char *path, buffer_t *key,

@@ -12,6 +12,7 @@
 #include "imap-commands-util.h"
 #include "imap-sync-private.h"
 #include "stepup-config.h"
+#include "stepup-facts.h"
 #include "stepup-event.h"
 #include "stepup-plugin.h"
 
@@ -168,7 +169,8 @@ static void imap_stepup_client_created(struct client **clientp)
 	/* Grace period: the passdb let an unenrolled user in with the
 	   password alone and said until when. Sent before the tagged OK of
 	   the LOGIN/AUTHENTICATE. */
-	enroll_by = mail_user_plugin_getenv(client->user, "stepup_enroll_by");
+	enroll_by = mail_user_plugin_getenv(client->user,
+					    STEPUP_FACT_ENROLL_BY);
 	if (enroll_by != NULL && is_date(enroll_by)) {
 		client_send_line(client, t_strdup_printf(
 			"* OK [ALERT] Two-step verification becomes mandatory "

@@ -326,6 +326,18 @@ stepup_request_env(struct auth_request *request,
 	req_r->now = ioloop_time;
 }
 
+/* STEPUP_FACT_* for the mail process, if it has a value */
+static void
+stepup_set_fact(struct auth_request *request, const char *name,
+		const char *value)
+{
+	if (value != NULL && value[0] != '\0') {
+		auth_request_set_field(request,
+				       t_strconcat("userdb_", name, NULL),
+				       value, NULL);
+	}
+}
+
 static void
 stepup_set_facts(struct auth_request *request,
 		 const struct stepup_login_result *result)
@@ -335,41 +347,31 @@ stepup_set_facts(struct auth_request *request,
 		dec2str(result->mfa_time);
 	const char *rule = result->rule == NULL ? "" : result->rule;
 
-	/* An empty value would reach the mail process as "yes": leave
-	   those out (signed as ""; a userdb adding one breaks the
-	   signature). */
+	/* a userdb adding an empty one breaks the signature */
 	if (request->fields.userdb_reply != NULL) {
 		/* drop what stage 1 may have set */
-		auth_fields_remove(request->fields.userdb_reply, "stepup_rule");
 		auth_fields_remove(request->fields.userdb_reply,
-				   "stepup_mfa_time");
+				   STEPUP_FACT_RULE);
+		auth_fields_remove(request->fields.userdb_reply,
+				   STEPUP_FACT_MFA_TIME);
 	}
-	auth_request_set_field(request, "userdb_stepup_level", level, NULL);
-	if (rule[0] != '\0')
-		auth_request_set_field(request, "userdb_stepup_rule", rule,
-				       NULL);
-	if (mfa_time[0] != '\0') {
-		auth_request_set_field(request, "userdb_stepup_mfa_time",
-				       mfa_time, NULL);
-	}
+	stepup_set_fact(request, STEPUP_FACT_LEVEL, level);
+	stepup_set_fact(request, STEPUP_FACT_RULE, rule);
+	stepup_set_fact(request, STEPUP_FACT_MFA_TIME, mfa_time);
 	if (global->facts_key->used > 0) {
-		auth_request_set_field(request, "userdb_stepup_sig",
+		stepup_set_fact(request, STEPUP_FACT_SIG,
 			stepup_facts_sign(global->facts_key,
 					  request->fields.user,
 					  request->fields.session_id, level,
-					  mfa_time, rule), NULL);
+					  mfa_time, rule));
 	}
 	if (global->audit_key->used > 0) {
-		auth_request_set_field(request, "userdb_stepup_audit_token",
+		stepup_set_fact(request, STEPUP_FACT_AUDIT_TOKEN,
 			stepup_facts_audit_token(global->audit_key,
 						 request->fields.user,
-						 request->fields.session_id),
-			NULL);
+						 request->fields.session_id));
 	}
-	if (result->enroll_by != NULL) {
-		auth_request_set_field(request, "userdb_stepup_enroll_by",
-				       result->enroll_by, NULL);
-	}
+	stepup_set_fact(request, STEPUP_FACT_ENROLL_BY, result->enroll_by);
 }
 
 static void
@@ -429,7 +431,7 @@ stepup_verify_stage2(struct auth_request *request,
 				   PENDING_FIELD);
 	if (request->fields.userdb_reply != NULL) {
 		req.rule = auth_fields_find(request->fields.userdb_reply,
-					    "stepup_rule");
+					    STEPUP_FACT_RULE);
 	}
 	stepup_login_stage2(&env, &req, pending, &result);
 	event_unref(&env.event);

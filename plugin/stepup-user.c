@@ -79,11 +79,11 @@ static void stepup_user_deinit(struct mail_user *user)
 static void stepup_user_read_facts(struct mail_user *user,
 				   struct stepup_user *suser)
 {
-	const char *level = mail_user_plugin_getenv(user, "stepup_level");
+	const char *level = mail_user_plugin_getenv(user, STEPUP_FACT_LEVEL);
 	const char *mfa_time = mail_user_plugin_getenv(user,
-						       "stepup_mfa_time");
-	const char *rule = mail_user_plugin_getenv(user, "stepup_rule");
-	const char *sig = mail_user_plugin_getenv(user, "stepup_sig");
+						       STEPUP_FACT_MFA_TIME);
+	const char *rule = mail_user_plugin_getenv(user, STEPUP_FACT_RULE);
+	const char *sig = mail_user_plugin_getenv(user, STEPUP_FACT_SIG);
 	const struct stepup_policy *policy;
 	const char *error;
 	buffer_t *key;
@@ -155,7 +155,7 @@ void stepup_mail_user_created(struct mail_user *user)
 	   has none (its records are admin access) */
 	suser->audit = stepup_audit_client_init(path, user->username,
 		user->session_id,
-		mail_user_plugin_getenv(user, "stepup_audit_token"));
+		mail_user_plugin_getenv(user, STEPUP_FACT_AUDIT_TOKEN));
 	p_array_init(&suser->counted, user->pool, 4);
 	stepup_user_read_facts(user, suser);
 	suser->who.user = user->username;
