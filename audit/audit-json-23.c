@@ -27,7 +27,9 @@ int stepup_audit_json_members(const char *text,
 				key = t_strdup(value);
 			continue;
 		}
-		if (type == JSON_TYPE_STRING)
+		if (type == JSON_TYPE_STRING ||
+		    (type == JSON_TYPE_NUMBER && value[0] != '-' &&
+		     strspn(value, "0123456789") == strlen(value)))
 			member(context, key, value);
 		else if (type == JSON_TYPE_NULL)
 			member(context, key, NULL);

@@ -22,8 +22,13 @@ int stepup_audit_json_members(const char *text,
 	while (ret == 0 && json_istream_read_next(jinput, &node) > 0) {
 		if (json_node_is_end(&node))
 			break;
+		intmax_t num;
+
 		if (json_node_is_string(&node))
 			member(context, node.name, json_node_get_str(&node));
+		else if (json_node_is_number(&node) &&
+			 json_node_get_intmax(&node, &num) == 0 && num >= 0)
+			member(context, node.name, dec2str((uintmax_t)num));
 		else if (node.type == JSON_TYPE_NULL)
 			member(context, node.name, NULL);
 		else

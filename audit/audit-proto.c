@@ -200,3 +200,51 @@ int stepup_audit_proto_decode_hello(const char *line, const char **user_r,
 	*token_r = args[3];
 	return 0;
 }
+
+/* a read request: the record's fields (event "read") and the message:
+   uid, message_id, size */
+#define READ_PROTO_FIELDS (AUDIT_PROTO_FIELDS + 3)
+
+const char *stepup_audit_proto_encode_read(const struct stepup_audit_record *rec)
+{
+	struct stepup_audit_record r = *rec;
+	string_t *str = t_str_new(256);
+
+	r.event = "read";
+	append_record(str, &r);
+	str_printfa(str, "\t%u\t", rec->uid);
+	if (rec->message_id != NULL)
+		str_append_tabescaped(str, rec->message_id);
+	str_printfa(str, "\t%"PRIuUOFF_T, rec->size);
+	return str_c(str);
+}
+
+bool stepup_audit_proto_is_read(const char *line)
+{
+	return str_begins_with(line, "read\t");
+}
+
+int stepup_audit_proto_decode_read(const char *line,
+				   struct stepup_audit_record *rec_r,
+				   const char **error_r)
+{
+	const char *const *args;
+
+	if (split_fields(line, READ_PROTO_FIELDS, &args, error_r) < 0 ||
+	    read_record(args, "read", rec_r, error_r) < 0)
+		return -1;
+	if (str_to_uint32(args[10], &rec_r->uid) < 0 || rec_r->uid == 0 ||
+	    str_to_uoff(args[12], &rec_r->size) < 0) {
+		*error_r = "read: bad uid or size";
+		return -1;
+	}
+	if (strlen(args[11]) > STEPUP_AUDIT_MESSAGE_ID_MAX) {
+		*error_r = "read: Message-ID too long";
+		return -1;
+	}
+	rec_r->message_id = null_if_empty(args[11]);
+	rec_r->decision = "allow";
+	rec_r->count = 0;
+	rec_r->uids = NULL;
+	return 0;
+}

@@ -7,7 +7,8 @@
    service: one request per line, the record's fields tab-escaped in the
    order of struct stepup_audit_record (empty = null); the service answers
    "+" (written) or "-" (not written). Mail processes may only send
-   folder decisions (event "open") and fetch counts (event "fetch"). */
+   folder decisions (event "open"), fetch counts (event "fetch") and
+   message reads (event "read"). */
 
 #define STEPUP_AUDIT_PROTO_OK "+"
 #define STEPUP_AUDIT_PROTO_FAIL "-"
@@ -52,5 +53,16 @@ int stepup_audit_proto_decode_hello(const char *line, const char **user_r,
 				    const char **session_r,
 				    const char **token_r,
 				    const char **error_r);
+
+/* A message body read in a folder whose reads are audited (event "read":
+   the record's fields, then uid, message_id and size). The service
+   answers "+" once the read is recorded (as itself or in an aggregate,
+   audit/read-aggregate.h), "-" if not. */
+#define STEPUP_AUDIT_MESSAGE_ID_MAX 250
+const char *stepup_audit_proto_encode_read(const struct stepup_audit_record *rec);
+bool stepup_audit_proto_is_read(const char *line);
+int stepup_audit_proto_decode_read(const char *line,
+				   struct stepup_audit_record *rec_r,
+				   const char **error_r);
 
 #endif

@@ -19,15 +19,45 @@ entry_field(struct stepup_audit_entry *entry, const char *key)
 						      &stepup_audit_fields[i]);
 		}
 	}
-	return NULL;	/* prev, hash */
+	if (strcmp(key, "message_id") == 0)
+		return &entry->rec.message_id;
+	if (strcmp(key, "uids") == 0)
+		return &entry->rec.uids;
+	return NULL;	/* prev, hash, and the numbers below */
+}
+
+/* the numbers of read records (uid, count, size); a value that is not
+   one leaves them 0 */
+static bool entry_number(struct stepup_audit_entry *entry, const char *key,
+			 const char *value)
+{
+	struct stepup_audit_record *rec = &entry->rec;
+
+	if (strcmp(key, "uid") == 0) {
+		if (str_to_uint32(value, &rec->uid) < 0)
+			rec->uid = 0;
+	} else if (strcmp(key, "count") == 0) {
+		if (str_to_uint(value, &rec->count) < 0)
+			rec->count = 0;
+	} else if (strcmp(key, "size") == 0) {
+		if (str_to_uoff(value, &rec->size) < 0)
+			rec->size = 0;
+	} else {
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static void entry_member(void *context, const char *key, const char *value)
 {
 	const char **dest = entry_field(context, key);
 
-	if (dest != NULL && value != NULL)
+	if (value == NULL)
+		return;
+	if (dest != NULL)
 		*dest = t_strdup(value);
+	else
+		(void)entry_number(context, key, value);
 }
 
 int stepup_audit_parse_entry(const char *line,
@@ -44,7 +74,8 @@ int stepup_audit_parse_entry(const char *line,
 		return -1;
 	}
 	if (ret < 0) {
-		*error_r = "not a record: values must be strings or null";
+		*error_r = "not a record: values must be strings, numbers "
+			"or null";
 		return -1;
 	}
 	if (entry_r->ts == NULL || entry_r->rec.event == NULL) {
@@ -94,12 +125,47 @@ static int parse_duration(const char *value, time_t now, const char **ts_r)
 	return *ts_r == NULL ? -1 : 0;
 }
 
+/* -1 if not a valid date (2026-02-30) */
+static time_t utc_time(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm;
+	time_t t;
+
+	i_zero(&tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	t = timegm(&tm);
+	return tm.tm_mday != d ? (time_t)-1 : t;
+}
+
+time_t stepup_audit_ts_parse(const char *ts)
+{
+	int y, mo, d, h, mi, s;
+
+	if (ts == NULL || strlen(ts) < 20 || ts[4] != '-' || ts[7] != '-' ||
+	    ts[10] != 'T' || ts[13] != ':' || ts[16] != ':')
+		return -1;
+	y = fixed_digits(ts, 0, 4);
+	mo = fixed_digits(ts, 5, 2);
+	d = fixed_digits(ts, 8, 2);
+	h = fixed_digits(ts, 11, 2);
+	mi = fixed_digits(ts, 14, 2);
+	s = fixed_digits(ts, 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+	    h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
+		return -1;
+	return utc_time(y, mo, d, h, mi, s);
+}
+
 int stepup_audit_parse_since(const char *value, time_t now,
 			     const char **ts_r, const char **error_r)
 {
 	size_t len = strlen(value);
 	int y, mo, d, h = 0, mi = 0, s = 0;
-	struct tm tm;
 	time_t t;
 
 	if (parse_duration(value, now, ts_r) == 0)
@@ -122,15 +188,8 @@ int stepup_audit_parse_since(const char *value, time_t now,
 			"(2026-11-25T08:00:00Z) or a duration (90m, 24h, 7d)";
 		return -1;
 	}
-	i_zero(&tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	t = timegm(&tm);
-	if (t == (time_t)-1 || tm.tm_mday != d) {	/* 2026-02-30 */
+	t = utc_time(y, mo, d, h, mi, s);
+	if (t == (time_t)-1) {	/* 2026-02-30 */
 		*error_r = t_strdup_printf("--since: not a valid date: %s",
 					   value);
 		return -1;

@@ -29,6 +29,9 @@ int stepup_audit_parse_entry(const char *line,
 int stepup_audit_parse_since(const char *value, time_t now,
 			     const char **ts_r, const char **error_r);
 
+/* seconds since the epoch of a record's ts, -1 if it is not one */
+time_t stepup_audit_ts_parse(const char *ts);
+
 bool stepup_audit_filter_match(const struct stepup_audit_filter *filter,
 			       const struct stepup_audit_entry *entry);
 

@@ -269,8 +269,10 @@ verify_stream(struct stepup_audit_verify *verify, struct istream *input,
 			bool intact = stepup_audit_verify_line(
 				verify, line, strlen(line), &error) == 0;
 
-			if (callback != NULL)
-				ret = callback(line, intact, context);
+			if (callback != NULL) {
+				ret = callback(line, intact, path,
+					       verify->lineno, context);
+			}
 		} T_END;
 	}
 	if (ret < 0)

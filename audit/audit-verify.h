@@ -48,10 +48,12 @@ const char *stepup_audit_verify_last_hash(const struct stepup_audit_verify *veri
 const char *stepup_audit_verify_anchor_at(const struct stepup_audit_verify *verify);
 
 /* Read the files in order through verify, calling callback (if not NULL)
-   for every line with the result of its verification; callback returns
-   -1 to stop. -1 with error_r if a file cannot be read (and the
+   for every line with the result of its verification and where it is;
+   lines a later file repeats from the file before it are not passed
+   again. callback returns -1 to stop. -1 with error_r if a file cannot be read (and the
    verification is then incomplete). */
 typedef int stepup_audit_line_callback_t(const char *line, bool intact,
+					 const char *file, unsigned int lineno,
 					 void *context);
 int stepup_audit_verify_files(struct stepup_audit_verify *verify,
 			      const char *const *paths,

@@ -199,6 +199,16 @@ const char *stepup_audit_format(const struct stepup_audit_record *rec,
 	for (field = stepup_audit_fields;
 	     field < stepup_audit_fields + STEPUP_AUDIT_FIELD_COUNT; field++)
 		json_add(str, field->name, stepup_audit_field_get(rec, field));
+	if (rec->uid != 0)
+		str_printfa(str, ",\"uid\":%u", rec->uid);
+	if (rec->message_id != NULL)
+		json_add(str, "message_id", rec->message_id);
+	if (rec->count != 0)
+		str_printfa(str, ",\"count\":%u", rec->count);
+	if (rec->uids != NULL)
+		json_add(str, "uids", rec->uids);
+	if (null_strcmp(rec->event, "read") == 0)
+		str_printfa(str, ",\"size\":%"PRIuUOFF_T, rec->size);
 	json_add(str, "prev", prev);
 
 	hash = stepup_audit_hash(prev, str_c(str), str_len(str));

@@ -23,8 +23,8 @@ struct stepup_audit;
 
 /* NULL members are written as JSON null. No secret may ever be passed. */
 struct stepup_audit_record {
-	const char *event;	/* login, open, fetch_limit, approval, enroll,
-				   admin, policy, start */
+	const char *event;	/* login, open, read, fetch_limit, approval,
+				   enroll, admin, policy, start */
 	const char *user;
 	const char *session;
 	const char *service;
@@ -34,6 +34,15 @@ struct stepup_audit_record {
 	const char *decision;	/* allow, deny, pending */
 	const char *reason;
 	const char *auth;	/* password, app, totp */
+
+	/* event "read" only (written only when set): one message read
+	   (uid, message_id, size), or an aggregate of count reads (uids as
+	   ranges "1:5,9", size the bytes of all) */
+	uint32_t uid;
+	const char *message_id;
+	uoff_t size;
+	unsigned int count;
+	const char *uids;
 };
 
 /* The record's fields by name, in the order the log writes them

@@ -19,13 +19,13 @@
 #include "stepup-audit.h"
 #include "audit-verify.h"
 #include "audit-report.h"
+#include "cmd-audit.h"
 
 #include <stdio.h>
 #include <time.h>
 
-/* FILE..., else the policy's audit.path */
-static int audit_paths(struct stepup_cli *cli, const char *const *args,
-		       const char *const **paths_r)
+int cmd_audit_paths(struct stepup_cli *cli, const char *const *args,
+		    const char *const **paths_r)
 {
 	struct stepup_policy *policy;
 	const char *path, **one;
@@ -51,7 +51,7 @@ static int audit_paths(struct stepup_cli *cli, const char *const *args,
 	return STEPUP_EXIT_OK;
 }
 
-static const char *paths_json(const char *const *paths)
+const char *cmd_audit_paths_json(const char *const *paths)
 {
 	string_t *out = t_str_new(128);
 
@@ -98,7 +98,7 @@ static int cmd_verify(struct stepup_cli *cli, int argc, char *argv[])
 
 	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0)
 		return stepup_cli_usage_error(VERIFY_USAGE);
-	ret = audit_paths(cli, args, &paths);
+	ret = cmd_audit_paths(cli, args, &paths);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
 	verify = stepup_audit_verify_init(anchor);
@@ -116,7 +116,7 @@ static int cmd_verify(struct stepup_cli *cli, int argc, char *argv[])
 
 		str_printfa(out, "{\"files\":%s,\"intact\":%s,\"records\":%u,"
 			    "\"from_start\":%s,\"last_hash\":\"%s\"",
-			    paths_json(paths), ret == 0 ? "true" : "false",
+			    cmd_audit_paths_json(paths), ret == 0 ? "true" : "false",
 			    records, from_genesis ? "true" : "false",
 			    stepup_audit_verify_last_hash(verify));
 		if (anchor != NULL) {
@@ -153,7 +153,7 @@ static int cmd_anchor(struct stepup_cli *cli, int argc, char *argv[])
 	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0 ||
 	    str_array_length(args) > 1)
 		return stepup_cli_usage_error("usage: stepup audit anchor [FILE]");
-	ret = audit_paths(cli, args, &paths);
+	ret = cmd_audit_paths(cli, args, &paths);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
 	if (stepup_audit_last_record(paths[0], &hash, &ts, &error) < 0)
@@ -169,12 +169,12 @@ static int cmd_anchor(struct stepup_cli *cli, int argc, char *argv[])
 }
 
 #define REPORT_USAGE "usage: stepup audit report [FILE...] [--since T] " \
-	"[--user U] [--mailbox M] [--event E | --all]"
+	"[--user U] [--mailbox M] [--event E | --all | --reads [--csv]]"
 
 /* A field as text for the terminal: the log holds what clients sent
    (folder names, user names), so control characters (escape sequences)
    become '?'; null becomes dflt. */
-static const char *field(const char *value, const char *dflt)
+const char *cmd_audit_field(const char *value, const char *dflt)
 {
 	return value == NULL ? dflt : str_sanitize(value, SIZE_MAX);
 }
@@ -184,11 +184,11 @@ static void report_text(const struct stepup_audit_entry *e)
 	const struct stepup_audit_record *r = &e->rec;
 
 	printf("%s %s %s %s%s%s (auth=%s, %s from %s, rule=%s): %s\n",
-	       field(e->ts, "-"), field(r->event, "-"), field(r->user, "-"),
-	       field(r->decision, "-"), r->mailbox == NULL ? "" : " ",
-	       field(r->mailbox, ""), field(r->auth, "none"),
-	       field(r->service, "-"), field(r->ip, "-"), field(r->rule, "-"),
-	       field(r->reason, ""));
+	       cmd_audit_field(e->ts, "-"), cmd_audit_field(r->event, "-"), cmd_audit_field(r->user, "-"),
+	       cmd_audit_field(r->decision, "-"), r->mailbox == NULL ? "" : " ",
+	       cmd_audit_field(r->mailbox, ""), cmd_audit_field(r->auth, "none"),
+	       cmd_audit_field(r->service, "-"), cmd_audit_field(r->ip, "-"), cmd_audit_field(r->rule, "-"),
+	       cmd_audit_field(r->reason, ""));
 }
 
 static void json_kv(string_t *out, const char *key, const char *value)
@@ -222,7 +222,8 @@ struct report_ctx {
 };
 
 static int report_line(const char *line, bool intact ATTR_UNUSED,
-		       void *context)
+		       const char *file ATTR_UNUSED,
+		       unsigned int lineno ATTR_UNUSED, void *context)
 {
 	struct report_ctx *ctx = context;
 	struct stepup_audit_entry entry;
@@ -248,54 +249,79 @@ static int report_line(const char *line, bool intact ATTR_UNUSED,
 	return 0;
 }
 
+int cmd_audit_read(const char *const *paths,
+		   stepup_audit_line_callback_t *callback, void *context,
+		   const char **verify_error_r, unsigned int *records_r)
+{
+	struct stepup_audit_verify *verify;
+	const char *error;
+
+	*verify_error_r = NULL;
+	verify = stepup_audit_verify_init(NULL);
+	if (verify_expect_head(verify, paths, &error) < 0 ||
+	    stepup_audit_verify_files(verify, paths, callback, context,
+				      &error) < 0) {
+		stepup_audit_verify_deinit(&verify);
+		return stepup_cli_usage_error("%s", error);
+	}
+	if (stepup_audit_verify_finish(verify, &error) < 0)
+		*verify_error_r = error;
+	*records_r = stepup_audit_verify_records(verify);
+	stepup_audit_verify_deinit(&verify);
+	return STEPUP_EXIT_OK;
+}
+
+int cmd_audit_finish(bool json, const char *verify_error,
+		     unsigned int records, int ok_status)
+{
+	if (json) {
+		printf(",\"intact\":%s", verify_error == NULL ? "true" : "false");
+		if (verify_error != NULL)
+			printf(",\"error\":%s", stepup_cli_json_str(verify_error));
+		printf("}\n");
+	}
+	if (verify_error == NULL)
+		return ok_status;
+	fprintf(stderr, "stepup: the chain is broken after %u intact records, "
+		"%s: what follows cannot be trusted\n", records, verify_error);
+	return STEPUP_EXIT_REFUSED;
+}
+
 static int cmd_audit_report(struct stepup_cli *cli,
 			    const char *const *paths,
 			    const struct stepup_audit_filter *filter)
 {
-	struct stepup_audit_verify *verify;
 	struct report_ctx ctx = { .cli = cli, .filter = filter };
-	const char *error, *verify_error = NULL;
+	const char *verify_error;
 	unsigned int records;
+	int ret;
 
 	if (cli->json)
-		printf("{\"files\":%s,\"records\":[", paths_json(paths));
-	verify = stepup_audit_verify_init(NULL);
-	if (verify_expect_head(verify, paths, &error) < 0 ||
-	    stepup_audit_verify_files(verify, paths, report_line, &ctx,
-				      &error) < 0) {
-		stepup_audit_verify_deinit(&verify);
+		printf("{\"files\":%s,\"records\":[", cmd_audit_paths_json(paths));
+	ret = cmd_audit_read(paths, report_line, &ctx, &verify_error,
+			     &records);
+	if (ret != STEPUP_EXIT_OK) {
 		if (cli->json)
 			printf("]}\n");
-		return stepup_cli_usage_error("%s", error);
+		return ret;
 	}
-	if (stepup_audit_verify_finish(verify, &error) < 0)
-		verify_error = error;
-	records = stepup_audit_verify_records(verify);
-	stepup_audit_verify_deinit(&verify);
-	if (cli->json) {
-		printf("],\"intact\":%s", verify_error == NULL ? "true" : "false");
-		if (verify_error != NULL)
-			printf(",\"error\":%s", stepup_cli_json_str(verify_error));
-		printf("}\n");
-	} else {
+	if (cli->json)
+		printf("]");
+	else
 		printf("%u record%s shown\n", ctx.shown, ctx.shown == 1 ? "" : "s");
-	}
-	if (verify_error != NULL) {
-		fprintf(stderr, "stepup: %s: the chain is broken after %u "
-			"intact records, %s: what follows cannot be trusted\n",
-			t_strarray_join(paths, ", "), records, verify_error);
-		return STEPUP_EXIT_REFUSED;
-	}
-	return STEPUP_EXIT_OK;
+	return cmd_audit_finish(cli->json, verify_error, records,
+				STEPUP_EXIT_OK);
 }
 
 static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 {
 	struct stepup_audit_filter filter;
 	const char *const *args, *const *paths, *since = NULL, *error;
-	bool all = FALSE;
+	bool all = FALSE, reads = FALSE, csv = FALSE;
 	const struct stepup_cli_option opts[] = {
 		{ "--all", NULL, &all },
+		{ "--reads", NULL, &reads },
+		{ "--csv", NULL, &csv },
 		{ "--since", &since, NULL },
 		{ "--user", &filter.user, NULL },
 		{ "--mailbox", &filter.mailbox, NULL },
@@ -314,9 +340,14 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 	    stepup_audit_parse_since(since, time(NULL), &filter.since,
 				     &error) < 0)
 		return stepup_cli_usage_error("%s", error);
-	ret = audit_paths(cli, args, &paths);
+	if ((csv && !reads) ||
+	    (reads && (all || strcmp(filter.event, "open") != 0)))
+		return stepup_cli_usage_error(REPORT_USAGE);
+	ret = cmd_audit_paths(cli, args, &paths);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
+	if (reads)
+		return cmd_audit_report_reads(cli, paths, &filter, csv);
 	return cmd_audit_report(cli, paths, &filter);
 }
 
@@ -324,7 +355,7 @@ int cmd_audit(struct stepup_cli *cli, int argc, char *argv[])
 {
 	if (argc < 2) {
 		return stepup_cli_usage_error(
-			"audit: verify, anchor or report?");
+			"audit: verify, anchor, report or anomalies?");
 	}
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(cli, argc, argv);
@@ -332,6 +363,8 @@ int cmd_audit(struct stepup_cli *cli, int argc, char *argv[])
 		return cmd_anchor(cli, argc, argv);
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(cli, argc, argv);
+	if (strcmp(argv[1], "anomalies") == 0)
+		return cmd_audit_anomalies(cli, argc, argv);
 	return stepup_cli_usage_error("audit: unknown subcommand '%s'",
 				      argv[1]);
 }

@@ -34,6 +34,8 @@ static const struct stepup_command commands[] = {
 	{ "audit", cmd_audit,
 	  "audit verify [FILE...] [--anchor HASH]\n"
 	  "  stepup audit anchor [FILE]\n"
+	  "  stepup audit report --reads [--user U] [--mailbox M] [--since T] [--csv]\n"
+	  "  stepup audit anomalies [--since T]\n"
 	  "  stepup audit report [--since T] [--user U] [--mailbox M]" },
 	{ "import-oath", cmd_import_oath, "import-oath USERSFILE" },
 	{ "approval", cmd_approval_decide,

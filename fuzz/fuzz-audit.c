@@ -61,6 +61,22 @@ static void check_hello(const char *line)
 		i_panic("re-encoded hello differs");
 }
 
+static void check_read(const char *line)
+{
+	struct stepup_audit_record rec, rec2;
+	const char *error;
+
+	if (stepup_audit_proto_decode_read(line, &rec, &error) < 0)
+		return;
+	if (stepup_audit_proto_decode_read(stepup_audit_proto_encode_read(&rec),
+					   &rec2, &error) < 0)
+		i_panic("re-encoded read does not decode: %s", error);
+	if (rec.uid != rec2.uid || rec.size != rec2.size ||
+	    null_strcmp(rec.message_id, rec2.message_id) != 0 ||
+	    null_strcmp(rec.mailbox, rec2.mailbox) != 0)
+		i_panic("re-encoded read differs");
+}
+
 FUZZ_BEGIN_DATA(const uint8_t *data, size_t size)
 {
 	struct stepup_audit_entry entry;
@@ -75,6 +91,7 @@ FUZZ_BEGIN_DATA(const uint8_t *data, size_t size)
 	check_record(line);
 	check_fetch(line);
 	check_hello(line);
+	check_read(line);
 	(void)stepup_audit_parse_entry(line, &entry, &error);
 }
 FUZZ_END

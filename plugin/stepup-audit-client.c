@@ -178,3 +178,18 @@ int stepup_audit_client_fetch(struct stepup_audit_client *client,
 				    stepup_audit_proto_encode_fetch(req),
 				    error_r);
 }
+
+int stepup_audit_client_read(struct stepup_audit_client *client,
+			     const struct stepup_audit_record *rec,
+			     const char **error_r)
+{
+	int ret = audit_client_request(client,
+				       stepup_audit_proto_encode_read(rec),
+				       error_r);
+
+	if (ret == 0) {
+		*error_r = "the audit service could not record the read "
+			"(see its log)";
+	}
+	return ret > 0 ? 0 : -1;
+}

@@ -25,4 +25,10 @@ int stepup_audit_client_fetch(struct stepup_audit_client *client,
 			      const struct stepup_fetch_request *req,
 			      const char **error_r);
 
+/* A message body read (event "read", audit/audit-proto.h): 0 = recorded,
+   -1 = not (error_r). */
+int stepup_audit_client_read(struct stepup_audit_client *client,
+			     const struct stepup_audit_record *rec,
+			     const char **error_r);
+
 #endif

@@ -9,6 +9,7 @@
 #include "stepup-compat.h"
 #include "stepup-event.h"
 #include "stepup-audit-client.h"
+#include "stepup-reads.h"
 #include "stepup-plugin-private.h"
 
 struct stepup_mail_module stepup_mail_module =
@@ -80,6 +81,26 @@ int stepup_mail_count_uid(struct mailbox *box, uint32_t uid)
 	return -1;
 }
 
+int stepup_mail_record_read(struct mail *mail, const char *how)
+{
+	struct mailbox *box = mail->box;
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(box->storage->user);
+	const char *error;
+
+	if (!sbox->reads_audited || mail->saving)
+		return 0;
+	if (stepup_reads_record(suser->reads, suser->audit, &suser->who, mail,
+				sbox->reads_rule, how, &error) == 0)
+		return 0;
+	e_error(stepup_event_passthrough(box->event)->event(),
+		"audit: %s: read of UID %u not recorded, refused", error,
+		mail->uid);
+	mail_storage_set_error(box->storage, MAIL_ERROR_UNAVAILABLE,
+			       MSG_NO_AUDIT);
+	return -1;
+}
+
 int stepup_mail_count_read(struct mail *mail)
 {
 	/* a message being saved (APPEND, COPY into) is not a read */
@@ -134,7 +155,9 @@ stepup_mail_get_stream(struct mail *_mail, bool get_body,
 	struct stepup_mail *smail = STEPUP_MAIL_CONTEXT(mail);
 
 	if (get_body && !smail->size_lookup &&
-	    stepup_mail_count_read(_mail) < 0)
+	    ((stepup_reads_stream_is_read(mail->get_stream_reason) &&
+	      stepup_mail_record_read(_mail, "body") < 0) ||
+	     stepup_mail_count_read(_mail) < 0))
 		return -1;
 	return smail->module_ctx.super.get_stream(_mail, get_body, hdr_size,
 						  body_size, stream_r);
@@ -150,7 +173,8 @@ stepup_mail_get_binary_stream(struct mail *_mail,
 	struct mail_private *mail = (struct mail_private *)_mail;
 	struct stepup_mail *smail = STEPUP_MAIL_CONTEXT(mail);
 
-	if (stepup_mail_count_read(_mail) < 0)
+	if (stepup_mail_record_read(_mail, "binary") < 0 ||
+	    stepup_mail_count_read(_mail) < 0)
 		return -1;
 	return smail->module_ctx.super.get_binary_stream(_mail, part,
 		include_hdr, size_r, lines_r, binary_r, stream_r);

@@ -85,6 +85,23 @@ stepup_mailbox_log_decision(struct mailbox *box, struct stepup_user *suser,
 	}
 }
 
+/* the opened folder's reads are recorded if a rule guards it or the
+   policy says audit.reads = "all" */
+static void
+stepup_mailbox_set_reads(struct mailbox *box,
+			 const struct stepup_policy *policy,
+			 const struct stepup_folder_decision *d)
+{
+	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
+
+	if (stepup_policy_get_audit_path(policy) == NULL ||
+	    (d->require == STEPUP_FOLDER_NONE &&
+	     !stepup_policy_get_audit(policy)->reads_all))
+		return;
+	sbox->reads_audited = TRUE;
+	sbox->reads_rule = p_strdup(box->pool, d->rule);
+}
+
 /* -1 = refused (storage error set), 0 = allowed */
 static int
 stepup_mailbox_check(struct mailbox *box, enum stepup_folder_access access)
@@ -124,6 +141,8 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_folder_access access)
 	if (r.granted) {
 		if (r.fetch_limit)
 			stepup_mailbox_set_fetch_limit(box, &d);
+		if (access == STEPUP_FOLDER_ACCESS_READ)
+			stepup_mailbox_set_reads(box, policy, &d);
 		return 0;
 	}
 	switch (r.error) {
@@ -394,7 +413,10 @@ static int stepup_mailbox_copy(struct mail_save_context *ctx, struct mail *mail)
 	struct stepup_mailbox *sbox = STEPUP_CONTEXT(dest);
 
 	if (MODULE_CONTEXT(mail->box, stepup_storage_module) != NULL &&
-	    stepup_mail_count_read(mail) < 0) {
+	    (stepup_mail_record_read(mail, t_strconcat(
+		ctx->moving ? "move to " : "copy to ", dest->vname,
+		NULL)) < 0 ||
+	     stepup_mail_count_read(mail) < 0)) {
 		mail_storage_copy_error(dest->storage, mail->box->storage);
 		/* a copy that fails consumes its save context */
 		mailbox_save_cancel(&ctx);

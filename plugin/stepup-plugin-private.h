@@ -56,6 +56,8 @@ struct stepup_user {
 	ARRAY(struct stepup_counted) counted;
 	/* reads refused by a fetch_limit so far (for imap_stepup) */
 	unsigned int limit_refusals;
+	/* the messages read in this session (plugin/stepup-reads.h) */
+	struct stepup_reads *reads;
 };
 
 struct stepup_mailbox {
@@ -66,6 +68,10 @@ struct stepup_mailbox {
 	const char *fetch_rule;
 	unsigned int fetch_limit, fetch_window;
 	bool fetch_enforce;
+	/* message reads are recorded (a rule guards the folder, or
+	   audit.reads = "all"), under this rule (NULL: none) */
+	bool reads_audited;
+	const char *reads_rule;
 };
 
 struct stepup_mailbox_list {
@@ -115,6 +121,10 @@ void stepup_mailbox_list_created(struct mailbox_list *list);
 void stepup_mail_allocated(struct mail *mail);
 /* A message body is about to be read: -1 = refused (storage error set) */
 int stepup_mail_count_read(struct mail *mail);
+/* A message body is about to be read (how: "body", "binary", "copy to
+   X"): a read record, once per message per session. -1 = refused
+   (storage error set): a read that is not recorded is not given. */
+int stepup_mail_record_read(struct mail *mail, const char *how);
 /* The same for message uid of box (a search that reads every message) */
 int stepup_mail_count_uid(struct mailbox *box, uint32_t uid);
 

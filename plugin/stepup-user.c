@@ -13,6 +13,7 @@
 #include "stepup-facts.h"
 #include "stepup-event.h"
 #include "stepup-audit-client.h"
+#include "stepup-reads.h"
 #include "stepup-plugin-private.h"
 
 struct stepup_user_module stepup_user_module =
@@ -69,6 +70,7 @@ static void stepup_user_deinit(struct mail_user *user)
 	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
 
 	stepup_policy_cache_deinit(&suser->policy_cache);
+	stepup_reads_deinit(&suser->reads);
 	stepup_audit_client_deinit(&suser->audit);
 	event_unref(&suser->event);
 	suser->module_ctx.super.deinit(user);
@@ -156,6 +158,7 @@ void stepup_mail_user_created(struct mail_user *user)
 	suser->audit = stepup_audit_client_init(path, user->username,
 		user->session_id,
 		mail_user_plugin_getenv(user, STEPUP_FACT_AUDIT_TOKEN));
+	suser->reads = stepup_reads_init();
 	p_array_init(&suser->counted, user->pool, 4);
 	stepup_user_read_facts(user, suser);
 	suser->who.user = user->username;

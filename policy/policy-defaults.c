@@ -13,6 +13,23 @@
 #define POLICY_DEFAULT_APPROVAL_TIMEOUT_SECS 5
 #define POLICY_DEFAULT_APPROVAL_WAIT_SECS 30
 
+static const struct stepup_audit_settings policy_default_audit = {
+	.reads_per_session = STEPUP_AUDIT_READS_PER_SESSION,
+	.anchor_interval_secs = 15 * 60,
+	.anomalies = {
+		.new_address_days = 30,
+		.network_prefix_v4 = 32,
+		.network_prefix_v6 = 64,
+		.bulk_messages = 200,
+		.bulk_mb = 200,
+		.failed_codes_account = 5,
+		.failed_codes_address = 10,
+		.failed_window_secs = 60 * 60,
+		.usual_hours_min_logins = 20,
+		.hours_margin = 1,
+	},
+};
+
 struct stepup_policy *policy_new(void)
 {
 	struct stepup_policy *policy;
@@ -27,6 +44,7 @@ struct stepup_policy *policy_new(void)
 	policy->approval.wait_secs = POLICY_DEFAULT_APPROVAL_WAIT_SECS;
 	p_array_init(&policy->approval.keys, pool, 2);
 	policy_enrollment_defaults(policy);
+	policy->audit = policy_default_audit;
 	hash_table_create(&policy->members, pool, 0, str_hash, strcmp);
 	p_array_init(&policy->login, pool, 8);
 	p_array_init(&policy->folders, pool, 8);

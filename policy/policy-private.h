@@ -73,6 +73,7 @@ struct stepup_policy {
 	bool audit_mode;
 	struct stepup_totp_settings totp;
 	const char *state_path, *state_redis, *audit_path;
+	struct stepup_audit_settings audit;
 	const char *session_key_file;
 	struct stepup_approval_settings approval;
 	struct stepup_enrollment_settings enrollment;

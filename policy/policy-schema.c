@@ -91,8 +91,52 @@ static const struct policy_block state_block = {
 	.name = "state", .keys = state_keys, .end = policy_validate_state
 };
 
+static void audit_reads(struct policy_parser *p, const struct policy_value *v,
+			void *context ATTR_UNUSED)
+{
+	if (strcmp(v->str, "all") == 0)
+		p->policy->audit.reads_all = TRUE;
+	else if (strcmp(v->str, "guarded") != 0) {
+		policy_error(p, v->line, "audit.reads must be \"guarded\" or "
+			     "\"all\"");
+	}
+}
+
+#define ANOMALY(member) POLICY(audit.anomalies.member)
+static const struct policy_key anomaly_keys[] = {
+	{ "new_address_days", POLICY_KEY_UINT, ANOMALY(new_address_days),
+	  .min = 1, .max = 3650 },
+	{ "network_prefix_v4", POLICY_KEY_UINT, ANOMALY(network_prefix_v4),
+	  .min = 8, .max = 32 },
+	{ "network_prefix_v6", POLICY_KEY_UINT, ANOMALY(network_prefix_v6),
+	  .min = 16, .max = 128 },
+	{ "bulk_messages", POLICY_KEY_UINT, ANOMALY(bulk_messages),
+	  .min = 1, .max = 100000000 },
+	{ "bulk_mb", POLICY_KEY_UINT, ANOMALY(bulk_mb),
+	  .min = 1, .max = 100000000 },
+	{ "failed_codes_account", POLICY_KEY_UINT,
+	  ANOMALY(failed_codes_account), .min = 1, .max = 1000000 },
+	{ "failed_codes_address", POLICY_KEY_UINT,
+	  ANOMALY(failed_codes_address), .min = 1, .max = 1000000 },
+	{ "failed_window", POLICY_KEY_DURATION, ANOMALY(failed_window_secs) },
+	{ "usual_hours_min_logins", POLICY_KEY_UINT,
+	  ANOMALY(usual_hours_min_logins), .min = 1, .max = 1000000 },
+	{ "hours_margin", POLICY_KEY_UINT, ANOMALY(hours_margin),
+	  .min = 0, .max = 11 },
+	{ .name = NULL }
+};
+static const struct policy_block anomaly_block = {
+	.name = "audit.anomalies", .keys = anomaly_keys
+};
+
 static const struct policy_key audit_keys[] = {
 	{ "path", POLICY_KEY_PATH, POLICY(audit_path) },
+	{ "reads", POLICY_KEY_STRING, .func = audit_reads },
+	{ "reads_per_session", POLICY_KEY_UINT, POLICY(audit.reads_per_session),
+	  .min = 1, .max = 10000000 },
+	{ "anchor_interval", POLICY_KEY_DURATION,
+	  POLICY(audit.anchor_interval_secs) },
+	{ "anomalies", POLICY_KEY_BLOCK, .block = &anomaly_block },
 	{ .name = NULL }
 };
 static const struct policy_block audit_block = {

@@ -96,6 +96,12 @@ const char *stepup_policy_get_audit_path(const struct stepup_policy *policy)
 	return policy->audit_path;
 }
 
+const struct stepup_audit_settings *
+stepup_policy_get_audit(const struct stepup_policy *policy)
+{
+	return &policy->audit;
+}
+
 const char *
 stepup_policy_get_session_key_file(const struct stepup_policy *policy)
 {

@@ -77,6 +77,37 @@ stepup_policy_get_totp(const struct stepup_policy *policy);
 const char *stepup_policy_get_state_path(const struct stepup_policy *policy);
 const char *stepup_policy_get_state_redis(const struct stepup_policy *policy);
 const char *stepup_policy_get_audit_path(const struct stepup_policy *policy);
+
+/* audit.anomalies (doc/audit.md "Anomalies"): what "stepup audit
+   anomalies" flags */
+struct stepup_anomaly_settings {
+	/* a login from an address (network of this prefix) the user did
+	   not log in from in the last new_address_days */
+	unsigned int new_address_days;
+	unsigned int network_prefix_v4, network_prefix_v6;
+	/* a session reading more than this from audited folders */
+	unsigned int bulk_messages, bulk_mb;
+	/* wrong codes within failed_window: per account, per address */
+	unsigned int failed_codes_account, failed_codes_address;
+	unsigned int failed_window_secs;
+	/* a login more than hours_margin hours from every hour the user
+	   logged in at, once the user has usual_hours_min_logins logins */
+	unsigned int usual_hours_min_logins, hours_margin;
+};
+
+#define STEPUP_AUDIT_READS_PER_SESSION 1000
+struct stepup_audit_settings {
+	/* audit.reads = "all": reads in every folder, not only in those a
+	   rule guards */
+	bool reads_all;
+	unsigned int reads_per_session;
+	/* the stepup-audit service logs the latest hash this often; 0 =
+	   never */
+	unsigned int anchor_interval_secs;
+	struct stepup_anomaly_settings anomalies;
+};
+const struct stepup_audit_settings *
+stepup_policy_get_audit(const struct stepup_policy *policy);
 /* session.key_file (default /etc/dovecot/stepup-session.key): signs the
    session facts the passdb hands to the mail processes */
 const char *

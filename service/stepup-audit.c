@@ -1,8 +1,10 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 /* stepup-audit: a Dovecot service that appends the mail processes' folder
-   decisions to the audit log, and keeps the fetch_limit counters of every
-   mail process on the host. Mail processes run as the mail users and
+   decisions and message reads to the audit log, and keeps the
+   fetch_limit counters and the read aggregates (audit/read-aggregate.h)
+   of every mail process on the host; every audit.anchor_interval it logs
+   the latest hash. Mail processes run as the mail users and
    must not be able to rewrite the log: they only reach this service's
    socket (audit/audit-proto.h) and it alone holds the file open.
 
@@ -38,6 +40,8 @@
 #include "fetch-limit.h"
 #include "stepup-facts.h"
 #include "stepup-event.h"
+#include "read-aggregate.h"
+#include "audit-verify.h"
 
 #include <sys/time.h>
 
@@ -57,21 +61,34 @@ struct audit_client {
 };
 
 #define FETCH_EXPIRE_INTERVAL_MSECS (60 * 1000)
+/* read aggregates are written soon after their minute ends */
+#define READ_FLUSH_INTERVAL_MSECS (10 * 1000)
 
 /* the category and "stepup-audit: " prefix of every log line */
 static struct event *audit_event;
 static struct stepup_audit *audit_log;
+static char *audit_log_path;
 static struct audit_client *clients;
 static struct stepup_fetch_counter *fetch_counter;
-static struct timeout *to_fetch_expire;
 /* verifies the audit tokens; empty = every hello is refused */
 static buffer_t *token_key;
+static struct timeout *to_fetch_expire, *to_read_flush, *to_anchor;
+static unsigned int reads_per_session = STEPUP_AUDIT_READS_PER_SESSION;
+static unsigned int anchor_interval_secs;
+static char *last_anchor;
+
+static struct stepup_read_agg *read_agg;
 
 static void audit_client_destroy(struct audit_client **_client)
 {
 	struct audit_client *client = *_client;
+	const char *error;
 
 	*_client = NULL;
+	/* its sessions have ended: their aggregated reads are written now */
+	if (read_agg != NULL &&
+	    stepup_read_agg_flush_owner(read_agg, client, &error) < 0)
+		i_error("stepup-audit: %s: aggregated reads not recorded", error);
 	DLLIST_REMOVE(&clients, client);
 	io_remove(&client->io);
 	i_stream_destroy(&client->input);
@@ -193,6 +210,67 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 	return TRUE;
 }
 
+static int audit_write_read(const struct stepup_audit_record *rec,
+			    void *context ATTR_UNUSED, const char **error_r)
+{
+	return audit_write(rec, error_r);
+}
+
+/* One message body read in a folder whose reads are audited. */
+static bool audit_client_read(struct audit_client *client, const char *line)
+{
+	struct stepup_audit_record rec;
+	const char *error;
+
+	if (stepup_audit_proto_decode_read(line, &rec, &error) < 0) {
+		i_error("stepup-audit: refused a request: %s", error);
+		return FALSE;
+	}
+	if (!audit_client_may_send(client, &rec, FALSE))
+		return FALSE;
+	if (audit_log == NULL)
+		error = "no audit log open";
+	if (audit_log == NULL ||
+	    stepup_read_agg_add(read_agg, &rec, reads_per_session,
+				ioloop_time, client, &error) < 0) {
+		i_error("stepup-audit: %s: read not recorded (user %s, "
+			"mailbox %s, UID %u)", error, str_sanitize(rec.user, 80),
+			str_sanitize(rec.mailbox, 200), rec.uid);
+		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
+	} else {
+		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
+	}
+	return TRUE;
+}
+
+static void read_flush(void *context ATTR_UNUSED)
+{
+	const char *error;
+
+	if (stepup_read_agg_flush(read_agg, ioloop_time, FALSE, &error) < 0)
+		i_error("stepup-audit: %s: aggregated reads not recorded", error);
+}
+
+/* the latest hash through Dovecot's log (syslog): anchors a log
+   collector keeps without any setup */
+static void anchor_log(void *context ATTR_UNUSED)
+{
+	const char *hash, *ts, *error;
+
+	if (audit_log_path == NULL)
+		return;
+	if (stepup_audit_last_record(audit_log_path, &hash, &ts, &error) < 0) {
+		i_error("stepup-audit: anchor: %s", error);
+		return;
+	}
+	if (null_strcmp(hash, last_anchor) == 0)
+		return;
+	i_free(last_anchor);
+	last_anchor = i_strdup(hash);
+	i_info("stepup-audit: anchor %s at %s (%s)", hash,
+	       str_sanitize(ts, 40), audit_log_path);
+}
+
 static bool audit_client_request(struct audit_client *client,
 				 const char *line)
 {
@@ -204,6 +282,8 @@ static bool audit_client_request(struct audit_client *client,
 	client->had_request = TRUE;
 	if (stepup_audit_proto_is_fetch(line))
 		return audit_client_fetch(client, line);
+	if (stepup_audit_proto_is_read(line))
+		return audit_client_read(client, line);
 	if (stepup_audit_proto_decode(line, &rec, &error) < 0) {
 		e_error(audit_event, "refused a request: %s", error);
 		return FALSE;
@@ -284,7 +364,11 @@ static void audit_open_log(const char *policy_path)
 	} else if (stepup_audit_open(path, &audit_log, &error) < 0) {
 		e_error(audit_event, "%s: folder decisions cannot be "
 			"recorded", error);
+	} else {
+		audit_log_path = i_strdup(path);
 	}
+	reads_per_session = stepup_policy_get_audit(policy)->reads_per_session;
+	anchor_interval_secs = stepup_policy_get_audit(policy)->anchor_interval_secs;
 	stepup_policy_unref(&policy);
 }
 
@@ -312,9 +396,23 @@ int main(int argc, char *argv[])
 	fetch_counter = stepup_fetch_counter_init(STEPUP_FETCH_MAX_COUNTERS);
 	to_fetch_expire = timeout_add(FETCH_EXPIRE_INTERVAL_MSECS,
 				      fetch_expire, NULL);
+	read_agg = stepup_read_agg_init(STEPUP_READ_AGG_MAX_SESSIONS,
+					audit_write_read, NULL);
+	to_read_flush = timeout_add(READ_FLUSH_INTERVAL_MSECS, read_flush,
+				    NULL);
+	if (anchor_interval_secs > 0) {
+		to_anchor = timeout_add(anchor_interval_secs * 1000,
+					anchor_log, NULL);
+	}
 	master_service_run(master_service, client_connected);
 	timeout_remove(&to_fetch_expire);
+	timeout_remove(&to_read_flush);
+	timeout_remove(&to_anchor);
 	stepup_fetch_counter_deinit(&fetch_counter);
+	stepup_read_agg_deinit(&read_agg);
+	anchor_log(NULL);
+	i_free(last_anchor);
+	i_free(audit_log_path);
 
 	while (clients != NULL) {
 		struct audit_client *client = clients;

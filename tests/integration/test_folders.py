@@ -501,9 +501,13 @@ def test_decisions_are_logged_and_doveadm_is_allowed(dc):
     # doveadm logs to its own stderr
     assert "open allow (rule=direction, auth=none, admin)" in r.stderr
     admin = [x for x in audit_records(dc) if x["service"] == "doveadm"
-             and x["mailbox"] == "Direction"]
+             and x["mailbox"] == "Direction" and x["event"] == "open"]
     assert admin and admin[-1]["decision"] == "allow"
     assert admin[-1]["reason"].startswith("admin access: ")
+    # and the body it fetched is a read
+    reads = [x for x in audit_records(dc) if x["service"] == "doveadm"
+             and x["mailbox"] == "Direction" and x["event"] == "read"]
+    assert reads and reads[-1]["uid"] == 1 and reads[-1]["size"] > 0
 
 
 def test_audit_mode_allows_and_logs(dovecot_factory):

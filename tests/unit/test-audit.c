@@ -9,6 +9,8 @@
 #include "audit-proto.h"
 #include "audit-report.h"
 #include "fetch-limit.h"
+#include "read-aggregate.h"
+#include "audit-anomalies.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -314,6 +316,193 @@ static void test_audit_anchor(void)
 	test_end();
 }
 
+struct agg_written {
+	unsigned int single, aggregates, count;
+	string_t *uids;
+};
+
+static int agg_write(const struct stepup_audit_record *rec, void *context,
+		     const char **error_r ATTR_UNUSED)
+{
+	struct agg_written *w = context;
+
+	if (rec->count == 0) {
+		w->single++;
+		return 0;
+	}
+	w->aggregates++;
+	w->count += rec->count;
+	if (str_len(w->uids) > 0)
+		str_append_c(w->uids, ' ');
+	str_append(w->uids, rec->uids);
+	return 0;
+}
+
+static void test_audit_read_aggregate(void)
+{
+	struct agg_written w = { .uids = t_str_new(64) };
+	struct stepup_read_agg *agg;
+	struct stepup_audit_record rec = {
+		.event = "read", .user = "alice", .session = "S",
+		.service = "imap", .ip = "::1", .mailbox = "Box",
+		.decision = "allow", .size = 10,
+	};
+	const char *error;
+	int owner;
+	uint32_t uid;
+
+	test_begin("audit: reads past reads_per_session are aggregated");
+	agg = stepup_read_agg_init(10, agg_write, &w);
+	for (uid = 1; uid <= 10; uid++) {
+		rec.uid = uid == 6 ? 8 : uid;	/* 8 twice: counted once */
+		test_assert(stepup_read_agg_add(agg, &rec, 3, 120, &owner,
+						&error) == 0);
+	}
+	test_assert(w.single == 3 && w.aggregates == 0);
+	/* the next minute writes the last one's aggregate */
+	rec.uid = 20;
+	test_assert(stepup_read_agg_add(agg, &rec, 3, 185, &owner, &error) == 0);
+	test_assert(w.aggregates == 1 && w.count == 7);
+	test_assert_strcmp(str_c(w.uids), "4:5,7:10");
+	/* another folder, then the mail process ends */
+	rec.mailbox = "Other";
+	rec.uid = 5;
+	test_assert(stepup_read_agg_add(agg, &rec, 3, 186, &owner, &error) == 0);
+	test_assert(stepup_read_agg_flush(agg, 190, FALSE, &error) == 1);
+	test_assert(w.aggregates == 1);
+	test_assert(stepup_read_agg_flush_owner(agg, &owner, &error) == 0);
+	test_assert(w.aggregates == 3 && w.count == 9);
+	test_assert_strcmp(str_c(w.uids), "4:5,7:10 20 5");
+	/* no more sessions than the limit: beyond it, records of their own */
+	rec.session = "T";
+	for (uid = 0; uid < 10; uid++) {
+		rec.session = t_strdup_printf("S%u", uid);
+		test_assert(stepup_read_agg_add(agg, &rec, 0, 200, NULL,
+						&error) == 0);
+	}
+	rec.session = "one too many";
+	test_assert(stepup_read_agg_add(agg, &rec, 0, 200, NULL, &error) == 0);
+	test_assert(w.single == 4);
+	stepup_read_agg_deinit(&agg);
+	test_assert(w.aggregates == 13);
+	test_end();
+}
+
+static void test_audit_proto_read(void)
+{
+	struct stepup_audit_record rec = {
+		.event = "read", .user = "alice", .session = "S",
+		.service = "pop3", .ip = "::1", .mailbox = "INBOX",
+		.rule = "rest", .reason = "body", .auth = "password",
+		.uid = 42, .message_id = "<a\tb@x>", .size = 1234,
+	}, back;
+	const char *line, *error;
+
+	test_begin("audit: read requests");
+	line = stepup_audit_proto_encode_read(&rec);
+	test_assert(stepup_audit_proto_is_read(line));
+	test_assert(stepup_audit_proto_decode_read(line, &back, &error) == 0);
+	test_assert(back.uid == 42 && back.size == 1234);
+	test_assert_strcmp(back.message_id, "<a\tb@x>");
+	test_assert_strcmp(back.decision, "allow");
+	rec.uid = 0;
+	test_assert(stepup_audit_proto_decode_read(
+		stepup_audit_proto_encode_read(&rec), &back, &error) < 0);
+	rec.uid = 1;
+	rec.message_id = t_str_ucase(t_strdup_printf("%0*d", STEPUP_AUDIT_MESSAGE_ID_MAX + 1, 0));
+	test_assert(stepup_audit_proto_decode_read(
+		stepup_audit_proto_encode_read(&rec), &back, &error) < 0);
+	/* a read is not a folder decision, nor the other way round */
+	test_assert(stepup_audit_proto_decode(line, &back, &error) < 0);
+	test_end();
+}
+
+struct found {
+	string_t *kinds;
+};
+
+static void anomaly_cb(const struct stepup_anomaly *a, void *context)
+{
+	struct found *f = context;
+
+	str_printfa(f->kinds, "%s%s:%s:%s", str_len(f->kinds) > 0 ? " " : "",
+		    a->kind, a->user, a->records[0]);
+}
+
+static void add_entry(struct stepup_anomalies *an, const char *ts,
+		      const char *event, const char *user, const char *session,
+		      const char *ip, const char *decision,
+		      const char *reason, const char *where)
+{
+	struct stepup_audit_entry e;
+
+	i_zero(&e);
+	e.ts = ts;
+	e.rec.event = event;
+	e.rec.user = user;
+	e.rec.session = session;
+	e.rec.ip = ip;
+	e.rec.decision = decision;
+	e.rec.reason = reason;
+	e.rec.mailbox = "Box";
+	e.rec.uid = 1;
+	stepup_anomalies_add(an, &e, where);
+}
+
+static void test_audit_anomalies(void)
+{
+	struct stepup_anomaly_settings set = {
+		.new_address_days = 30, .network_prefix_v4 = 24,
+		.network_prefix_v6 = 64, .bulk_messages = 2, .bulk_mb = 100,
+		.failed_codes_account = 3, .failed_codes_address = 100,
+		.failed_window_secs = 600, .usual_hours_min_logins = 3,
+		.hours_margin = 1,
+	};
+	struct found f = { .kinds = t_str_new(256) };
+	struct stepup_anomalies *an;
+
+	test_begin("audit: anomalies");
+	test_assert(stepup_audit_ts_parse("2026-11-25T02:40:00.123Z") ==
+		    1795574400);
+	an = stepup_anomalies_init(&set, NULL, anomaly_cb, &f);
+	/* habit: 10.0.0.x at 08 h; first logins have no baseline */
+	add_entry(an, "2026-11-01T08:00:00.000Z", "login", "a", "s1",
+		  "10.0.0.1", "allow", "ok", "L1");
+	add_entry(an, "2026-11-02T08:10:00.000Z", "login", "a", "s2",
+		  "10.0.0.9", "allow", "ok", "L2");	/* same /24 */
+	add_entry(an, "2026-11-03T09:00:00.000Z", "login", "a", "s3",
+		  "10.0.0.1", "allow", "ok", "L3");
+	test_assert_strcmp(str_c(f.kinds), "");
+	/* a thief: another network, at night, reads a lot */
+	add_entry(an, "2026-11-04T03:00:00.000Z", "login", "a", "s4",
+		  "192.0.2.1", "allow", "ok", "L4");
+	add_entry(an, "2026-11-04T03:00:01.000Z", "read", "a", "s4",
+		  "192.0.2.1", "allow", "body", "L5");
+	add_entry(an, "2026-11-04T03:00:02.000Z", "read", "a", "s4",
+		  "192.0.2.1", "allow", "body", "L6");
+	add_entry(an, "2026-11-04T03:00:03.000Z", "read", "a", "s4",
+		  "192.0.2.1", "allow", "body", "L7");
+	/* the owner at the same time */
+	add_entry(an, "2026-11-04T03:00:04.000Z", "login", "a", "s5",
+		  "10.0.0.1", "allow", "ok", "L8");
+	add_entry(an, "2026-11-04T03:00:05.000Z", "read", "a", "s4",
+		  "192.0.2.1", "allow", "body", "L9");
+	/* wrong codes: three within the window */
+	add_entry(an, "2026-11-04T04:00:00.000Z", "login", "b", "t1",
+		  "198.51.100.1", "deny", "wrong code (1 consecutive failures)", "W1");
+	add_entry(an, "2026-11-04T04:20:00.000Z", "login", "b", "t2",
+		  "198.51.100.1", "deny", "wrong code (2 consecutive failures)", "W2");
+	add_entry(an, "2026-11-04T04:21:00.000Z", "login", "b", "t3",
+		  "198.51.100.1", "deny", "wrong code (3 consecutive failures)", "W3");
+	add_entry(an, "2026-11-04T04:22:00.000Z", "login", "b", "t4",
+		  "198.51.100.1", "deny", "wrong code (4 consecutive failures)", "W4");
+	stepup_anomalies_deinit(&an);
+	test_assert_strcmp(str_c(f.kinds),
+		"new_address:a:L4 unusual_hour:a:L4 bulk_read:a:L4 "
+		"two_addresses:a:L8 failed_codes:b:W2");
+	test_end();
+}
+
 static void test_audit_refuses_symlink(void)
 {
 	const char *path = t_strconcat(tmp_dir, "/link.jsonl", NULL);
@@ -544,6 +733,9 @@ int main(void)
 		test_audit_proto,
 		test_audit_report,
 		test_audit_fetch_limit,
+		test_audit_read_aggregate,
+		test_audit_proto_read,
+		test_audit_anomalies,
 		NULL
 	};
 	char template[] = "/tmp/stepup-audit-XXXXXX";
