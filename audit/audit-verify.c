@@ -29,6 +29,18 @@ struct stepup_audit_verify {
 	unsigned int file_index, lineno, records;
 	bool failed, from_genesis;
 	char *error;
+
+	/* the records a start record repeats (copytruncate) */
+	unsigned int carry_left;
+	enum {
+		CARRY_RECORDS,	/* oldest file: they are its records */
+		CARRY_SEEN,	/* the previous file has them all */
+		CARRY_SEEK,	/* looking for the previous file's last */
+		CARRY_NEW,	/* past it: the copy had missed these */
+	} carry_mode;
+	bool carry_first;
+	char boundary[HEXLEN + 1], start_hash[HEXLEN + 1];
+	char start_link[HEXLEN + 1];
 };
 
 struct stepup_audit_verify *stepup_audit_verify_init(const char *anchor)
@@ -126,8 +138,23 @@ static bool body_is_start(const char *body, size_t len)
 	return memcmp(p + 1, EVENT_START_KEY, strlen(EVENT_START_KEY)) == 0;
 }
 
+/* the number of records a start record repeats (its count) */
+static unsigned int body_carried(const char *body, size_t len)
+{
+	const char *key = ",\"count\":", *p;
+	unsigned int n = 0;
+
+	p = strstr(t_strndup(body, len), key);
+	if (p == NULL)
+		return 0;
+	for (p += strlen(key); *p >= '0' && *p <= '9' && n < 100000; p++)
+		n = n * 10 + (*p - '0');
+	return n;
+}
+
 static const char *first_line_problem(struct stepup_audit_verify *verify,
-				      const char *rec_prev, bool start)
+				      const char *rec_prev, bool start,
+				      unsigned int carried)
 {
 	bool genesis = memcmp(rec_prev, STEPUP_AUDIT_GENESIS, HEXLEN) == 0;
 
@@ -146,9 +173,64 @@ static const char *first_line_problem(struct stepup_audit_verify *verify,
 		return "the file does not begin with its start record "
 			"(records were removed from its start)";
 	}
+	if (carried > 0)
+		return NULL;	/* the repeated records may continue it */
 	return t_strdup_printf("does not continue %s: a file between them is "
 		"missing, or records were removed from the end of %s",
 		verify->prev_file, verify->prev_file);
+}
+
+/* One of the records a start record repeats: 1 if the chain has it
+   already, 0 if it is new to the chain, -1 (problem_r) if broken. */
+static int verify_carried(struct stepup_audit_verify *verify,
+			  const char *hash, const char *rec_prev,
+			  const char **problem_r)
+{
+	int ret = 1;
+
+	if (!verify->carry_first &&
+	    memcmp(rec_prev, verify->prev, HEXLEN) != 0) {
+		*problem_r = "chain broken in the records the start record "
+			"repeats";
+		return -1;
+	}
+	switch (verify->carry_mode) {
+	case CARRY_RECORDS:
+	case CARRY_NEW:
+		ret = 0;
+		break;
+	case CARRY_SEEN:
+		break;
+	case CARRY_SEEK:
+		if (verify->carry_first &&
+		    memcmp(rec_prev, verify->boundary, HEXLEN) == 0) {
+			verify->carry_mode = CARRY_NEW;
+			ret = 0;
+		} else if (memcmp(hash, verify->boundary, HEXLEN) == 0) {
+			verify->carry_mode = CARRY_NEW;
+		}
+		break;
+	}
+	verify->carry_first = FALSE;
+	return ret;
+}
+
+static const char *verify_carry_end(struct stepup_audit_verify *verify,
+				    const char *hash)
+{
+	if (memcmp(hash, verify->start_link, HEXLEN) != 0)
+		return "the start record does not link to the records it "
+			"repeats";
+	if (verify->carry_mode == CARRY_SEEK) {
+		/* reported where the file begins */
+		verify->lineno = 1;
+		return t_strdup_printf("does not continue %s: a file between "
+			"them is missing, or records were removed from the "
+			"end of %s", verify->prev_file, verify->prev_file);
+	}
+	/* what follows links to the start record */
+	memcpy(verify->prev, verify->start_hash, HEXLEN);
+	return NULL;
 }
 
 int stepup_audit_verify_line(struct stepup_audit_verify *verify,
@@ -157,6 +239,9 @@ int stepup_audit_verify_line(struct stepup_audit_verify *verify,
 {
 	const char *hash, *rec_prev, *problem = NULL;
 	size_t body_len;
+	unsigned int carried = 0;
+	bool start = FALSE;
+	int seen = 0;
 
 	verify->lineno++;
 	if (!split_line(line, len, &body_len, &hash)) {
@@ -166,9 +251,12 @@ int stepup_audit_verify_line(struct stepup_audit_verify *verify,
 	rec_prev = body_prev(line, body_len);
 	if (rec_prev == NULL)
 		problem = "not an audit record (no prev)";
-	else if (verify->lineno == 1) {
-		problem = first_line_problem(verify, rec_prev,
-					     body_is_start(line, body_len));
+	else if (verify->carry_left > 0) {
+		seen = verify_carried(verify, hash, rec_prev, &problem);
+	} else if (verify->lineno == 1) {
+		start = body_is_start(line, body_len);
+		carried = start ? body_carried(line, body_len) : 0;
+		problem = first_line_problem(verify, rec_prev, start, carried);
 	} else if (memcmp(rec_prev, verify->prev, HEXLEN) != 0) {
 		problem = "chain broken (a record before it was removed, "
 			"moved or changed)";
@@ -178,16 +266,37 @@ int stepup_audit_verify_line(struct stepup_audit_verify *verify,
 				     body_len), hash, HEXLEN) != 0)
 		problem = "hash mismatch (the record was changed)";
 
+	if (problem == NULL && carried > 0) {
+		verify->carry_left = carried;
+		verify->carry_first = TRUE;
+		verify->carry_mode = verify->file_index <= 1 ? CARRY_RECORDS :
+			memcmp(rec_prev, verify->prev, HEXLEN) == 0 ?
+			CARRY_SEEN : CARRY_SEEK;
+		memcpy(verify->boundary, verify->prev, HEXLEN);
+		memcpy(verify->start_hash, hash, HEXLEN);
+		memcpy(verify->start_link, rec_prev, HEXLEN);
+	}
 	/* go on from this record either way: one change, one error */
 	memcpy(verify->prev, hash, HEXLEN);
+	if (!start && verify->carry_left > 0 && --verify->carry_left == 0 &&
+	    problem == NULL) {
+		unsigned int lineno = verify->lineno;
+
+		problem = verify_carry_end(verify, hash);
+		if (problem != NULL) {
+			verify_fail(verify, problem, error_r);
+			verify->lineno = lineno;
+			return -1;
+		}
+	}
 	if (verify->expect != NULL && memcmp(hash, verify->expect, HEXLEN) == 0)
 		verify->expect_found = TRUE;
 	if (problem != NULL) {
 		verify_fail(verify, problem, error_r);
 		return -1;
 	}
-	if (verify->failed)
-		return 0;
+	if (verify->failed || seen > 0)
+		return seen;
 	verify->records++;
 	if (verify->anchor != NULL && verify->anchor_at == NULL &&
 	    strlen(verify->anchor) == HEXLEN &&
@@ -266,10 +375,11 @@ verify_stream(struct stepup_audit_verify *verify, struct istream *input,
 
 	while (ret == 0 && (line = i_stream_read_next_line(input)) != NULL) {
 		T_BEGIN {
-			bool intact = stepup_audit_verify_line(
-				verify, line, strlen(line), &error) == 0;
+			int lret = stepup_audit_verify_line(
+				verify, line, strlen(line), &error);
+			bool intact = lret >= 0;
 
-			if (callback != NULL) {
+			if (callback != NULL && lret != 1) {
 				ret = callback(line, intact, path,
 					       verify->lineno, context);
 			}

@@ -20,8 +20,9 @@ void stepup_audit_verify_deinit(struct stepup_audit_verify **verify);
 void stepup_audit_verify_next_file(struct stepup_audit_verify *verify,
 				   const char *name);
 /* One line (without its newline). Returns 0 if it is an intact record
-   that continues the chain; -1 with error_r ("FILE line N: ...")
-   otherwise. After an error the chain goes on from this line's hash
+   that continues the chain, 1 if it is a record the chain already has
+   (repeated by a start record after copytruncate); -1 with error_r
+   ("FILE line N: ...") otherwise. After an error the chain goes on from this line's hash
    (so a report can go on), but the verifier stays failed. */
 int stepup_audit_verify_line(struct stepup_audit_verify *verify,
 			     const char *line, size_t len,

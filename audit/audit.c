@@ -27,6 +27,12 @@
    stays the same across a rotation, and a new (or truncated) file's first
    record links to it. */
 #define AUDIT_HEAD_SUFFIX ".head"
+/* The head file also keeps the last records written: a file emptied by
+   logrotate copytruncate begins with them again (after its start record),
+   so a record written between logrotate's copy and its truncate is not
+   lost. */
+#define AUDIT_CARRY_MAX (256 * 1024)
+#define AUDIT_JOURNAL_MAX (1024 * 1024)
 
 struct stepup_audit {
 	char *path;
@@ -243,9 +249,14 @@ audit_last_hash(const char *data, size_t size)
 }
 
 /* the hash in the head file, or the genesis if there is none */
+/* The head file: the last hash (a line of 65 bytes), then a journal of
+   the records written since the last new file, each as written; cut to
+   its last AUDIT_CARRY_MAX bytes when it grows past AUDIT_JOURNAL_MAX. */
+#define AUDIT_HEAD_HASH_SIZE (AUDIT_HASH_HEXLEN + 1)
+
 static const char *audit_read_head(struct stepup_audit *audit)
 {
-	char buf[AUDIT_HASH_HEXLEN + 1];
+	char buf[AUDIT_HEAD_HASH_SIZE];
 	ssize_t ret;
 	size_t i;
 
@@ -259,28 +270,81 @@ static const char *audit_read_head(struct stepup_audit *audit)
 	return t_strndup(buf, AUDIT_HASH_HEXLEN);
 }
 
-static int audit_write_head(struct stepup_audit *audit, const char *hash,
-			    const char **error_r)
+/* the journal's last whole lines, at most AUDIT_CARRY_MAX bytes */
+static const char *audit_read_journal(struct stepup_audit *audit,
+				      off_t head_size)
 {
-	const char *line = t_strconcat(hash, "\n", NULL);
+	off_t start;
+	size_t len;
+	char *buf, *p;
+	ssize_t ret;
 
-	if (pwrite(audit->head_fd, line, strlen(line), 0) !=
-	    (ssize_t)strlen(line)) {
-		*error_r = t_strdup_printf("pwrite(%s" AUDIT_HEAD_SUFFIX
-					   ") failed: %m", audit->path);
-		return -1;
+	if (head_size <= AUDIT_HEAD_HASH_SIZE)
+		return "";
+	start = head_size - AUDIT_CARRY_MAX < AUDIT_HEAD_HASH_SIZE ?
+		AUDIT_HEAD_HASH_SIZE : head_size - AUDIT_CARRY_MAX;
+	len = head_size - start;
+	buf = t_malloc_no0(len + 1);
+	ret = pread(audit->head_fd, buf, len, start);
+	if (ret < 0)
+		return "";
+	len = ret;
+	buf[len] = '\0';
+	/* from the first whole line to the last one */
+	p = buf;
+	if (start > AUDIT_HEAD_HASH_SIZE) {
+		p = strchr(buf, '\n');
+		p = p == NULL ? buf + len : p + 1;
 	}
+	while (len > (size_t)(p - buf) && buf[len - 1] != '\n')
+		buf[--len] = '\0';
+	return p;
+}
+
+/* the new last hash, and line appended to the journal (emptied first if
+   reset: a new file began) */
+static int audit_write_head(struct stepup_audit *audit, const char *hash,
+			    const char *line, bool reset, const char **error_r)
+{
+	const char *hash_line = t_strconcat(hash, "\n", NULL);
+	const char *data = t_strconcat(line, "\n", NULL), *tail;
+	struct stat st;
+	off_t size;
+
+	if (pwrite(audit->head_fd, hash_line, AUDIT_HEAD_HASH_SIZE, 0) !=
+	    AUDIT_HEAD_HASH_SIZE || fstat(audit->head_fd, &st) < 0)
+		goto failed;
+	size = reset || st.st_size < AUDIT_HEAD_HASH_SIZE ?
+		AUDIT_HEAD_HASH_SIZE : st.st_size;
+	if (size + (off_t)strlen(data) > AUDIT_JOURNAL_MAX) {
+		/* keep what a copytruncate could need */
+		tail = audit_read_journal(audit, size);
+		data = t_strconcat(tail, data, NULL);
+		size = AUDIT_HEAD_HASH_SIZE;
+	}
+	if (pwrite(audit->head_fd, data, strlen(data), size) !=
+	    (ssize_t)strlen(data) ||
+	    ftruncate(audit->head_fd, size + strlen(data)) < 0)
+		goto failed;
 	return 0;
+failed:
+	*error_r = t_strdup_printf("write(%s" AUDIT_HEAD_SUFFIX ") failed: %m",
+				   audit->path);
+	return -1;
 }
 
 /* Follow a rotation (logrotate create): the path names another file now.
-   Between logrotate's rename and create there is no file: the record then
-   still goes to the rotated one, and the chain goes on through the head. */
-static int audit_follow(struct stepup_audit *audit, const char **error_r)
+   While there is no new file (between logrotate's rename and create), or
+   it cannot be opened yet (before logrotate's chown/chmod), the record
+   still goes to the rotated one, and the chain goes on through the
+   head. */
+static int audit_follow(struct stepup_audit *audit, bool *followed_r,
+			const char **error_r)
 {
 	struct stat st;
 	int fd;
 
+	*followed_r = FALSE;
 	if (stat(audit->path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -290,16 +354,19 @@ static int audit_follow(struct stepup_audit *audit, const char **error_r)
 	if (st.st_ino == audit->ino && st.st_dev == audit->dev)
 		return 0;
 	fd = stepup_file_open(AT_FDCWD, audit->path,
-			      O_RDWR | O_APPEND | O_CREAT, 0640, NULL, NULL,
+			      O_RDWR | O_APPEND, 0, NULL, NULL,
 			      &st, error_r);
 	if (fd == -1) {
-		*error_r = t_strdup_printf("the log was rotated: %s", *error_r);
-		return -1;
+		/* logrotate creates the new file before it gives it its
+		   owner and mode: until then the record goes to the rotated
+		   file, and the chain goes on through the head */
+		return 0;
 	}
 	i_close_fd(&audit->fd);
 	audit->fd = fd;
 	audit->ino = st.st_ino;
 	audit->dev = st.st_dev;
+	*followed_r = TRUE;
 	return 0;
 }
 
@@ -324,7 +391,6 @@ audit_read_prev(struct stepup_audit *audit, const char **prev_r,
 		return -1;
 	}
 	if (st.st_size == 0) {
-		*prev_r = audit_read_head(audit);
 		*start_r = TRUE;
 		return 0;
 	}
@@ -355,16 +421,30 @@ audit_read_prev(struct stepup_audit *audit, const char **prev_r,
 
 static const char *
 audit_format_start(const struct timeval *now, const char *prev,
-		   const char **hash_r)
+		   unsigned int carried, const char **hash_r)
 {
 	struct stepup_audit_record start = {
 		.event = STEPUP_AUDIT_EVENT_START,
 		.reason = strcmp(prev, STEPUP_AUDIT_GENESIS) == 0 ?
-			"audit log started" :
-			"new file: continues the previous one",
+			"audit log started" : carried == 0 ?
+			"new file: continues the previous one" :
+			"new file: continues the previous one, repeats its "
+			"last records",
+		.count = carried,
 	};
 
 	return stepup_audit_format(&start, now, prev, hash_r);
+}
+
+static unsigned int count_lines(const char *lines)
+{
+	unsigned int count = 0;
+
+	for (; *lines != '\0'; lines++) {
+		if (*lines == '\n')
+			count++;
+	}
+	return count;
 }
 
 static int
@@ -372,20 +452,35 @@ audit_write_locked(struct stepup_audit *audit,
 		   const struct stepup_audit_record *rec,
 		   const struct timeval *now, const char **error_r)
 {
-	const char *prev, *line, *hash;
-	bool need_newline, start;
+	const char *prev, *line, *hash, *carry;
+	bool need_newline, start, followed;
+	struct stat st;
 	string_t *out;
 	ssize_t ret;
 
-	if (audit_follow(audit, error_r) < 0 ||
+	bool retried = FALSE;
+
+retry:
+	if (audit_follow(audit, &followed, error_r) < 0 ||
 	    audit_read_prev(audit, &prev, &need_newline, &start, error_r) < 0)
 		return -1;
 	out = t_str_new(1024);
 	if (need_newline)
 		str_append_c(out, '\n');
 	if (start) {
-		str_append(out, audit_format_start(now, prev, &prev));
+		/* a new file links to the head; one this writer did not see
+		   appear (copytruncate emptied it, or another writer's
+		   rotation) repeats the journal, whose last records the copy
+		   may have missed: verify skips those it already saw */
+		prev = audit_read_head(audit);
+		if (followed || fstat(audit->head_fd, &st) < 0)
+			carry = "";
+		else
+			carry = audit_read_journal(audit, st.st_size);
+		str_append(out, audit_format_start(now, prev,
+						   count_lines(carry), &prev));
 		str_append_c(out, '\n');
+		str_append(out, carry);
 	}
 	line = stepup_audit_format(rec, now, prev, &hash);
 	str_append(out, line);
@@ -396,7 +491,21 @@ audit_write_locked(struct stepup_audit *audit,
 					   audit->path);
 		return -1;
 	}
-	return audit_write_head(audit, hash, error_r);
+	if (!start && !retried &&
+	    lseek(audit->fd, 0, SEEK_CUR) == (off_t)str_len(out)) {
+		/* logrotate copytruncate emptied the file between our look
+		   at its end and our write: ours is all it holds, so it is
+		   written again as the file's beginning, with its start
+		   record (the lock keeps the other writers out) */
+		if (ftruncate(audit->fd, 0) < 0) {
+			*error_r = t_strdup_printf("ftruncate(%s) failed: %m",
+						   audit->path);
+			return -1;
+		}
+		retried = TRUE;
+		goto retry;
+	}
+	return audit_write_head(audit, hash, line, start, error_r);
 }
 
 int stepup_audit_write(struct stepup_audit *audit,

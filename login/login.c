@@ -107,6 +107,13 @@ login_fail_internal(const struct stepup_login_env *env,
 	result_r->action = STEPUP_LOGIN_ACTION_INTERNAL_FAIL;
 }
 
+void stepup_login_refuse_password(const struct stepup_login_env *env,
+				  const struct stepup_login_request *req)
+{
+	login_log(env, req, "2", "deny", STEPUP_AUTH_NONE, req->rule,
+		  "wrong password (or unknown user)");
+}
+
 void stepup_login_refuse_mechanism(const struct stepup_login_env *env,
 				   const struct stepup_login_request *req,
 				   const char *mech)
@@ -297,6 +304,27 @@ static const char *format_time(time_t t)
 	return t_strdup(buf);
 }
 
+/* a lockout ended (before this check) or began (with this wrong code):
+   records of their own */
+static void
+login_lockout_log(const struct stepup_login_env *env,
+		  const struct stepup_login_request *req, const char *rule,
+		  const struct stepup_verify_info *info, bool started)
+{
+	if (!started && info->lock_ended != 0) {
+		login_log(env, req, "2", "allow", STEPUP_AUTH_NONE, rule,
+			  t_strdup_printf("lockout ended (it lasted until %s)",
+					  format_time(info->lock_ended)));
+	}
+	if (started && info->result == STEPUP_VERIFY_WRONG &&
+	    info->locked_until != 0) {
+		login_log(env, req, "2", "deny", STEPUP_AUTH_NONE, rule,
+			  t_strdup_printf("lockout started: %u wrong codes, "
+					  "locked until %s", info->failures,
+					  format_time(info->locked_until)));
+	}
+}
+
 static void
 stage2_refuse(const struct stepup_login_env *env,
 	      const struct stepup_login_request *req, bool audit,
@@ -392,6 +420,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 			result_r);
 		return;
 	}
+	login_lockout_log(env, req, rule, &info, FALSE);
 	switch (info.result) {
 	case STEPUP_VERIFY_RECONNECT:
 		/* the original verification time: folder max_age counts
@@ -418,6 +447,7 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 			      t_strdup_printf("wrong code (%u consecutive "
 					      "failures)", info.failures),
 			      result_r);
+		login_lockout_log(env, req, rule, &info, TRUE);
 		return;
 	case STEPUP_VERIFY_REPLAY:
 		stage2_refuse(env, req, audit, rule, REASON_REPLAY,

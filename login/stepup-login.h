@@ -82,6 +82,10 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 /* A mechanism that carries no password (CRAM-MD5, SCRAM ...) asked for
    credentials: refused for everyone, logged and audited (also in audit
    mode: the code cannot be checked, so neither can the rule). */
+/* The stage-2 passdb ran (skip = never) after the password was not
+   verified: a deny record. */
+void stepup_login_refuse_password(const struct stepup_login_env *env,
+				  const struct stepup_login_request *req);
 void stepup_login_refuse_mechanism(const struct stepup_login_env *env,
 				   const struct stepup_login_request *req,
 				   const char *mech);

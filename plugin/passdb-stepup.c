@@ -28,6 +28,7 @@
 #include "stepup-policy.h"
 #include "stepup-state.h"
 #include "stepup-audit.h"
+#include "audit-policy.h"
 #include "stepup-login.h"
 
 #define PENDING_FIELD "stepup_pending"
@@ -54,6 +55,20 @@ struct stepup_passdb_global {
 };
 
 static struct stepup_passdb_global *global;
+
+static void stepup_policy_changed(const struct stepup_policy *old,
+				  const struct stepup_policy *new_policy,
+				  const char *error, void *context ATTR_UNUSED)
+{
+	const char *werror;
+
+	if (global->audit != NULL &&
+	    stepup_audit_policy_change(global->audit, global->policy_path,
+				       "auth", old, new_policy, error,
+				       &werror) < 0)
+		e_error(global->event, "audit: %s: policy change not "
+			"recorded", werror);
+}
 
 /* Also as root: the key file may be readable only by root and the mail
    processes' group. Made on first start if missing. */
@@ -121,6 +136,10 @@ static void stepup_global_ref(const char *policy_path)
 	if (audit_path != NULL &&
 	    stepup_audit_open(audit_path, &global->audit, &error) < 0)
 		e_error(global->event, "audit log: %s", error);
+	/* the policy this process starts with, then every reload */
+	stepup_policy_changed(NULL, policy, NULL, NULL);
+	stepup_policy_cache_set_callback(global->policy_cache,
+					 stepup_policy_changed, NULL);
 	stepup_global_load_facts_key(policy);
 }
 
@@ -223,7 +242,7 @@ static bool is_stepup(const struct auth_passdb *p, enum stepup_passdb_stage stag
 	"policy=FILE  result_failure = return-fail  result_internalfail = " \
 	"return-fail }, then your passdbs with result_success = continue-ok, " \
 	"then passdb { driver = stepup  args = policy=FILE stage=verify  " \
-	"skip = unauthenticated  result_failure = return-fail  " \
+	"skip = never  result_failure = return-fail  " \
 	"result_internalfail = return-fail })"
 
 /* Refuse to run with a chain that could let a login through without the
@@ -270,12 +289,14 @@ static void stepup_validate_chain(const struct auth_passdb *first)
 		i_fatal("passdb stepup: the last passdb must be stepup with "
 			"stage=verify, after at least one passdb that checks "
 			"the password" CHAIN_HELP);
-	if (last->skip != AUTH_PASSDB_SKIP_UNAUTHENTICATED ||
+	if ((last->skip != AUTH_PASSDB_SKIP_UNAUTHENTICATED &&
+	     last->skip != AUTH_PASSDB_SKIP_NEVER) ||
 	    last->result_success != AUTH_DB_RULE_RETURN_OK ||
 	    last->result_failure != AUTH_DB_RULE_RETURN_FAIL ||
 	    last->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
 	    last->mechanisms != NULL || last->username_filter != NULL) {
-		i_fatal("passdb stepup: stage=verify needs skip = "
+		i_fatal("passdb stepup: stage=verify needs skip = never "
+			"(a wrong password is then a deny record) or "
 			"unauthenticated, result_success = return-ok, "
 			"result_failure = return-fail, result_internalfail = "
 			"return-fail and no mechanisms or username_filter"
@@ -432,6 +453,16 @@ stepup_verify_stage2(struct auth_request *request,
 	if (request->fields.userdb_reply != NULL) {
 		req.rule = auth_fields_find(request->fields.userdb_reply,
 					    STEPUP_FACT_RULE);
+	}
+	if (!request->passdb_success) {
+		/* skip = never: the password was not verified by the
+		   passdbs before; recorded, and refused */
+		stepup_login_refuse_password(&env, &req);
+		if (pending != NULL)
+			auth_fields_remove(request->fields.extra_fields,
+					   PENDING_FIELD);
+		callback(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		return;
 	}
 	stepup_login_stage2(&env, &req, pending, &result);
 	event_unref(&env.event);

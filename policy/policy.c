@@ -147,6 +147,8 @@ struct stepup_policy_cache {
 	struct stat last_st;
 	bool checked;
 	char *last_error;
+	stepup_policy_change_callback_t *callback;
+	void *context;
 };
 
 struct stepup_policy_cache *
@@ -172,6 +174,14 @@ void stepup_policy_cache_deinit(struct stepup_policy_cache **_cache)
 	i_free(cache->last_error);
 	i_free(cache->path);
 	i_free(cache);
+}
+
+void stepup_policy_cache_set_callback(struct stepup_policy_cache *cache,
+				      stepup_policy_change_callback_t *callback,
+				      void *context)
+{
+	cache->callback = callback;
+	cache->context = context;
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -200,6 +210,10 @@ static bool policy_cache_reload(struct stepup_policy_cache *cache)
 		if (cache->policy != NULL) {
 			e_info(cache->event, "policy %s reloaded",
 			       cache->path);
+			if (cache->callback != NULL) {
+				cache->callback(cache->policy, policy, NULL,
+						cache->context);
+			}
 		}
 		stepup_policy_unref(&cache->policy);
 		cache->policy = policy;
@@ -222,6 +236,8 @@ static bool policy_cache_reload(struct stepup_policy_cache *cache)
 		}
 		i_free(cache->last_error);
 		cache->last_error = i_strdup(error);
+		if (cache->callback != NULL)
+			cache->callback(cache->policy, NULL, error, cache->context);
 	}
 	return parsed;
 }

@@ -260,4 +260,14 @@ int stepup_policy_cache_get(struct stepup_policy_cache *cache, time_t now,
 			    const struct stepup_policy **policy_r,
 			    const char **error_r);
 
+/* What a (re)load did, for the audit log's "policy" records: a reload
+   (old is the policy before it) or a refused reload (new_policy NULL,
+   error set; once per different error). */
+typedef void stepup_policy_change_callback_t(const struct stepup_policy *old,
+					     const struct stepup_policy *new_policy,
+					     const char *error, void *context);
+void stepup_policy_cache_set_callback(struct stepup_policy_cache *cache,
+				      stepup_policy_change_callback_t *callback,
+				      void *context);
+
 #endif

@@ -315,6 +315,7 @@ int stepup_state_verify_code_reconnect(struct stepup_state *state,
 	}
 	if (rec->locked_until != 0) {
 		/* the lockout is over */
+		info_r->lock_ended = rec->locked_until;
 		rec->locked_until = 0;
 		rec->failures = 0;
 	}

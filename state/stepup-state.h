@@ -52,6 +52,8 @@ struct stepup_verify_info {
 	bool recovery_code_used;
 	unsigned int recovery_codes_left;
 	time_t locked_until;
+	/* a lockout that was over when this check came: when it ended */
+	time_t lock_ended;
 	unsigned int failures;
 	uint64_t counter;
 	/* OK: now; RECONNECT: when the code was really verified */

@@ -156,7 +156,7 @@ passdb {
 passdb {
   driver = stepup
   args = policy={t}/etc/stepup.conf stage=verify
-  skip = unauthenticated
+  skip = never
   result_failure = return-fail
   result_internalfail = return-fail
 }

@@ -258,7 +258,9 @@ static void test_audit_rotation(void)
 	/* a missing middle file is named */
 	test_assert(verify_paths(NULL, NULL, (const char *[]){ old, path, NULL },
 				 &records, &error) < 0);
-	test_assert(records == 5);
+	/* the start record of the emptied file counts: it repeats records,
+	   and only after them is it clear that none continues old */
+	test_assert(records == 6);
 	test_assert(strstr(error, t_strdup_printf("%s line 1: does not "
 		"continue %s: a file between them is missing", path, old)) != NULL);
 	/* the head names the last record: records cut from the end */
@@ -282,6 +284,57 @@ static void test_audit_rotation(void)
 				 &records, &error) < 0);
 	test_assert(strstr(error, "line 1: the file does not begin with its "
 			   "start record") != NULL);
+	test_end();
+}
+
+static int count_line(const char *line ATTR_UNUSED, bool intact,
+		      const char *file ATTR_UNUSED,
+		      unsigned int lineno ATTR_UNUSED, void *context)
+{
+	unsigned int *count = context;
+
+	if (intact)
+		(*count)++;
+	return 0;
+}
+
+static void test_audit_copytruncate_window(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/ct.jsonl", NULL);
+	const char *old = t_strconcat(path, ".1", NULL);
+	const char *paths[] = { old, path, NULL };
+	struct stepup_audit_verify *v;
+	struct stepup_audit *a;
+	const char *error, *data;
+	unsigned int records, lines = 0;
+	size_t size;
+
+	test_begin("audit: a record written in copytruncate's window is kept");
+	test_assert(stepup_audit_open(path, &a, &error) == 0);
+	write_n(a, 3);
+	data = read_file(path, &size);
+	write_file(old, data);		/* logrotate copies ... */
+	write_n(a, 1);			/* ... a record comes ... */
+	test_assert(truncate(path, 0) == 0);	/* ... and it truncates */
+	write_n(a, 2);
+	stepup_audit_close(&a);
+	/* the new file repeats the last records: the one the copy missed
+	   continues the chain, the others are skipped */
+	test_assert(verify_paths(NULL, NULL, paths, &records, &error) == 0);
+	test_assert(records == 4 + 4);
+	v = stepup_audit_verify_init(NULL);
+	test_assert(stepup_audit_verify_files(v, paths, count_line, &lines,
+					      &error) == 0);
+	test_assert(stepup_audit_verify_finish(v, &error) == 0);
+	stepup_audit_verify_deinit(&v);
+	test_assert(lines == 8);
+	/* the new file alone: its repeated records are records */
+	test_assert(verify_paths(NULL, NULL, paths + 1, &records, &error) == 0);
+	test_assert(records == 1 + 4 + 2);
+	/* a repeated record changed */
+	data = read_file(path, &size);
+	write_file(path, t_str_replace(data, '7', '8'));
+	test_assert(verify_paths(NULL, NULL, paths, &records, &error) < 0);
 	test_end();
 }
 
@@ -728,6 +781,7 @@ int main(void)
 		test_audit_partial_line_recovery,
 		test_audit_concurrent_writers,
 		test_audit_rotation,
+		test_audit_copytruncate_window,
 		test_audit_anchor,
 		test_audit_refuses_symlink,
 		test_audit_proto,
