@@ -81,8 +81,8 @@ static int read_record(const char *const *args, const char *event,
 	}
 
 	if (null_strcmp(rec_r->event, event) != 0) {
-		*error_r = "only folder decisions (event open) and fetch "
-			"counts are accepted";
+		*error_r = "only folder decisions (event open), fetch counts "
+			"and approvals are accepted";
 		return -1;
 	}
 	if (rec_r->user == NULL || rec_r->mailbox == NULL) {
@@ -246,5 +246,96 @@ int stepup_audit_proto_decode_read(const char *line,
 	rec_r->decision = "allow";
 	rec_r->count = 0;
 	rec_r->uids = NULL;
+	return 0;
+}
+
+/* an approval ask: the record's fields (event "approval") and five more */
+#define APPROVAL_PROTO_FIELDS (AUDIT_PROTO_FIELDS + 5)
+
+const char *stepup_approval_ask_encode(const struct stepup_approval_ask *ask)
+{
+	struct stepup_audit_record rec = ask->rec;
+	string_t *str = t_str_new(256);
+
+	rec.event = "approval";
+	rec.decision = NULL;
+	rec.reason = NULL;
+	append_record(str, &rec);
+	append_field(str, ask->client, FALSE);
+	append_field(str, ask->scope, FALSE);
+	str_printfa(str, "\t%u\t%u\t%d", ask->grant_secs, ask->wait_secs,
+		    ask->create ? 1 : 0);
+	return str_c(str);
+}
+
+bool stepup_audit_proto_is_approval(const char *line)
+{
+	return str_begins_with(line, "approval\t");
+}
+
+int stepup_approval_ask_decode(const char *line,
+			       struct stepup_approval_ask *ask_r,
+			       const char **error_r)
+{
+	static const char *const scopes[] = { "ip", "session", "user", NULL };
+	const char *const *args;
+
+	i_zero(ask_r);
+	if (split_fields(line, APPROVAL_PROTO_FIELDS, &args, error_r) < 0 ||
+	    read_record(args, "approval", &ask_r->rec, error_r) < 0)
+		return -1;
+	ask_r->client = null_if_empty(args[10]);
+	ask_r->scope = args[11];
+	if (ask_r->rec.rule == NULL || ask_r->rec.session == NULL ||
+	    !str_array_find(scopes, ask_r->scope) ||
+	    str_to_uint(args[12], &ask_r->grant_secs) < 0 ||
+	    str_to_uint(args[13], &ask_r->wait_secs) < 0 ||
+	    (strcmp(args[14], "0") != 0 && strcmp(args[14], "1") != 0)) {
+		*error_r = "approval: bad rule, session, scope, grant, wait "
+			"or create";
+		return -1;
+	}
+	if (strcmp(ask_r->scope, "ip") == 0 && ask_r->rec.ip == NULL) {
+		*error_r = "approval: scope ip needs the address";
+		return -1;
+	}
+	ask_r->create = args[14][0] == '1';
+	return 0;
+}
+
+static const char *const approval_answer_names[] = {
+	"code", "approved", "denied", "pending", "failed", "none",
+};
+
+const char *
+stepup_approval_answer_encode(const struct stepup_approval_answer *answer)
+{
+	string_t *str = t_str_new(64);
+
+	str_append(str, approval_answer_names[answer->type]);
+	append_field(str, answer->text == NULL ? "" : answer->text, FALSE);
+	str_printfa(str, "\t%d", answer->allow ? 1 : 0);
+	return str_c(str);
+}
+
+int stepup_approval_answer_decode(const char *line,
+				  struct stepup_approval_answer *answer_r)
+{
+	const char *const *args = t_strsplit_tabescaped(line);
+	unsigned int i;
+
+	i_zero(answer_r);
+	if (str_array_length(args) != 3 ||
+	    (strcmp(args[2], "0") != 0 && strcmp(args[2], "1") != 0))
+		return -1;
+	for (i = 0; i < N_ELEMENTS(approval_answer_names); i++) {
+		if (strcmp(args[0], approval_answer_names[i]) == 0)
+			break;
+	}
+	if (i == N_ELEMENTS(approval_answer_names))
+		return -1;
+	answer_r->type = i;
+	answer_r->text = args[1];
+	answer_r->allow = args[2][0] == '1';
 	return 0;
 }

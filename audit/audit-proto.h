@@ -64,5 +64,54 @@ bool stepup_audit_proto_is_read(const char *line);
 int stepup_audit_proto_decode_read(const char *line,
 				   struct stepup_audit_record *rec_r,
 				   const char **error_r);
+/* An approval for a folder (SPEC "Approval endpoint"): the service answers
+   from a live grant, or (create) joins or starts the one request for the
+   user, folder and scope and answers when the endpoint decides or after
+   wait_secs. The answer to a create may be preceded by one "code" line
+   (a request is pending: the client is told its binding code). */
+struct stepup_approval_ask {
+	/* who asks for which folder under which rule (event "approval";
+	   decision and reason are not sent) */
+	struct stepup_audit_record rec;
+	const char *client;		/* IMAP ID name, may be NULL */
+	const char *scope;		/* "ip", "session" or "user" */
+	unsigned int grant_secs;	/* the rule's grant */
+	unsigned int wait_secs;
+	bool create;			/* FALSE: a live grant or nothing */
+};
+
+const char *stepup_approval_ask_encode(const struct stepup_approval_ask *ask);
+bool stepup_audit_proto_is_approval(const char *line);
+int stepup_approval_ask_decode(const char *line,
+			       struct stepup_approval_ask *ask_r,
+			       const char **error_r);
+
+enum stepup_approval_answer_type {
+	/* not final: a request is pending, binding code in text */
+	STEPUP_APPROVAL_ANSWER_CODE,
+	/* a live grant or a new approval: open; text = the approver */
+	STEPUP_APPROVAL_ANSWER_APPROVED,
+	/* text = the endpoint's message for the user (may be empty) */
+	STEPUP_APPROVAL_ANSWER_DENIED,
+	/* no decision within wait: the request stays */
+	STEPUP_APPROVAL_ANSWER_PENDING,
+	/* the exchange failed: text = the failure kind; allow = failmode
+	   open */
+	STEPUP_APPROVAL_ANSWER_FAILED,
+	/* no live grant (and no request was to be made) */
+	STEPUP_APPROVAL_ANSWER_NONE,
+};
+
+struct stepup_approval_answer {
+	enum stepup_approval_answer_type type;
+	const char *text;
+	bool allow;
+};
+
+/* one line, without the newline */
+const char *
+stepup_approval_answer_encode(const struct stepup_approval_answer *answer);
+int stepup_approval_answer_decode(const char *line,
+				  struct stepup_approval_answer *answer_r);
 
 #endif

@@ -206,7 +206,9 @@ bool stepup_audit_filter_match(const struct stepup_audit_filter *filter,
 
 	if (filter->since != NULL && strcmp(entry->ts, filter->since) < 0)
 		return FALSE;
-	if (filter->event != NULL && null_strcmp(rec->event, filter->event) != 0)
+	if (filter->event != NULL && null_strcmp(rec->event, filter->event) != 0 &&
+	    (filter->also_event == NULL ||
+	     null_strcmp(rec->event, filter->also_event) != 0))
 		return FALSE;
 	if (filter->user != NULL && null_strcmp(rec->user, filter->user) != 0)
 		return FALSE;

@@ -16,6 +16,8 @@ struct stepup_audit_filter {
 	const char *user;
 	const char *mailbox;	/* the folder and the folders below it */
 	const char *event;	/* NULL = every event */
+	/* a second event that matches too (NULL: none) */
+	const char *also_event;
 };
 
 /* Parse one line of the log; strings are allocated from the data stack.

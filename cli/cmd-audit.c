@@ -4,7 +4,8 @@
    the audit log, rotated files oldest first, as one chain.
    stepup audit anchor [FILE]: the latest hash and its time.
    stepup audit report [FILE...] [--since T] [--user U] [--mailbox M]
-   [--event E | --all]: who opened what, when, how authenticated.
+   [--event E | --all]: who opened what, when, how authenticated (by
+   default the opens and the approvals that led to them).
    FILE defaults to the policy's audit.path. Every command reads the files
    once, line by line, in bounded memory. */
 
@@ -330,10 +331,15 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 	};
 	int ret;
 
+	static const char *const default_event = "open";
+
 	i_zero(&filter);
-	filter.event = "open";
+	filter.event = default_event;
 	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0)
 		return stepup_cli_usage_error(REPORT_USAGE);
+	/* by default the opens and the approvals that led to them */
+	if (filter.event == default_event)
+		filter.also_event = "approval";
 	if (all)
 		filter.event = NULL;
 	if (since != NULL &&

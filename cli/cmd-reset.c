@@ -1,6 +1,7 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
-/* stepup reset USER: remove TOTP, recovery codes, lockout and grants. */
+/* stepup reset USER: remove TOTP, recovery codes, lockout, reconnect
+   grants, approval grants and pending approval requests. */
 
 #include "lib.h"
 #include "stepup-config.h"
@@ -29,14 +30,15 @@ int cmd_reset(struct stepup_cli *cli, int argc, char *argv[])
 		return STEPUP_EXIT_USAGE;
 	}
 	stepup_cli_audit(&ctx, "admin", argv[1], "allow",
-			 ret > 0 ? "reset: TOTP, recovery codes and lockout "
-			 "removed" : "reset: nothing to remove");
+			 ret > 0 ? "reset: TOTP, recovery codes, lockout and "
+			 "grants removed" : "reset: nothing to remove");
 	if (cli->json)
 		printf("{\"user\":%s,\"reset\":%s}\n",
 		       stepup_cli_json_str(argv[1]), ret > 0 ? "true" : "false");
 	else
 		printf("%s: %s\n", argv[1], ret > 0 ? "TOTP enrollment, "
-		       "recovery codes and lockout removed" :
+		       "recovery codes, lockout and grants (reconnect, "
+		       "approval) removed" :
 		       "nothing to reset");
 	if (ret > 0)
 		stepup_cli_notify(&ctx, STEPUP_NOTICE_RESET, argv[1], NULL,

@@ -1,11 +1,13 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
 /* stepup status USER: enrollment, last use, failures/lockout, app
-   passwords. Never a secret. */
+   passwords, reconnect grants, approval grants and pending approval
+   requests. Never a secret. */
 
 #include "lib.h"
 #include "str.h"
 #include "array.h"
+#include "str-sanitize.h"
 #include "stepup-config.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
@@ -49,11 +51,17 @@ static time_t grant_expiry(const struct stepup_totp_settings *set,
 	return a < b ? a : b;
 }
 
+static const char *approval_type(const struct stepup_approval_entry *a)
+{
+	return a->type == STEPUP_APPROVAL_ENTRY_GRANT ? "grant" : "pending";
+}
+
 static void print_json(const char *user, const struct stepup_user_status *st,
 		       const struct stepup_totp_settings *set, time_t now)
 {
 	const struct stepup_app_password_info *app;
 	const struct stepup_grant_info *g;
+	const struct stepup_approval_entry *a;
 	string_t *out = t_str_new(512);
 	bool first = TRUE;
 
@@ -92,6 +100,23 @@ static void print_json(const char *user, const struct stepup_user_status *st,
 			    json_time(grant_expiry(set, g)));
 		first = FALSE;
 	}
+	str_append(out, "],\"approvals\":[");
+	first = TRUE;
+	array_foreach(&st->approvals, a) {
+		if (a->expires <= now)
+			continue;
+		str_printfa(out, "%s{\"type\":\"%s\",\"mailbox\":%s,"
+			    "\"scope\":\"%s\",\"scope_value\":%s,"
+			    "\"request_id\":%s,\"created\":%s,\"expires\":%s,"
+			    "\"approver\":%s}", first ? "" : ",",
+			    approval_type(a), stepup_cli_json_str(a->mailbox),
+			    a->scope, stepup_cli_json_str(a->scope_value),
+			    stepup_cli_json_str(a->request_id),
+			    json_time(a->created), json_time(a->expires),
+			    a->approver[0] == '\0' ? "null" :
+			    stepup_cli_json_str(a->approver));
+		first = FALSE;
+	}
 	str_append(out, "]}\n");
 	fputs(str_c(out), stdout);
 }
@@ -101,6 +126,7 @@ static void print_text(const char *user, const struct stepup_user_status *st,
 {
 	const struct stepup_app_password_info *app;
 	const struct stepup_grant_info *g;
+	const struct stepup_approval_entry *a;
 
 	printf("user:           %s\n", user);
 	if (st->enrolled) {
@@ -134,6 +160,20 @@ static void print_text(const char *user, const struct stepup_user_status *st,
 		printf("reconnect:      from %s, code verified %s, last use %s, "
 		       "ends %s\n", g->ip, fmt_time(g->created),
 		       fmt_time(g->last_used), fmt_time(grant_expiry(set, g)));
+	}
+	array_foreach(&st->approvals, a) {
+		if (a->expires <= now)
+			continue;
+		printf("approval %s: %s, scope %s%s%s, request %s, since %s, "
+		       "%s %s%s%s\n", approval_type(a),
+		       str_sanitize(a->mailbox, 256), a->scope,
+		       a->scope_value[0] == '\0' ? "" : " ",
+		       str_sanitize(a->scope_value, 256), a->request_id,
+		       fmt_time(a->created),
+		       a->type == STEPUP_APPROVAL_ENTRY_GRANT ? "ends" :
+		       "dropped if undecided at", fmt_time(a->expires),
+		       a->approver[0] == '\0' ? "" : ", approved by ",
+		       str_sanitize(a->approver, 256));
 	}
 }
 

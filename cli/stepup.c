@@ -38,8 +38,9 @@ static const struct stepup_command commands[] = {
 	  "  stepup audit anomalies [--since T]\n"
 	  "  stepup audit report [--since T] [--user U] [--mailbox M]" },
 	{ "import-oath", cmd_import_oath, "import-oath USERSFILE" },
-	{ "approval", cmd_approval_decide,
-	  "approval approve ID [--for DURATION] [--reason TEXT] "
+	{ "approval", cmd_approval,
+	  "approval revoke USER FOLDER\n"
+	  "  stepup approval approve ID [--for DURATION] [--reason TEXT] "
 	  "[--socket PATH]\n"
 	  "  stepup approval deny ID [--reason TEXT] [--socket PATH]\n"
 	  "  stepup approval list [--socket PATH]" },

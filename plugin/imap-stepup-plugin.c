@@ -1,11 +1,13 @@
 /* Copyright (c) 2026 dovecot-stepup authors, see the included COPYING file */
 
-/* IMAP-only extras of the stepup plugin: untagged [ALERT] lines, and the
+/* IMAP-only extras of the stepup plugin: untagged [ALERT] lines, the
    answers to reads that a fetch_limit refuses (NO [LIMIT], the session
-   goes on). */
+   goes on); only SELECT and EXAMINE may ask for an approval, and the
+   session's connection is watched while an open waits for one. */
 
 #include "imap-common.h"
 #include "str.h"
+#include "ostream.h"
 #include "module-context.h"
 #include "imap-url.h"
 #include "imap-commands.h"
@@ -15,6 +17,9 @@
 #include "stepup-facts.h"
 #include "stepup-event.h"
 #include "stepup-plugin.h"
+
+/* characters of a folder name shown in the approval alert */
+#define ALERT_FOLDER_MAX 200
 
 #define STEPUP_IMAP_CONTEXT(obj) \
 	MODULE_CONTEXT(obj, imap_stepup_imap_module)
@@ -59,6 +64,58 @@ static bool is_date(const char *str)
 			return FALSE;
 	}
 	return str[10] == '\0';
+}
+
+/* The folder as a quoted string: no control characters, quotes and
+   backslashes escaped, bounded. */
+static const char *alert_folder(const char *folder)
+{
+	string_t *str = t_str_new(64);
+	unsigned int n;
+
+	str_append_c(str, '"');
+	for (n = 0; folder[n] != '\0' && n < ALERT_FOLDER_MAX; n++) {
+		unsigned char c = folder[n];
+
+		if (c < 0x20 || c == 0x7f)
+			str_append_c(str, '?');
+		else {
+			if (c == '"' || c == '\\')
+				str_append_c(str, '\\');
+			str_append_c(str, c);
+		}
+	}
+	if (folder[n] != '\0')
+		str_append(str, "...");
+	str_append_c(str, '"');
+	return str_c(str);
+}
+
+static bool is_binding_code(const char *code)
+{
+	return code[0] >= '0' && code[0] <= '9' &&
+		code[1] >= '0' && code[1] <= '9' && code[2] == '\0';
+}
+
+/* A request is pending: one untagged ALERT now, before the open waits. */
+static void imap_stepup_approval_pending(void *context, const char *folder,
+					 const char *code)
+{
+	struct client *client = context;
+
+	if (!is_binding_code(code))
+		code = "??";
+	client_send_line(client, t_strdup_printf(
+		"* OK [ALERT] Approval requested for %s (code %s): waiting "
+		"for the decision; if asked, confirm the code %s.",
+		alert_folder(folder), code, code));
+	(void)o_stream_flush(client->output);
+}
+
+static bool is_asking_command(const char *name)
+{
+	return name != NULL && (strcasecmp(name, "SELECT") == 0 ||
+				strcasecmp(name, "EXAMINE") == 0);
 }
 
 static bool stepup_cmd_refused(struct client_command_context *cmd)
@@ -113,6 +170,7 @@ static void stepup_cmd_pre(struct client_command_context *cmd)
 
 	if (sclient == NULL)
 		return;
+	stepup_plugin_set_asking(client->user, is_asking_command(cmd->name));
 	sclient->refusals = stepup_plugin_limit_refusals(client->user);
 	if (client->mailbox != NULL &&
 	    stepup_plugin_box_counts_reads(client->mailbox))
@@ -129,6 +187,7 @@ static void stepup_cmd_post(struct client_command_context *cmd)
 
 	if (sclient == NULL)
 		return;
+	stepup_plugin_set_asking(client->user, FALSE);
 	client->set = sclient->set;
 	if (stepup_plugin_limit_refusals(client->user) == sclient->refusals)
 		return;
@@ -166,6 +225,8 @@ static void imap_stepup_client_created(struct client **clientp)
 	e_debug(event_create_passthrough(client->user->event)->
 		add_category(&event_category_stepup)->
 		append_log_prefix("imap_stepup: ")->event(), "client created");
+	stepup_plugin_set_approval_client(client->user, client->fd_in,
+					  imap_stepup_approval_pending, client);
 	/* Grace period: the passdb let an unenrolled user in with the
 	   password alone and said until when. Sent before the tagged OK of
 	   the LOGIN/AUTHENTICATE. */

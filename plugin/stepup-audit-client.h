@@ -30,5 +30,25 @@ int stepup_audit_client_fetch(struct stepup_audit_client *client,
 int stepup_audit_client_read(struct stepup_audit_client *client,
 			     const struct stepup_audit_record *rec,
 			     const char **error_r);
+/* Whether a live approval grant opens the folder (ask->create FALSE):
+   answer NONE or APPROVED. -1 = no answer (error_r). */
+int stepup_audit_client_grant(struct stepup_audit_client *client,
+			      const struct stepup_approval_ask *ask,
+			      struct stepup_approval_answer *answer_r,
+			      const char **error_r);
+
+/* Ask for an approval (ask->create TRUE) on a connection of its own and
+   wait for the decision, at most ask->wait_secs and a few seconds more;
+   code_callback is called when the service says a request is pending.
+   While waiting, client_fd (the user's connection, -1: none) is watched:
+   if the client closes it the wait ends with -1. */
+typedef void stepup_approval_code_callback_t(const char *code, void *context);
+int stepup_audit_client_approval(struct stepup_audit_client *client,
+				 const struct stepup_approval_ask *ask,
+				 int client_fd,
+				 stepup_approval_code_callback_t *code_callback,
+				 void *context,
+				 struct stepup_approval_answer *answer_r,
+				 const char **error_r);
 
 #endif

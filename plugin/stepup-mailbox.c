@@ -102,6 +102,141 @@ stepup_mailbox_set_reads(struct mailbox *box,
 	sbox->reads_rule = p_strdup(box->pool, d->rule);
 }
 
+/* What the approval half of a rule decided for one access. */
+struct stepup_open_approval {
+	bool allow;
+	/* for the log and the audit record */
+	const char *reason;
+	/* what the client is told when refused */
+	enum mail_error error;
+	const char *refusal;
+};
+
+static const char *approval_scope_value(struct stepup_user *suser,
+					const char *scope)
+{
+	if (strcmp(scope, "ip") == 0)
+		return suser->who.ip;
+	if (strcmp(scope, "session") == 0)
+		return suser->who.session;
+	return "";
+}
+
+static void approval_code_received(const char *code, void *context)
+{
+	struct mailbox *box = context;
+	struct stepup_user *suser =
+		STEPUP_USER_CONTEXT(box->storage->user);
+
+	if (suser->approval_pending != NULL)
+		suser->approval_pending(suser->approval_context, box->vname,
+					code);
+}
+
+/* The approval half of a rule whose TOTP half did not open the folder.
+   Only an open that may ask (SELECT, EXAMINE, POP3's INBOX) makes a
+   request; everything else is answered from a live grant. */
+static void
+stepup_mailbox_approval(struct mailbox *box, struct stepup_user *suser,
+			const struct stepup_policy *policy,
+			enum stepup_folder_access access,
+			const struct stepup_folder_decision *d,
+			struct stepup_open_approval *out_r)
+{
+	struct mail_namespace *ns = mailbox_get_namespace(box);
+	/* the folder as the policy (and the endpoint, and the grants) see it */
+	const char *mailbox = stepup_policy_normalize_mailbox(box->vname,
+		mail_namespace_get_sep(ns), ns->prefix,
+		ns->type == MAIL_NAMESPACE_TYPE_PRIVATE);
+	const struct stepup_approval_settings *set =
+		stepup_policy_get_approval(policy);
+	struct stepup_approval_ask ask;
+	struct stepup_approval_answer answer;
+	const char *error;
+	int ret;
+
+	i_zero(out_r);
+	out_r->error = MAIL_ERROR_PERM;
+	if (d->require == STEPUP_FOLDER_TOTP_AND_APPROVAL && !d->totp_ok) {
+		/* no requests from password-only sessions */
+		out_r->reason = d->reason;
+		out_r->refusal = MSG_NEED_TOTP_FIRST;
+		return;
+	}
+	i_zero(&ask);
+	ask.rec = suser->who;
+	ask.rec.mailbox = mailbox;
+	ask.rec.rule = d->rule;
+	ask.client = NULL;
+	ask.scope = stepup_grant_scope_name(d->grant_scope);
+	ask.grant_secs = d->grant_secs;
+	ask.wait_secs = set->wait_secs;
+	ask.create = access == STEPUP_FOLDER_ACCESS_READ &&
+		(suser->asking || strcmp(box->storage->user->service,
+					 "pop3") == 0);
+	if (approval_scope_value(suser, ask.scope) == NULL) {
+		out_r->reason = "approval: no client address for grant_scope ip";
+		out_r->refusal = MSG_NEED_APPROVAL;
+		return;
+	}
+	if (ask.create) {
+		e_debug(stepup_event_passthrough(box->event)->event(), "asking for an approval (wait %us, "
+			"client fd %d)", ask.wait_secs, suser->client_fd);
+		ret = stepup_audit_client_approval(suser->audit, &ask,
+						   suser->client_fd,
+						   approval_code_received, box,
+						   &answer, &error);
+	} else {
+		ret = stepup_audit_client_grant(suser->audit, &ask, &answer,
+						&error);
+	}
+	if (ret < 0) {
+		out_r->reason = t_strdup_printf("approval: %s", error);
+		out_r->error = MAIL_ERROR_UNAVAILABLE;
+		out_r->refusal = MSG_APPROVAL_FAILED;
+		return;
+	}
+	switch (answer.type) {
+	case STEPUP_APPROVAL_ANSWER_APPROVED:
+		out_r->allow = TRUE;
+		out_r->reason = t_strdup_printf("rule '%s': approved%s%s",
+			d->rule, answer.text[0] == '\0' ? "" : " by ",
+			answer.text);
+		break;
+	case STEPUP_APPROVAL_ANSWER_DENIED:
+		out_r->reason = t_strdup_printf("rule '%s': approval denied",
+						d->rule);
+		out_r->refusal = answer.text[0] == '\0' ?
+			MSG_APPROVAL_DENIED "." :
+			t_strdup_printf(MSG_APPROVAL_DENIED ": %s",
+				str_sanitize(answer.text, APPROVAL_MESSAGE_MAX));
+		break;
+	case STEPUP_APPROVAL_ANSWER_PENDING:
+		out_r->reason = t_strdup_printf("rule '%s': approval still "
+						"pending", d->rule);
+		out_r->refusal = MSG_APPROVAL_PENDING;
+		break;
+	case STEPUP_APPROVAL_ANSWER_FAILED:
+		out_r->allow = answer.allow;
+		out_r->reason = t_strdup_printf("rule '%s': %s: %s", d->rule,
+			answer.allow ? "failmode open" : "approval failed",
+			answer.text);
+		out_r->refusal = MSG_APPROVAL_FAILED;
+		if (answer.allow) {
+			e_warning(stepup_event_passthrough(box->event)->event(), "approval failed (%s): "
+				  "allowed by failmode open",
+				  str_sanitize(answer.text, 64));
+		}
+		break;
+	case STEPUP_APPROVAL_ANSWER_NONE:
+	case STEPUP_APPROVAL_ANSWER_CODE:
+		out_r->reason = t_strdup_printf("rule '%s': no live approval "
+						"grant", d->rule);
+		out_r->refusal = MSG_APPROVAL_ASK;
+		break;
+	}
+}
+
 /* -1 = refused (storage error set), 0 = allowed */
 static int
 stepup_mailbox_check(struct mailbox *box, enum stepup_folder_access access)
@@ -111,7 +246,9 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_folder_access access)
 	const struct stepup_policy *policy;
 	struct stepup_folder_decision d;
 	struct stepup_folder_result r;
+	struct stepup_open_approval approval;
 	const char *error;
+	bool asked = FALSE;
 
 	if (suser == NULL)
 		return 0;
@@ -129,6 +266,15 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_folder_access access)
 				       MSG_NO_POLICY);
 		return -1;
 	}
+	if (!d.allow && !suser->admin && !d.audit_only &&
+	    d.require >= STEPUP_FOLDER_APPROVAL) {
+		/* the approval half: from a grant, or asked for */
+		stepup_mailbox_approval(box, suser, policy, access, &d,
+					&approval);
+		asked = TRUE;
+		d.allow = approval.allow;
+		d.reason = approval.reason;
+	}
 	stepup_folder_access_result(&d, access, suser->admin, &r);
 	stepup_mailbox_log_decision(box, suser, access, &d, &r);
 	if (r.record && stepup_policy_get_audit_path(policy) != NULL &&
@@ -144,6 +290,13 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_folder_access access)
 		if (access == STEPUP_FOLDER_ACCESS_READ)
 			stepup_mailbox_set_reads(box, policy, &d);
 		return 0;
+	}
+	if (asked) {
+		mail_storage_set_error(box->storage, approval.error,
+			d.require != STEPUP_FOLDER_TOTP_OR_APPROVAL ?
+			approval.refusal :
+			t_strconcat(approval.refusal, MSG_OR_TOTP, NULL));
+		return -1;
 	}
 	switch (r.error) {
 	case STEPUP_FOLDER_ERROR_NO_PERMISSION:

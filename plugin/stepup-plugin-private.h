@@ -21,6 +21,24 @@
 	"your password followed by a one-time code."
 #define MSG_NEED_APPROVAL \
 	"This folder needs an approval, which is not available."
+#define MSG_APPROVAL_ASK \
+	"This folder needs an approval: open it (select it) to ask for one."
+#define MSG_APPROVAL_PENDING \
+	"This folder needs an approval and the request has not been " \
+	"decided yet: open the folder again in a moment."
+#define MSG_APPROVAL_DENIED \
+	"The approval to open this folder was refused"
+#define MSG_APPROVAL_FAILED \
+	"This folder needs an approval, which cannot be obtained right " \
+	"now: try again later."
+#define MSG_NEED_TOTP_FIRST \
+	"This folder needs a two-step login and then an approval: log in " \
+	"again with your password followed by a one-time code."
+#define MSG_OR_TOTP \
+	" Or log in again with your password followed by a one-time " \
+	"code: a two-step login opens it at once."
+/* bytes of the endpoint's message shown to the user */
+#define APPROVAL_MESSAGE_MAX 200
 #define MSG_PROTECTED_CHILD \
 	"This folder holds a protected folder: renaming or deleting it " \
 	"needs the access that folder needs."
@@ -58,6 +76,14 @@ struct stepup_user {
 	unsigned int limit_refusals;
 	/* the messages read in this session (plugin/stepup-reads.h) */
 	struct stepup_reads *reads;
+	/* the command being run may ask for an approval (SELECT, EXAMINE;
+	   set by the imap_stepup plugin) */
+	bool asking:1;
+	/* the imap_stepup plugin: tells the client a request is pending,
+	   and whose connection is watched while an open waits */
+	stepup_approval_pending_callback_t *approval_pending;
+	void *approval_context;
+	int client_fd;
 };
 
 struct stepup_mailbox {

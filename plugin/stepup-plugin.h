@@ -30,4 +30,17 @@ int stepup_plugin_count_url_read(struct mail_user *user, const char *vname,
 				 uint32_t uid, enum mail_error *error_code_r,
 				 const char **error_r);
 
+/* For the imap_stepup plugin. The command being run may ask for an
+   approval (SELECT and EXAMINE only). */
+void stepup_plugin_set_asking(struct mail_user *user, bool asking);
+/* An open that waits for an approval watches client_fd (the session ends
+   the wait by closing it) and calls callback once when the request is
+   pending, with the folder and the binding code to show. */
+typedef void stepup_approval_pending_callback_t(void *context,
+						const char *folder,
+						const char *code);
+void stepup_plugin_set_approval_client(struct mail_user *user, int client_fd,
+				       stepup_approval_pending_callback_t *callback,
+				       void *context);
+
 #endif

@@ -160,6 +160,7 @@ void stepup_mail_user_created(struct mail_user *user)
 		mail_user_plugin_getenv(user, STEPUP_FACT_AUDIT_TOKEN));
 	suser->reads = stepup_reads_init();
 	p_array_init(&suser->counted, user->pool, 4);
+	suser->client_fd = -1;
 	stepup_user_read_facts(user, suser);
 	suser->who.user = user->username;
 	suser->who.session = user->session_id;
@@ -173,6 +174,27 @@ void stepup_mail_user_created(struct mail_user *user)
 	e_debug(suser->event, "session level=%s mfa_time=%ld rule=%s",
 		stepup_auth_level_to_str(suser->level), (long)suser->mfa_time,
 		suser->rule == NULL ? "-" : suser->rule);
+}
+
+void stepup_plugin_set_asking(struct mail_user *user, bool asking)
+{
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+
+	if (suser != NULL)
+		suser->asking = asking;
+}
+
+void stepup_plugin_set_approval_client(struct mail_user *user, int client_fd,
+				       stepup_approval_pending_callback_t *callback,
+				       void *context)
+{
+	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
+
+	if (suser == NULL)
+		return;
+	suser->client_fd = client_fd;
+	suser->approval_pending = callback;
+	suser->approval_context = context;
 }
 
 unsigned int stepup_plugin_limit_refusals(struct mail_user *user)

@@ -182,6 +182,7 @@ folder_apply(const struct policy_folder_rule *rule,
 		query->mfa_time != 0 && query->mfa_time <= query->now &&
 		(rule->max_age == 0 ||
 		 query->now - query->mfa_time <= (time_t)rule->max_age);
+	d->totp_ok = totp_ok;
 	switch (rule->require) {
 	case STEPUP_FOLDER_NONE:
 		d->allow = TRUE;

@@ -168,6 +168,9 @@ struct stepup_folder_decision {
 	/* the TOTP part is satisfied by the session (level, max_age); never
 	   TRUE for rules that need an approval */
 	bool allow;
+	/* the session's two-step login satisfies the rule (level, max_age):
+	   what totp_and_approval needs before an approval is asked for */
+	bool totp_ok;
 	const char *rule, *reason;
 	unsigned int max_age_secs, grant_secs;
 	enum stepup_grant_scope grant_scope;

@@ -5,6 +5,7 @@ sample policy. `demo.py start` starts it and walks through what it shows;
 
 import datetime
 import imaplib
+import signal
 import json
 import os
 import re
@@ -22,6 +23,21 @@ from dovecot_harness import Dovecot, built  # noqa: E402
 
 ROOT = os.path.join(TOP, "_demo")
 IMAP_PORT, POP3_PORT = 10143, 10110
+APPROVAL_PORT = 10443
+APPROVAL_DIR = ROOT + "-endpoint"
+# an approval folder: the demo's endpoint says "pending", then approves
+APPROVAL_POLICY = """
+approval = {
+  url = "https://127.0.0.1:%d/v1/requests";
+  key_file = "%s/approval.key";
+  ca_file = "%s/ca/ca.pem";
+  timeout = "5s";
+  wait = "20s";
+  failmode = "closed";
+};
+""" % (APPROVAL_PORT, APPROVAL_DIR, APPROVAL_DIR)
+APPROVAL_RULE = ('  { name = "hr"; mailbox = "Confidentiel"; '
+                 'require = "approval"; grant = "15m"; },\n')
 USERS = {"demo": "demopw", "alice@example.org": "alicepw"}
 
 
@@ -35,8 +51,34 @@ def sample_policy():
     enroll_by = (datetime.date.today() + datetime.timedelta(days=60))
     text = text.replace('enroll_by = "2027-01-31"',
                         'enroll_by = "%s"' % enroll_by.isoformat())
-    return text.replace("/var/log/dovecot/stepup-audit.jsonl",
+    text = text.replace("/var/log/dovecot/stepup-audit.jsonl",
                         "{t}/log/audit.jsonl")
+    text = text.replace('  { name = "rest";', APPROVAL_RULE +
+                        '  { name = "rest";')
+    return text + APPROVAL_POLICY
+
+
+def start_endpoint():
+    """The test suite's HTTPS approval endpoint (a throw-away CA), in the
+    mode "pending for 3 s, then approved"; it runs until demo.py stop."""
+    os.makedirs(APPROVAL_DIR, mode=0o755, exist_ok=True)
+    os.chmod(APPROVAL_DIR, 0o755)
+    key = os.path.join(APPROVAL_DIR, "approval.key")
+    with open(key, "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
+    os.chmod(key, 0o600)
+    out = open(os.path.join(APPROVAL_DIR, "endpoint.out"), "w")
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(TOP, "tests", "integration",
+                                      "approval_endpoint.py"),
+         os.path.join(APPROVAL_DIR, "ca"), str(APPROVAL_PORT), key,
+         "pending_then_approve", "3"],
+        stdout=subprocess.PIPE, stderr=out, text=True,
+        start_new_session=True)
+    info = json.loads(proc.stdout.readline())
+    with open(os.path.join(APPROVAL_DIR, "endpoint.pid"), "w") as f:
+        f.write(str(proc.pid))
+    return info
 
 
 def step(title):
@@ -101,16 +143,47 @@ def folder_step_up(dc, stepup, totp):
           (code, imap_open("demo", "demopw" + code, "Direction")))
 
 
+def approval_step(dc, stepup):
+    step("Approval: the Confidentiel folder opens only when the approval "
+         "endpoint says so (folder rule 'hr'); this demo's endpoint keeps "
+         "the request pending for 3 s, then approves")
+    dc.doveadm("mailbox", "create", "-u", "demo", "Confidentiel",
+               check=True)
+    imap = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+    imap.login("demo", "demopw")
+    print("a1 SELECT Confidentiel   (a password-only session: demo is in "
+          "its grace period)")
+    start = time.time()
+    typ, data = imap.select("Confidentiel")
+    for line in imap.untagged_responses.get("OK", []):
+        if b"[ALERT]" in line:
+            print("* OK " + line.decode())
+    print("a1 %s %s   (after %.1f s)" % (typ, data[0].decode(),
+                                          time.time() - start))
+    imap.close()
+    typ, _ = imap.select("Confidentiel")
+    print("a2 SELECT Confidentiel -> %s at once: the grant lasts 15 minutes "
+          "for demo from 127.0.0.1" % typ)
+    imap.logout()
+    show("stepup status demo   (the grant)", subprocess.run(
+        stepup + ["status", "demo"], capture_output=True, text=True))
+    show("stepup approval revoke demo Confidentiel", subprocess.run(
+        stepup + ["approval", "revoke", "demo", "Confidentiel"],
+        capture_output=True, text=True))
+
+
 def start():
     stop(quiet=True)
+    endpoint = start_endpoint()
     dc = Dovecot(name="stepup-demo", users=USERS, policy=sample_policy(),
                  root=ROOT, imap_port=IMAP_PORT, pop3_port=POP3_PORT,
                  detach=True)
     dc.start()
     stepup = [built("stepup"), "--policy", dc.policy_path]
     step("A sandbox Dovecot runs on 127.0.0.1 with the stepup modules")
-    print("config:  %s\nlog:     %s\npolicy:  %s (doc/examples/stepup.conf)"
-          % (dc.conf, dc.log_path, dc.policy_path))
+    print("config:  %s\nlog:     %s\npolicy:  %s (doc/examples/stepup.conf "
+          "and an approval rule)\napproval endpoint: %s"
+          % (dc.conf, dc.log_path, dc.policy_path, endpoint["url"]))
     show("stepup policy check", subprocess.run(
         stepup + ["policy", "check"], capture_output=True, text=True))
 
@@ -121,6 +194,8 @@ def start():
                                   "--ip", "127.0.0.1", "--protocol", "imap"],
                         capture_output=True, text=True))
     print("IMAP login demo/demopw -> " + imap_try("demo", "demopw"))
+
+    approval_step(dc, stepup)
 
     step("Enrollment: stepup enroll demo (the QR code goes to the "
          "authenticator app)")
@@ -155,7 +230,8 @@ def start():
     step("Every decision is in the Dovecot log and the audit log")
     for line in dc.log().splitlines():
         if ("stepup: login" in line and "stage=2" in line) or \
-                ("stepup: open" in line and ": Info: " in line):
+                ("stepup: open" in line and ": Info: " in line) or \
+                "stepup-audit: approval:" in line:
             print("  log: " + line.split(": ", 1)[1])
     audit = os.path.join(ROOT, "log", "audit.jsonl")
     with open(audit) as f:
@@ -190,6 +266,16 @@ def stop(quiet=False):
             if not os.path.exists(pidfile):
                 break
             time.sleep(0.1)
+    pidfile = os.path.join(APPROVAL_DIR, "endpoint.pid")
+    if os.path.exists(pidfile):
+        with open(pidfile) as f:
+            pid = int(f.read().strip() or 0)
+        try:
+            if pid > 0:
+                os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    shutil.rmtree(APPROVAL_DIR, ignore_errors=True)
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT, ignore_errors=True)
         if not quiet:

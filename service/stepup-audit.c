@@ -42,6 +42,7 @@
 #include "stepup-event.h"
 #include "read-aggregate.h"
 #include "audit-verify.h"
+#include "stepup-approval.h"
 
 #include <sys/time.h>
 
@@ -58,6 +59,9 @@ struct audit_client {
 	   with the audit token the passdb made); NULL = unbound */
 	char *user, *session;
 	bool had_request;
+	/* an approval this connection waits for (nothing else is asked on
+	   it meanwhile) */
+	struct approval_waiter *waiter;
 };
 
 #define FETCH_EXPIRE_INTERVAL_MSECS (60 * 1000)
@@ -78,6 +82,7 @@ static unsigned int anchor_interval_secs;
 static char *last_anchor;
 
 static struct stepup_read_agg *read_agg;
+static struct approval_service *approvals;
 
 static void audit_client_destroy(struct audit_client **_client)
 {
@@ -90,6 +95,7 @@ static void audit_client_destroy(struct audit_client **_client)
 	    stepup_read_agg_flush_owner(read_agg, client, &error) < 0)
 		i_error("stepup-audit: %s: aggregated reads not recorded", error);
 	DLLIST_REMOVE(&clients, client);
+	approval_waiter_abort(&client->waiter);
 	io_remove(&client->io);
 	i_stream_destroy(&client->input);
 	o_stream_destroy(&client->output);
@@ -271,6 +277,37 @@ static void anchor_log(void *context ATTR_UNUSED)
 	       str_sanitize(ts, 40), audit_log_path);
 }
 
+static void audit_client_approval_answer(const struct stepup_approval_answer *answer,
+					 bool final, void *context)
+{
+	struct audit_client *client = context;
+
+	if (final)
+		client->waiter = NULL;
+	o_stream_nsend_str(client->output, t_strconcat(
+		stepup_approval_answer_encode(answer), "\n", NULL));
+}
+
+/* An open asks for an approval, or STATUS for a live grant. */
+static bool audit_client_approval(struct audit_client *client,
+				  const char *line)
+{
+	struct stepup_approval_ask ask;
+	const char *error;
+
+	if (stepup_approval_ask_decode(line, &ask, &error) < 0) {
+		i_error("stepup-audit: refused a request: %s", error);
+		return FALSE;
+	}
+	/* only for the connection's own session (never unbound) */
+	if (!audit_client_may_send(client, &ask.rec, TRUE))
+		return FALSE;
+	client->waiter = approval_service_ask(approvals, &ask,
+					      audit_client_approval_answer,
+					      client);
+	return TRUE;
+}
+
 static bool audit_client_request(struct audit_client *client,
 				 const char *line)
 {
@@ -280,10 +317,17 @@ static bool audit_client_request(struct audit_client *client,
 	if (stepup_audit_proto_is_hello(line))
 		return audit_client_hello(client, line);
 	client->had_request = TRUE;
+	if (client->waiter != NULL) {
+		i_error("stepup-audit: refused a request: sent while waiting "
+			"for an approval");
+		return FALSE;
+	}
 	if (stepup_audit_proto_is_fetch(line))
 		return audit_client_fetch(client, line);
 	if (stepup_audit_proto_is_read(line))
 		return audit_client_read(client, line);
+	if (stepup_audit_proto_is_approval(line))
+		return audit_client_approval(client, line);
 	if (stepup_audit_proto_decode(line, &rec, &error) < 0) {
 		e_error(audit_event, "refused a request: %s", error);
 		return FALSE;
@@ -340,6 +384,7 @@ static void client_connected(struct master_service_connection *conn)
 	DLLIST_PREPEND(&clients, client);
 }
 
+/* As root: the log and the approval keys may be where only root reads. */
 static void audit_open_log(const char *policy_path)
 {
 	struct stepup_policy *policy;
@@ -347,7 +392,8 @@ static void audit_open_log(const char *policy_path)
 
 	if (stepup_policy_load(policy_path, &policy, &error) < 0) {
 		e_error(audit_event, "policy: %s: folder decisions cannot be "
-			"recorded", error);
+			"recorded, approvals are refused", error);
+		approvals = approval_service_init(NULL, audit_write);
 		return;
 	}
 	if (stepup_facts_load_audit_key(
@@ -357,6 +403,7 @@ static void audit_open_log(const char *policy_path)
 		e_error(audit_event, "audit token key: %s: mail processes "
 			"cannot record folder decisions", error);
 	}
+	approvals = approval_service_init(policy, audit_write);
 	path = stepup_policy_get_audit_path(policy);
 	if (path == NULL) {
 		e_warning(audit_event, "%s has no audit.path: folder "
@@ -393,6 +440,7 @@ int main(int argc, char *argv[])
 	restrict_access_allow_coredumps(TRUE);
 
 	master_service_init_finish(master_service);
+	approval_service_start(approvals);
 	fetch_counter = stepup_fetch_counter_init(STEPUP_FETCH_MAX_COUNTERS);
 	to_fetch_expire = timeout_add(FETCH_EXPIRE_INTERVAL_MSECS,
 				      fetch_expire, NULL);
@@ -418,6 +466,7 @@ int main(int argc, char *argv[])
 		struct audit_client *client = clients;
 		audit_client_destroy(&client);
 	}
+	approval_service_deinit(&approvals);
 	stepup_audit_close(&audit_log);
 	safe_memset(buffer_get_modifiable_data(token_key, NULL), 0,
 		    token_key->used);

@@ -45,7 +45,15 @@ struct state_record {
 	ARRAY_TYPE(state_app) apps;
 	ARRAY_TYPE(state_grant) grants;
 	struct state_invite invite;
+	/* approval grants and pending requests (state-approval.c) */
+	ARRAY_TYPE(stepup_approval_entry) approvals;
 };
+
+/* One "approval" line's fields after the name (state-approval.c) */
+int state_approval_entry_parse(const char *const *f,
+			       struct stepup_approval_entry *entry_r);
+void state_approval_entries_format(string_t *str,
+				   const ARRAY_TYPE(stepup_approval_entry) *entries);
 
 void state_record_init(struct state_record *rec, const char *user);
 /* -1: corrupt, unknown version or another user's record */
@@ -57,6 +65,28 @@ bool state_record_is_empty(const struct state_record *rec);
 void state_record_wipe(struct state_record *rec);
 /* zero a buffer's contents and empty it */
 void state_buffer_wipe(buffer_t *buf);
+
+/* A read-modify-write of one user's record under the user's lock
+   (state.c): txn_begin() reads (an absent record is an empty one),
+   txn_commit() writes (an empty record removes the file), txn_end()
+   wipes and unlocks. */
+struct state_txn {
+	struct stepup_state *state;
+	const char *user;
+	int lock;
+	struct state_record rec;
+	bool exists;
+};
+
+/* The record as it is, without the lock (writes replace it atomically):
+   1 read, 0 there is none, -1 error. Wipe it with state_record_wipe(). */
+int state_record_read(struct stepup_state *state, const char *user,
+		      struct state_record *rec_r, const char **error_r);
+
+int txn_begin(struct stepup_state *state, const char *user,
+	      struct state_txn *txn_r, const char **error_r);
+int txn_commit(struct state_txn *txn, const char **error_r);
+void txn_end(struct state_txn *txn);
 
 /* The backend: where records live and how they are locked. The file
    backend (state-file.c) is the embedded default; a shared one (Redis)

@@ -11,6 +11,7 @@
      app<TAB>LABEL<TAB>CRYPT<TAB>CREATED<TAB>EXPIRES<TAB>NETS<TAB>PROTOS<TAB>LAST-USED<TAB>LAST-IP
      grant<TAB>HMAC<TAB>IP<TAB>CREATED<TAB>LAST-USED
      invite<TAB>SHA256<TAB>CREATED<TAB>EXPIRES<TAB>USED
+     approval<TAB>grant|pending<TAB>MAILBOX<TAB>SCOPE<TAB>SCOPE-VALUE<TAB>REQUEST-ID<TAB>CODE<TAB>CREATED<TAB>EXPIRES<TAB>APPROVER
 
    Values are tab-escaped. Anything else is corrupt. */
 
@@ -35,12 +36,14 @@ void state_record_init(struct state_record *rec, const char *user)
 	t_array_init(&rec->apps, 4);
 	t_array_init(&rec->grants, 4);
 	rec->invite.hash = "";
+	t_array_init(&rec->approvals, 4);
 }
 
 bool state_record_is_empty(const struct state_record *rec)
 {
 	return !rec->enrolled && array_count(&rec->apps) == 0 &&
 		array_count(&rec->grants) == 0 && rec->invite.hash[0] == '\0' &&
+		array_count(&rec->approvals) == 0 &&
 		rec->failures == 0 && rec->locked_until == 0;
 }
 
@@ -126,6 +129,12 @@ parse_line(struct state_record *rec, const char *const *f, unsigned int n,
 			parse_time(f[2], &rec->invite.created) < 0 ||
 			parse_time(f[3], &rec->invite.expires) < 0 ||
 			parse_time(f[4], &rec->invite.used) < 0 ? -1 : 0;
+	}
+	if (strcmp(name, "approval") == 0 && n == 10) {
+		struct stepup_approval_entry *e =
+			array_append_space(&rec->approvals);
+
+		return state_approval_entry_parse(f + 1, e);
 	}
 	if (strcmp(name, "app") == 0 && n == 9) {
 		struct state_app *app = array_append_space(&rec->apps);
@@ -229,5 +238,6 @@ string_t *state_record_format(const struct state_record *rec)
 			    rec->invite.hash, (long)rec->invite.created,
 			    (long)rec->invite.expires, (long)rec->invite.used);
 	}
+	state_approval_entries_format(str, &rec->approvals);
 	return str;
 }

@@ -22,15 +22,7 @@
 static const char code_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 #define CODE_LETTERS 31
 
-struct state_txn {
-	struct stepup_state *state;
-	const char *user;
-	int lock;
-	struct state_record rec;
-	bool exists;
-};
-
-static int
+int
 txn_begin(struct stepup_state *state, const char *user,
 	  struct state_txn *txn_r, const char **error_r)
 {
@@ -66,7 +58,7 @@ txn_begin(struct stepup_state *state, const char *user,
 	return 0;
 }
 
-static int txn_commit(struct state_txn *txn, const char **error_r)
+int txn_commit(struct state_txn *txn, const char **error_r)
 {
 	string_t *text;
 	int ret;
@@ -80,27 +72,35 @@ static int txn_commit(struct state_txn *txn, const char **error_r)
 	return ret;
 }
 
-static void txn_end(struct state_txn *txn)
+void txn_end(struct state_txn *txn)
 {
 	state_record_wipe(&txn->rec);
 	if (txn->lock != -1)
 		txn->state->v->unlock(txn->state, &txn->lock);
 }
 
-int stepup_state_is_enrolled(struct stepup_state *state, const char *user,
-			     const char **error_r)
+int state_record_read(struct stepup_state *state, const char *user,
+		      struct state_record *rec_r, const char **error_r)
 {
-	struct state_record rec;
 	string_t *text;
 	int ret;
 
 	ret = state->v->read(state, user, &text, error_r);
 	if (ret <= 0)
 		return ret;
-	ret = state_record_parse(str_c(text), user, &rec, error_r);
+	ret = state_record_parse(str_c(text), user, rec_r, error_r);
 	safe_memset(str_c_modifiable(text), 0, str_len(text));
-	if (ret < 0)
-		return -1;
+	return ret < 0 ? -1 : 1;
+}
+
+int stepup_state_is_enrolled(struct stepup_state *state, const char *user,
+			     const char **error_r)
+{
+	struct state_record rec;
+	int ret;
+
+	if ((ret = state_record_read(state, user, &rec, error_r)) <= 0)
+		return ret;
 	ret = rec.enrolled ? 1 : 0;
 	state_record_wipe(&rec);
 	return ret;
@@ -506,8 +506,10 @@ int stepup_state_reset(struct stepup_state *state, const char *user,
 	txn.rec.last_counter = 0;
 	txn.rec.failures = 0;
 	txn.rec.locked_until = 0;
-	had = had || array_count(&txn.rec.grants) > 0;
+	had = had || array_count(&txn.rec.grants) > 0 ||
+		array_count(&txn.rec.approvals) > 0;
 	array_clear(&txn.rec.grants);
+	array_clear(&txn.rec.approvals);
 	ret = txn_commit(&txn, error_r);
 	txn_end(&txn);
 	return ret < 0 ? -1 : (had ? 1 : 0);
@@ -519,19 +521,14 @@ int stepup_state_get_status(struct stepup_state *state, const char *user,
 {
 	struct state_record rec;
 	const struct state_app *app;
-	string_t *text;
 	int ret;
 
 	i_zero(status_r);
 	t_array_init(&status_r->app_passwords, 4);
 	t_array_init(&status_r->grants, 4);
-	ret = state->v->read(state, user, &text, error_r);
-	if (ret <= 0)
+	t_array_init(&status_r->approvals, 4);
+	if ((ret = state_record_read(state, user, &rec, error_r)) <= 0)
 		return ret;
-	ret = state_record_parse(str_c(text), user, &rec, error_r);
-	safe_memset(str_c_modifiable(text), 0, str_len(text));
-	if (ret < 0)
-		return -1;
 	status_r->enrolled = rec.enrolled;
 	status_r->algorithm = rec.algorithm;
 	status_r->digits = rec.digits;
@@ -567,6 +564,7 @@ int stepup_state_get_status(struct stepup_state *state, const char *user,
 			gi->last_used = g->last_used;
 		}
 	}
+	array_append_array(&status_r->approvals, &rec.approvals);
 	state_record_wipe(&rec);
 	return 1;
 }

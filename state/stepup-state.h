@@ -153,6 +153,29 @@ struct stepup_grant_info {
 };
 ARRAY_DEFINE_TYPE(stepup_grant_info, struct stepup_grant_info);
 
+/* Approvals (SPEC "Approval endpoint"): a grant lets a user open a
+   folder within a scope until it expires; a pending entry is a request
+   the endpoint has not decided yet (one per user, folder and scope). Both
+   are written by the stepup-audit service only. */
+enum stepup_approval_entry_type {
+	STEPUP_APPROVAL_ENTRY_GRANT,
+	STEPUP_APPROVAL_ENTRY_PENDING,
+};
+
+struct stepup_approval_entry {
+	enum stepup_approval_entry_type type;
+	const char *mailbox;
+	const char *scope;		/* "ip", "session" or "user" */
+	const char *scope_value;	/* the address, the session; "" */
+	const char *request_id;		/* 32 hex */
+	const char *binding_code;	/* "" for grants */
+	time_t created, expires;
+	const char *approver;		/* who decided (grants), may be "" */
+};
+ARRAY_DEFINE_TYPE(stepup_approval_entry, struct stepup_approval_entry);
+/* entries kept per user; the oldest go first */
+#define STEPUP_APPROVAL_ENTRIES_MAX 64
+
 struct stepup_user_status {
 	bool enrolled;
 	enum stepup_totp_algorithm algorithm;
@@ -163,6 +186,8 @@ struct stepup_user_status {
 	unsigned int recovery_codes_left;
 	ARRAY_TYPE(stepup_app_password_info) app_passwords;
 	ARRAY_TYPE(stepup_grant_info) grants;	/* reconnect grants */
+	/* approval grants and pending requests, expired ones included */
+	ARRAY_TYPE(stepup_approval_entry) approvals;
 };
 
 /* Data stack. 0 if the user has no state at all. */
@@ -205,5 +230,29 @@ int stepup_state_invite_check(struct stepup_state *state, const char *user,
 			      const char **error_r);
 /* for audit records and messages */
 const char *stepup_invite_result_reason(enum stepup_invite_result result);
+
+/* The live entry of this type for (mailbox, scope, scope_value) at now
+   (data stack): 1 found, 0 none, -1 error. */
+int stepup_state_approval_get(struct stepup_state *state, const char *user,
+			      enum stepup_approval_entry_type type,
+			      const char *mailbox, const char *scope,
+			      const char *scope_value, time_t now,
+			      struct stepup_approval_entry *entry_r,
+			      const char **error_r);
+/* Store entry in place of the one of its type and key; expired entries
+   are dropped, at most STEPUP_APPROVAL_ENTRIES_MAX kept. */
+int stepup_state_approval_put(struct stepup_state *state, const char *user,
+			      const struct stepup_approval_entry *entry,
+			      time_t now, const char **error_r);
+/* Remove the pending entry of request_id: 1 removed, 0 it was not there
+   (ended by revoke or reset), -1 error. */
+int stepup_state_approval_end_request(struct stepup_state *state,
+				      const char *user,
+				      const char *request_id,
+				      const char **error_r);
+/* End every grant and pending request of the folder (mailbox NULL: of
+   every folder). Returns how many, -1 on error. */
+int stepup_state_approval_revoke(struct stepup_state *state, const char *user,
+				 const char *mailbox, const char **error_r);
 
 #endif

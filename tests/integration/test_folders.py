@@ -348,7 +348,9 @@ def test_audit_report_says_who_opened_what(dc, tmp_path):
     out = json.loads(r.stdout)
     assert out["intact"] is True and out["records"]
     assert {x["user"] for x in out["records"]} == {"pw"}
-    assert {x["event"] for x in out["records"]} == {"open"}
+    # folder decisions and the approvals that led to them by default
+    assert "open" in {x["event"] for x in out["records"]}
+    assert {x["event"] for x in out["records"]} <= {"open", "approval"}
     r = stepup(dc, "audit", "report", "--user", "tot", "--all", "--json")
     events = {x["event"] for x in json.loads(r.stdout)["records"]}
     assert {"login", "open", "enroll"} <= events, events
@@ -419,8 +421,8 @@ def test_audit_service_refuses_forged_requests(dc):
     records = audit_records(dc)[count:]
     assert [r["event"] for r in records] == ["open"]
     log = dc.log_since(mark)
-    assert "only folder decisions (event open) and fetch counts are " \
-        "accepted" in log
+    assert "only folder decisions (event open), fetch counts and " \
+        "approvals are accepted" in log
     assert "longer than 32768 bytes" in log
     assert "1 fields instead of 10" in log or "2 fields instead of 10" in log
 

@@ -517,6 +517,65 @@ static void test_state_reset(void)
 	test_end();
 }
 
+static void test_state_approvals(void)
+{
+	struct stepup_state *state = open_state(new_dir());
+	struct stepup_approval_entry e, got;
+	struct stepup_user_status st;
+	const char *error;
+
+	test_begin("state: approval grants and pending requests");
+	i_zero(&e);
+	e.type = STEPUP_APPROVAL_ENTRY_GRANT;
+	e.mailbox = "Odd/Quote\"d\tand\\tab";
+	e.scope = "ip";
+	e.scope_value = "192.0.2.1";
+	e.request_id = "0123456789abcdef0123456789abcdef";
+	e.binding_code = "";
+	e.created = T0;
+	e.expires = T0 + 60;
+	e.approver = "boss@example.org";
+	test_assert(stepup_state_approval_put(state, "jo", &e, T0, &error) == 0);
+	e.type = STEPUP_APPROVAL_ENTRY_PENDING;
+	e.mailbox = "Other";
+	e.binding_code = "42";
+	e.approver = "";
+	test_assert(stepup_state_approval_put(state, "jo", &e, T0, &error) == 0);
+	/* read back: the grant for its scope only, until it expires */
+	test_assert(stepup_state_approval_get(state, "jo",
+		STEPUP_APPROVAL_ENTRY_GRANT, "Odd/Quote\"d\tand\\tab", "ip",
+		"192.0.2.1", T0 + 59, &got, &error) == 1);
+	test_assert(strcmp(got.approver, "boss@example.org") == 0);
+	test_assert(stepup_state_approval_get(state, "jo",
+		STEPUP_APPROVAL_ENTRY_GRANT, "Odd/Quote\"d\tand\\tab", "ip",
+		"192.0.2.2", T0, &got, &error) == 0);
+	test_assert(stepup_state_approval_get(state, "jo",
+		STEPUP_APPROVAL_ENTRY_GRANT, "Odd/Quote\"d\tand\\tab", "ip",
+		"192.0.2.1", T0 + 60, &got, &error) == 0);
+	test_assert(stepup_state_approval_get(state, "jo",
+		STEPUP_APPROVAL_ENTRY_PENDING, "Other", "ip", "192.0.2.1", T0,
+		&got, &error) == 1);
+	test_assert(strcmp(got.binding_code, "42") == 0);
+	/* the request ends once */
+	test_assert(stepup_state_approval_end_request(state, "jo",
+		e.request_id, &error) == 1);
+	test_assert(stepup_state_approval_end_request(state, "jo",
+		e.request_id, &error) == 0);
+	test_assert(stepup_state_get_status(state, "jo", &st, &error) == 1);
+	test_assert(array_count(&st.approvals) == 1);
+	/* revoke by folder, reset ends all */
+	test_assert(stepup_state_approval_revoke(state, "jo", "Nope",
+						 &error) == 0);
+	test_assert(stepup_state_approval_revoke(state, "jo",
+		"Odd/Quote\"d\tand\\tab", &error) == 1);
+	e.type = STEPUP_APPROVAL_ENTRY_GRANT;
+	test_assert(stepup_state_approval_put(state, "jo", &e, T0, &error) == 0);
+	test_assert(stepup_state_reset(state, "jo", &error) == 1);
+	test_assert(stepup_state_get_status(state, "jo", &st, &error) == 0);
+	stepup_state_deinit(&state);
+	test_end();
+}
+
 static enum stepup_verify_result
 verify_rc(struct stepup_state *state, const char *user, const char *code,
 	  const char *hash, time_t now, struct stepup_verify_info *info)
@@ -711,6 +770,7 @@ int main(void)
 		test_state_fork_race,
 		test_state_app_passwords,
 		test_state_reset,
+		test_state_approvals,
 		test_state_reconnect,
 		test_state_reconnect_concurrent,
 		test_state_lock_bounded,
