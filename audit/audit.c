@@ -364,12 +364,18 @@ audit_write_locked(struct stepup_audit *audit,
 {
 	const char *prev, *line, *hash;
 	bool need_newline, start;
+	struct stat st;
 	string_t *out;
 	ssize_t ret;
 
 	if (audit_follow(audit, error_r) < 0 ||
 	    audit_read_prev(audit, &prev, &need_newline, &start, error_r) < 0)
 		return -1;
+	if (fstat(audit->fd, &st) < 0) {
+		*error_r = t_strdup_printf("fstat(%s) failed: %m",
+					   audit->path);
+		return -1;
+	}
 	out = t_str_new(1024);
 	if (need_newline)
 		str_append_c(out, '\n');
@@ -382,8 +388,20 @@ audit_write_locked(struct stepup_audit *audit,
 	str_append_c(out, '\n');
 	ret = write(audit->fd, str_data(out), str_len(out));
 	if (ret < 0 || (size_t)ret != str_len(out)) {
+		if (ret >= 0) {
+			/* a short write sets no errno: it was out of space
+			   (or over the file size limit) */
+			errno = ENOSPC;
+		}
 		*error_r = t_strdup_printf("write(%s) failed: %m",
 					   audit->path);
+		/* no partial line: cut back to the last complete record
+		   (still under the lock) */
+		if (ret != 0 && ftruncate(audit->fd, st.st_size) < 0) {
+			*error_r = t_strdup_printf("%s, and ftruncate(%s) to "
+				"the last complete record failed: %m",
+				*error_r, audit->path);
+		}
 		return -1;
 	}
 	return audit_write_head(audit, hash, error_r);

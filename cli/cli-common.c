@@ -113,16 +113,16 @@ bool stepup_cli_user_valid(const char *user)
 	return TRUE;
 }
 
-void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
-		      const char *user, const char *decision,
-		      const char *reason)
+int stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
+		     const char *user, const char *decision,
+		     const char *reason)
 {
 	struct stepup_audit_record rec;
 	struct timeval tv;
 	const char *error;
 
 	if (ctx->audit == NULL)
-		return;
+		return 0;
 	i_zero(&rec);
 	rec.event = event;
 	rec.user = user;
@@ -131,8 +131,26 @@ void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
 	rec.reason = reason;
 	if (gettimeofday(&tv, NULL) < 0)
 		i_fatal("gettimeofday() failed: %m");
-	if (stepup_audit_write(ctx->audit, &rec, &tv, &error) < 0)
+	if (stepup_audit_write(ctx->audit, &rec, &tv, &error) < 0) {
 		fprintf(stderr, "stepup: audit log: %s\n", error);
+		if (stepup_policy_audit_required(ctx->policy))
+			return -1;
+		fprintf(stderr, "stepup: audit.required = false: going on "
+			"without the record\n");
+	}
+	return 0;
+}
+
+int stepup_cli_audit_lost(struct stepup_cli *cli, const char *what)
+{
+	fprintf(stderr, "stepup: %s: its audit record could not be written "
+		"(free space or fix the audit log, then run the command "
+		"again)\n", what);
+	if (cli->json) {
+		printf("{\"error\":%s}\n", stepup_cli_json_str(t_strdup_printf(
+			"%s: its audit record could not be written", what)));
+	}
+	return STEPUP_EXIT_USAGE;
 }
 
 int stepup_cli_parse_days(const char *str, time_t *secs_r)

@@ -29,10 +29,15 @@ int stepup_cli_load_policy(struct stepup_cli *cli,
 /* A user name as given: not empty, no control characters, not huge. */
 bool stepup_cli_user_valid(const char *user);
 
-/* An audit record for an enroll/admin action (failures printed). */
-void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
-		      const char *user, const char *decision,
-		      const char *reason);
+/* An audit record for an enroll/admin action (failures printed). -1 if
+   it could not be written and the policy requires records
+   (audit.required): the caller does not make the change, or undoes it. */
+int stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
+		     const char *user, const char *decision,
+		     const char *reason);
+/* Say that what was not done (or undone) for want of its audit record;
+   returns the exit status. */
+int stepup_cli_audit_lost(struct stepup_cli *cli, const char *what);
 
 /* A subcommand's options: "--name VALUE" sets *value, "--name" alone sets
    *flag (exactly one of the two is non-NULL). */

@@ -45,6 +45,8 @@ struct stepup_passdb_global {
 	struct stepup_state *state;
 	char *state_path;
 	struct stepup_audit *audit;
+	/* the path audit is open at (or failed to open: audit_error) */
+	char *audit_path, *audit_error;
 	char *nonce;
 	struct event *event;
 	/* signs the facts handed to the mail processes; empty: none */
@@ -83,6 +85,29 @@ static void stepup_global_load_facts_key(const struct stepup_policy *policy)
 	}
 }
 
+/* The audit log of the policy in force, opened when first needed and
+   again while it cannot be: a directory created after the start is picked
+   up without a reload. */
+static void stepup_global_audit(const struct stepup_policy *policy)
+{
+	const char *path = stepup_policy_get_audit_path(policy);
+	const char *error;
+
+	if (global->audit != NULL && path != NULL &&
+	    strcmp(global->audit_path, path) == 0)
+		return;
+	stepup_audit_close(&global->audit);
+	i_free(global->audit_path);
+	i_free(global->audit_error);
+	if (path == NULL)
+		return;
+	global->audit_path = i_strdup(path);
+	if (stepup_audit_open(path, &global->audit, &error) < 0) {
+		global->audit_error = i_strdup(error);
+		return;
+	}
+}
+
 static void stepup_global_ref(const char *policy_path)
 {
 	const struct stepup_policy *policy;
@@ -118,9 +143,23 @@ static void stepup_global_ref(const char *policy_path)
 	for (line = stepup_policy_get_unenforced(policy); *line != NULL; line++)
 		e_warning(global->event, "policy: %s", *line);
 	audit_path = stepup_policy_get_audit_path(policy);
-	if (audit_path != NULL &&
-	    stepup_audit_open(audit_path, &global->audit, &error) < 0)
-		e_error(global->event, "audit log: %s", error);
+	stepup_global_audit(policy);
+	if (global->audit_error != NULL) {
+		e_error(global->event, "audit log: %s: %s",
+			global->audit_error, stepup_policy_audit_required(policy) ?
+			"logins will be refused until it can be written "
+			"(create the directory, writable by the auth process's "
+			"user; see stepup doctor)" :
+			"logins go on without records (audit.required = false)");
+	}
+	if (audit_path == NULL) {
+		e_warning(global->event, "the policy has no "
+			  "audit.path: no decision is recorded");
+	} else if (!stepup_policy_audit_required(policy)) {
+		e_warning(global->event, "audit.required = false: "
+			  "logins go on when their audit record cannot be "
+			  "written");
+	}
 	stepup_global_load_facts_key(policy);
 }
 
@@ -130,6 +169,8 @@ static void stepup_global_unref(void)
 	if (--global->refcount > 0)
 		return;
 	stepup_audit_close(&global->audit);
+	i_free(global->audit_path);
+	i_free(global->audit_error);
 	if (global->state != NULL)
 		stepup_state_deinit(&global->state);
 	stepup_policy_cache_deinit(&global->policy_cache);
@@ -309,14 +350,17 @@ stepup_request_env(struct auth_request *request,
 	i_zero(env_r);
 	env_r->event = stepup_event_create(authdb_event(request), NULL);
 	env_r->nonce = global->nonce;
-	env_r->audit = global->audit;
 	if (stepup_policy_cache_get(global->policy_cache, ioloop_time,
 				    &policy, &error) < 0) {
 		e_error(env_r->event, "%s", error);
 	} else {
 		env_r->policy = policy;
 		env_r->state = stepup_global_state(policy);
+		stepup_global_audit(policy);
+		env_r->audit_required = stepup_policy_audit_required(policy);
 	}
+	env_r->audit = global->audit;
+	env_r->audit_error = global->audit_error;
 
 	i_zero(req_r);
 	req_r->user = request->fields.user;

@@ -91,8 +91,16 @@ static const struct policy_block state_block = {
 	.name = "state", .keys = state_keys, .end = policy_validate_state
 };
 
+static void audit_required(struct policy_parser *p,
+			   const struct policy_value *v,
+			   void *context ATTR_UNUSED)
+{
+	p->policy->audit_optional = !v->boolean;
+}
+
 static const struct policy_key audit_keys[] = {
 	{ "path", POLICY_KEY_PATH, POLICY(audit_path) },
+	{ "required", POLICY_KEY_BOOL, .func = audit_required },
 	{ .name = NULL }
 };
 static const struct policy_block audit_block = {

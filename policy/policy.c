@@ -96,6 +96,11 @@ const char *stepup_policy_get_audit_path(const struct stepup_policy *policy)
 	return policy->audit_path;
 }
 
+bool stepup_policy_audit_required(const struct stepup_policy *policy)
+{
+	return policy->audit_path != NULL && !policy->audit_optional;
+}
+
 const char *
 stepup_policy_get_session_key_file(const struct stepup_policy *policy)
 {

@@ -77,6 +77,9 @@ stepup_policy_get_totp(const struct stepup_policy *policy);
 const char *stepup_policy_get_state_path(const struct stepup_policy *policy);
 const char *stepup_policy_get_state_redis(const struct stepup_policy *policy);
 const char *stepup_policy_get_audit_path(const struct stepup_policy *policy);
+/* audit.required (default true): a login or admin change whose audit
+   record cannot be written is refused */
+bool stepup_policy_audit_required(const struct stepup_policy *policy);
 /* session.key_file (default /etc/dovecot/stepup-session.key): signs the
    session facts the passdb hands to the mail processes */
 const char *

@@ -61,6 +61,9 @@ struct audit_client {
 /* the category and "stepup-audit: " prefix of every log line */
 static struct event *audit_event;
 static struct stepup_audit *audit_log;
+/* audit.path, while the log could not be opened (tried again on each
+   write: a directory created after the start is picked up) */
+static char *audit_log_path;
 static struct audit_client *clients;
 static struct stepup_fetch_counter *fetch_counter;
 static struct timeout *to_fetch_expire;
@@ -88,8 +91,15 @@ static int audit_write(const struct stepup_audit_record *rec,
 {
 	struct timeval now;
 
+	if (audit_log == NULL && audit_log_path != NULL &&
+	    stepup_audit_open(audit_log_path, &audit_log, error_r) == 0) {
+		e_info(audit_event, "%s opened: folder decisions are "
+		       "recorded", audit_log_path);
+		i_free(audit_log_path);
+	}
 	if (audit_log == NULL) {
-		*error_r = "no audit log open";
+		if (audit_log_path == NULL)
+			*error_r = "no audit log open";
 		return -1;
 	}
 	if (gettimeofday(&now, NULL) < 0)
@@ -283,7 +293,9 @@ static void audit_open_log(const char *policy_path)
 			  "decisions are not recorded", policy_path);
 	} else if (stepup_audit_open(path, &audit_log, &error) < 0) {
 		e_error(audit_event, "%s: folder decisions cannot be "
-			"recorded", error);
+			"recorded (folders with rules are refused) until it can "
+			"be written by the stepup-audit service's user", error);
+		audit_log_path = i_strdup(path);
 	}
 	stepup_policy_unref(&policy);
 }
@@ -325,6 +337,7 @@ int main(int argc, char *argv[])
 		    token_key->used);
 	buffer_free(&token_key);
 	event_unref(&audit_event);
+	i_free(audit_log_path);
 	master_service_deinit(&master_service);
 	return 0;
 }
