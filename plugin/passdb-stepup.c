@@ -53,18 +53,23 @@ struct stepup_passdb_global {
 	buffer_t *facts_key;
 	/* makes the sessions' audit tokens (root only); empty: none */
 	buffer_t *audit_key;
+	/* the key file facts_key was (or failed to be) loaded from */
+	char *facts_key_path;
+	/* facts_key could not be loaded and that was logged */
+	bool facts_key_failed;
 };
 
 static struct stepup_passdb_global *global;
 
 /* Also as root: the key file may be readable only by root and the mail
    processes' group. Made on first start if missing. */
-static void stepup_global_load_facts_key(const struct stepup_policy *policy)
+static void stepup_global_load_facts_key(const char *path)
 {
-	const char *path = stepup_policy_get_session_key_file(policy);
 	const char *error;
 	int ret;
 
+	i_free(global->facts_key_path);
+	global->facts_key_path = i_strdup(path);
 	ret = stepup_facts_create_key(path, &error);
 	if (ret > 0) {
 		e_info(global->event, "created %s: give the mail "
@@ -74,8 +79,10 @@ static void stepup_global_load_facts_key(const struct stepup_policy *policy)
 	if (ret < 0 ||
 	    stepup_facts_load_key(path, global->facts_key, &error) < 0) {
 		buffer_set_used_size(global->facts_key, 0);
+		global->facts_key_failed = TRUE;
 		e_error(global->event, "session key: %s: sessions "
-			"will have no level in the mail processes", error);
+			"will have no level in the mail processes (fix it, then "
+			"doveadm reload)", error);
 	}
 	if (stepup_facts_load_audit_key(path, global->audit_key, &error) < 0) {
 		buffer_set_used_size(global->audit_key, 0);
@@ -138,6 +145,18 @@ static void stepup_global_ref(const char *policy_path)
 				    &policy, &error) < 0) {
 		e_error(global->event, "%s: logins will be refused "
 			"until the policy is fixed", error);
+		/* still as root: the key the fixed policy will most likely
+		   name (not created: the policy may name another one), so
+		   that sessions get their level without a reload */
+		global->facts_key_path =
+			i_strdup(STEPUP_DEFAULT_SESSION_KEY_FILE);
+		if (stepup_facts_load_key(global->facts_key_path,
+					  global->facts_key, &error) < 0)
+			buffer_set_used_size(global->facts_key, 0);
+		if (stepup_facts_load_key(stepup_facts_audit_key_path(
+				STEPUP_DEFAULT_SESSION_KEY_FILE),
+				global->audit_key, &error) < 0)
+			buffer_set_used_size(global->audit_key, 0);
 		return;
 	}
 	for (line = stepup_policy_get_unenforced(policy); *line != NULL; line++)
@@ -160,7 +179,39 @@ static void stepup_global_ref(const char *policy_path)
 			  "logins go on when their audit record cannot be "
 			  "written");
 	}
-	stepup_global_load_facts_key(policy);
+	stepup_global_load_facts_key(stepup_policy_get_session_key_file(policy));
+}
+
+/* The policy in force names another key file than the one loaded at
+   start (the policy was invalid then, or session.key_file changed): load
+   it if this process still can, else say what to do, once. */
+static void stepup_global_check_facts_key(const struct stepup_policy *policy)
+{
+	const char *path = stepup_policy_get_session_key_file(policy);
+	const char *error;
+
+	if (global->facts_key_path != NULL &&
+	    strcmp(global->facts_key_path, path) == 0 &&
+	    (global->facts_key->used > 0 || global->facts_key_failed))
+		return;
+	i_free(global->facts_key_path);
+	global->facts_key_path = i_strdup(path);
+	global->facts_key_failed = FALSE;
+	if (stepup_facts_load_key(path, global->facts_key, &error) < 0) {
+		buffer_set_used_size(global->facts_key, 0);
+		global->facts_key_failed = TRUE;
+		e_error(global->event, "session key: %s was not loaded "
+			"when the auth process started (%s): sessions have no "
+			"level in the mail processes until `doveadm reload`",
+			path, error);
+	}
+	if (stepup_facts_load_key(stepup_facts_audit_key_path(path),
+				  global->audit_key, &error) < 0) {
+		buffer_set_used_size(global->audit_key, 0);
+		e_error(global->event, "audit token key: %s: mail "
+			"processes cannot record folder decisions until "
+			"`doveadm reload`", error);
+	}
 }
 
 static void stepup_global_unref(void)
@@ -183,6 +234,7 @@ static void stepup_global_unref(void)
 	safe_memset(buffer_get_modifiable_data(global->audit_key, NULL), 0,
 		    global->audit_key->used);
 	buffer_free(&global->audit_key);
+	i_free(global->facts_key_path);
 	i_free(global->state_path);
 	i_free(global->nonce);
 	i_free(global->policy_path);
@@ -357,6 +409,7 @@ stepup_request_env(struct auth_request *request,
 		env_r->policy = policy;
 		env_r->state = stepup_global_state(policy);
 		stepup_global_audit(policy);
+		stepup_global_check_facts_key(policy);
 		env_r->audit_required = stepup_policy_audit_required(policy);
 	}
 	env_r->audit = global->audit;
