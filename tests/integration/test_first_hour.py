@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -235,3 +236,123 @@ def test_missing_audit_dir_refuses_then_is_picked_up(dovecot_factory):
                    for r in records(log))
     finally:
         subprocess.run(["rm", "-rf", d])
+
+
+# -- items 2 and 3: the session key
+
+GUARDED = """\
+version = 1;
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+session = { key_file = "KEY"; };
+login = ( { name = "default"; require = "password"; } );
+folders = ( { name = "inbox"; mailbox = "INBOX"; require = "totp"; },
+            { name = "rest"; mailbox = "*"; require = "none"; } );
+"""
+
+
+def test_session_key_created_0640_and_unreadable_key_named(dovecot_factory):
+    dc = dovecot_factory(policy=GUARDED.replace("KEY", "{t}/etc/new.key"))
+    key = os.path.join(dc.t, "etc", "new.key")
+    assert dc.wait_log("stepup: created " + key)
+    st = os.stat(key)
+    assert st.st_mode & 0o777 == 0o640 and st.st_uid == 0
+    # root:root 0640: the mail processes (nobody) cannot read it; the
+    # user is not told to log in again, the log says what to fix
+    mark = dc.log_mark()
+    m = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
+    m.login("alice", "alicepw")
+    typ, data = m.select("INBOX")
+    m.logout()
+    assert typ == "NO"
+    assert b"cannot confirm how you logged in" in data[0]
+    assert b"log in again" not in data[0]
+    assert dc.wait_log("the mail processes need read access", mark)
+
+
+def test_policy_fixed_after_start_signs_without_reload(dovecot_factory):
+    dc = dovecot_factory(policy="version = 1;\nlogin = oops;\n")
+    assert dc.wait_log("logins will be refused until the policy is fixed")
+    assert dc.auth_test("alice", "alicepw").returncode != 0
+    dc.write_policy(GUARDED.replace("KEY", "{t}/etc/session.key"))
+    r = dc.auth_login("alice", "alicepw")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "stepup_sig=" in r.stdout
+
+
+# -- items 16 and 17: the demo from any checkout, and after a killed run
+
+def demo_checkout(parent):
+    """The demo's files and this build's binaries, as in a fresh clone
+    under parent (mode 0700, as root's home on Debian)."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    clone = tempfile.mkdtemp(prefix="su-clone-", dir=parent)
+    for rel in ("scripts/demo.py", "tests/integration/dovecot_harness.py",
+                "doc/examples/stepup.conf"):
+        os.makedirs(os.path.join(clone, os.path.dirname(rel)),
+                    exist_ok=True)
+        subprocess.run(["cp", os.path.join(top, rel),
+                        os.path.join(clone, rel)], check=True)
+    os.makedirs(os.path.join(clone, "build"))
+    for name in ("stepup", "stepup-audit", "libauthdb_stepup.so",
+                 "lib90_stepup_plugin.so", "lib95_imap_stepup_plugin.so"):
+        subprocess.run(["cp", built(name), os.path.join(clone, "build")],
+                       check=True)
+    return clone
+
+
+def demo(clone, *args, sandbox, ports, popen=False):
+    env = dict(os.environ, STEPUP_BUILD_DIR=os.path.join(clone, "build"),
+               STEPUP_DEMO_DIR=sandbox,
+               STEPUP_DEMO_IMAP_PORT=str(ports[0]),
+               STEPUP_DEMO_POP3_PORT=str(ports[1]))
+    cmd = ["/usr/bin/python3", os.path.join(clone, "scripts", "demo.py")] + \
+        list(args)
+    if popen:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_demo_from_0700_home_twice_after_kill_and_from_tmp():
+    from dovecot_harness import Dovecot, free_port
+    ports = (free_port(), free_port())
+    sandbox = tempfile.mkdtemp(prefix="stepup-demo-test-", dir="/run")
+    os.chmod(sandbox, 0o755)
+    clones = [demo_checkout("/root"), demo_checkout("/tmp")]
+    os.chmod(clones[1], 0o755)
+    try:
+        home = clones[0]
+        assert not os.stat(home).st_mode & 0o001
+        for _ in range(2):
+            r = demo(home, "start", sandbox=sandbox, ports=ports)
+            assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+            assert "Try it yourself" in r.stdout
+            assert "Traceback" not in r.stderr
+        # killed midway: its Dovecot is stopped by the next run
+        p = demo(home, "start", sandbox=sandbox, ports=ports, popen=True)
+        for _ in range(600):
+            if Dovecot._listening(ports[0]) and os.path.exists(
+                    os.path.join(sandbox, "run", "auth-client")):
+                break
+            time.sleep(0.05)
+        p.kill()
+        p.wait()
+        r = demo(clones[1], "start", sandbox=sandbox, ports=ports)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        r = demo(clones[1], "stop", sandbox=sandbox, ports=ports)
+        assert r.returncode == 0 and "demo stopped" in r.stdout
+        assert "logs included" in r.stdout
+        assert not Dovecot._listening(ports[0])
+        # a sandbox Dovecot's users cannot reach: said, no traceback
+        r = demo(home, "start", sandbox=os.path.join(home, "_sb"),
+                 ports=ports)
+        assert r.returncode == 1 and "cannot enter" in r.stderr
+        assert "Traceback" not in r.stderr
+    finally:
+        for c in clones:
+            demo(c, "stop", sandbox=sandbox, ports=ports)
+            subprocess.run(["rm", "-rf", c])
+        subprocess.run(["rm", "-rf", sandbox])
