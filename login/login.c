@@ -59,6 +59,7 @@ login_log(const struct stepup_login_env *env,
 	  const char *rule, const char *reason)
 {
 	const char *error;
+	struct event *ev;
 	struct event_passthrough *e =
 		event_create_passthrough(env->event)->
 		set_name("stepup_decision")->
@@ -70,7 +71,12 @@ login_log(const struct stepup_login_env *env,
 		add_str("auth", stepup_auth_level_to_str(level))->
 		add_str("reason", reason);
 
-	e_info(e->event(), "login %s (stage=%s, rule=%s, auth=%s): %s",
+	/* every decision at info level, also without auth_verbose (which
+	   sets the auth request events' minimum level to warning) */
+	ev = e->event();
+
+	event_set_min_log_level(ev, LOG_TYPE_INFO);
+	e_info(ev, "login %s (stage=%s, rule=%s, auth=%s): %s",
 	       decision, stage, rule == NULL ? "-" : rule,
 	       stepup_auth_level_to_str(level), reason);
 

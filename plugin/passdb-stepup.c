@@ -319,6 +319,25 @@ static bool is_stepup(const struct auth_passdb *p, enum stepup_passdb_stage stag
 	"skip = unauthenticated  result_failure = return-fail  " \
 	"result_internalfail = return-fail })"
 
+/* A passdb as the admin wrote it: "passdb NAME { driver = D  args = A }"
+   (Dovecot gives no file:line for it). */
+static const char *passdb_describe(const struct auth_passdb *p)
+{
+	const struct auth_passdb_settings *set = p->set;
+	const char *args = set->args == NULL ? "" : set->args;
+
+	return t_strdup_printf("passdb %s%s{ driver = %s%s%s }",
+		set->name == NULL || set->name[0] == '\0' ? "" : set->name,
+		set->name == NULL || set->name[0] == '\0' ? "" : " ",
+		set->driver, args[0] == '\0' ? "" : "  args = ", args);
+}
+
+#define CHAIN_DEBIAN_HELP \
+	" (on Debian, conf.d/10-auth.conf includes auth-system.conf.ext, " \
+	"a PAM passdb, before conf.d/90-stepup.conf: comment out that " \
+	"!include line and keep the PAM passdb between the two stepup " \
+	"stages, as in doc/examples/conf.d/90-stepup.conf)"
+
 /* Refuse to run with a chain that could let a login through without the
    second stage, or that could skip the password. */
 static void stepup_validate_chain(const struct auth_passdb *first)
@@ -326,8 +345,14 @@ static void stepup_validate_chain(const struct auth_passdb *first)
 	const struct auth_passdb *p, *last = NULL;
 	unsigned int n = 0;
 
-	if (first == NULL || !is_stepup(first, STEPUP_PASSDB_STAGE_LOGIN))
+	if (first == NULL)
 		i_fatal("passdb stepup: must be the first passdb" CHAIN_HELP);
+	if (!is_stepup(first, STEPUP_PASSDB_STAGE_LOGIN)) {
+		i_fatal("passdb stepup: must be the first passdb, but the "
+			"first is %s%s" CHAIN_HELP, passdb_describe(first),
+			strcmp(first->set->driver, "pam") == 0 ?
+			CHAIN_DEBIAN_HELP : "");
+	}
 	if (first->result_success != AUTH_DB_RULE_RETURN_OK ||
 	    first->result_failure != AUTH_DB_RULE_RETURN_FAIL ||
 	    first->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
