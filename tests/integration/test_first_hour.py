@@ -356,3 +356,70 @@ def test_demo_from_0700_home_twice_after_kill_and_from_tmp():
             demo(c, "stop", sandbox=sandbox, ports=ports)
             subprocess.run(["rm", "-rf", c])
         subprocess.run(["rm", "-rf", sandbox])
+
+
+# -- item 4: Debian's stock conf.d layout
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "doc", "examples", "conf.d",
+    "90-stepup.conf")
+
+
+def debian_conf_d(comment_out_pam):
+    """Debian's own 10-auth.conf and auth-system.conf.ext (from the
+    installed dovecot-core), the include commented out if asked as the
+    admin guide says, and the login chain of the shipped 90-stepup.conf
+    (its PAM passdb replaced by the test's passwd-file)."""
+    d = tempfile.mkdtemp(prefix="su-deb-", dir="/tmp")
+    os.chmod(d, 0o755)
+    for name in ("10-auth.conf", "auth-system.conf.ext"):
+        with open(os.path.join("/etc/dovecot/conf.d", name)) as f:
+            text = f.read()
+        if comment_out_pam:
+            text = text.replace("\n!include auth-system.conf.ext",
+                                "\n#!include auth-system.conf.ext")
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    with open(EXAMPLE) as f:
+        chain = f.read().split("# A one-time code travels")[0]
+    chain = chain.replace("/etc/dovecot/stepup.conf", "{t}/etc/stepup.conf")
+    chain = chain.replace("  driver = pam\n",
+                          "  driver = passwd-file\n"
+                          "  args = scheme=PLAIN {t}/etc/passwd\n")
+    return d, chain
+
+
+def test_debian_pam_passdb_first_is_named_at_start(dovecot_factory):
+    d, chain = debian_conf_d(comment_out_pam=False)
+    try:
+        dc = dovecot_factory(
+            passdbs="!include %s/10-auth.conf\n%s" % (d, chain),
+            extra="service auth {\n  process_min_avail = 1\n}\n")
+        # at start, before any login
+        assert dc.wait_log("must be the first passdb, but the first is "
+                           "passdb { driver = pam }")
+        assert "comment out that !include" in dc.log()
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+def test_debian_layout_as_the_guide_says_works(dovecot_factory):
+    d, chain = debian_conf_d(comment_out_pam=True)
+    try:
+        dc = dovecot_factory(
+            passdbs="!include %s/10-auth.conf\n%s" % (d, chain))
+        ok, err = imap_ok(dc, "alice", "alicepw")
+        assert ok, err
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+# -- item 6: decisions at info level without auth_verbose
+
+def test_decisions_logged_without_auth_verbose(dovecot_factory):
+    dc = dovecot_factory(extra="auth_verbose = no\nauth_debug = no\n")
+    mark = dc.log_mark()
+    ok, _ = imap_ok(dc, "alice", "alicepw")
+    assert ok
+    assert dc.wait_log("stepup: login allow (stage=2", mark)
+    assert "auth_verbose = no" in open(dc.conf).read()
