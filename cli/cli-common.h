@@ -70,6 +70,12 @@ void stepup_cli_notify(struct stepup_cli_ctx *ctx,
 		       enum stepup_notice_kind kind, const char *user,
 		       const char *detail, bool by_self);
 
+/* --json: from init on, a command that exits non-zero without printing
+   on stdout gets a JSON error there (its last stderr line); finish prints
+   it. */
+void stepup_cli_output_init(void);
+void stepup_cli_output_finish(int exit_status);
+
 /* JSON string (quoted, escaped) on the data stack. */
 const char *stepup_cli_json_str(const char *str);
 

@@ -512,6 +512,27 @@ int stepup_state_reset(struct stepup_state *state, const char *user,
 	return ret < 0 ? -1 : (had ? 1 : 0);
 }
 
+int stepup_state_unlock(struct stepup_state *state, const char *user,
+			const char **error_r)
+{
+	struct state_txn txn;
+	bool had;
+	int ret;
+
+	if (txn_begin(state, user, &txn, error_r) < 0)
+		return -1;
+	had = txn.rec.failures != 0 || txn.rec.locked_until != 0;
+	if (!had) {
+		txn_end(&txn);
+		return 0;
+	}
+	txn.rec.failures = 0;
+	txn.rec.locked_until = 0;
+	ret = txn_commit(&txn, error_r);
+	txn_end(&txn);
+	return ret < 0 ? -1 : 1;
+}
+
 int stepup_state_get_status(struct stepup_state *state, const char *user,
 			    struct stepup_user_status *status_r,
 			    const char **error_r)
