@@ -49,6 +49,13 @@ static int drop_to_owner(const char *path)
 		fprintf(stderr, "stepup: %s is not a directory\n", path);
 		return -1;
 	}
+	if (geteuid() == 0 && st.st_uid == 0) {
+		fprintf(stderr, "stepup: warning: the state directory %s is "
+			"owned by root: Dovecot's auth process (its "
+			"default_internal_user, dovecot on Debian) cannot use "
+			"it and refuses every login; chown -R dovecot:dovecot "
+			"%s\n", path, path);
+	}
 	if (geteuid() != 0 || st.st_uid == 0)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||

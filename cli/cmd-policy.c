@@ -16,6 +16,7 @@
 #include "approval-config.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define EXPLAIN_USAGE "usage: stepup policy explain [FILE] --user U " \
@@ -51,13 +52,33 @@ static const char *const *check_files(const struct stepup_policy *policy)
 	return array_front(&problems);
 }
 
+/* Dovecot's auth process (its internal user) and the mail processes (the
+   mail users) read the policy too: a file only its owner may read passes
+   the parser as root and then refuses every login. */
+static const char *policy_unreadable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || (st.st_mode & 0044) != 0)
+		return NULL;
+	return t_strdup_printf("%s:0: mode %04o: only its owner can read it, "
+		"but Dovecot's auth process and the mail processes (the mail "
+		"users) read it too: chmod 0644 %s", path,
+		(unsigned int)(st.st_mode & 07777), path);
+}
+
 static int cmd_check(struct stepup_cli *cli, const char *path)
 {
 	struct stepup_policy *policy;
 	const char *error, *const *line, *const *problems;
 	int ret = STEPUP_EXIT_OK;
 
-	if (stepup_policy_load(path, &policy, &error) < 0) {
+	ret = stepup_policy_load(path, &policy, &error);
+	if (ret == 0 && (error = policy_unreadable(path)) != NULL) {
+		stepup_policy_unref(&policy);
+		ret = -1;
+	}
+	if (ret < 0) {
 		if (cli->json) {
 			print_check_json(path, FALSE, "errors",
 					 t_strsplit(error, "\n"));
@@ -66,6 +87,7 @@ static int cmd_check(struct stepup_cli *cli, const char *path)
 		}
 		return STEPUP_EXIT_REFUSED;
 	}
+	ret = STEPUP_EXIT_OK;
 	problems = check_files(policy);
 	line = stepup_policy_get_unenforced(policy);
 	if (*problems != NULL) {

@@ -506,3 +506,34 @@ def test_usage_errors_exit_2_and_json_errors_are_json(cli_env, tmp_path):
     r = run_stepup(str(tmp_path / "missing.conf"), "status", "bob", "--json")
     assert r.returncode == 2
     assert "missing.conf" in json.loads(r.stdout)["error"]
+
+
+# -- item 8: a root-owned state directory
+
+def test_root_owned_state_dir_is_named_with_the_fix(dovecot_factory):
+    dc = dovecot_factory()
+    os.chown(dc.state_dir, 0, 0)
+    mark = dc.log_mark()
+    ok, err = imap_ok(dc, "alice", "alicepw")
+    assert not ok and "Temporary authentication failure" in err
+    assert dc.wait_log("is owned by root, mode 0700, not by this "
+                       "process's user dovecot", mark)
+    assert "chown -R dovecot " + dc.state_dir in dc.log()[mark:]
+    r = run_stepup(dc.policy_path, "status", "alice", env=dc.client_env())
+    assert "owned by root: Dovecot's auth process" in r.stderr
+    assert "chown -R dovecot:dovecot " + dc.state_dir in r.stderr
+    assert "must be owner 0" not in r.stderr
+
+
+# -- item 9: a policy only root can read
+
+def test_policy_check_refuses_a_0600_policy(cli_env, tmp_path):
+    policy = cli_env(str(tmp_path / "audit.jsonl"))
+    os.chmod(policy, 0o600)
+    r = run_stepup(policy, "policy", "check", policy)
+    assert r.returncode == 1
+    assert "mode 0600" in r.stdout and "chmod 0644" in r.stdout
+    r = run_stepup(policy, "policy", "check", policy, "--json")
+    assert r.returncode == 1 and not json.loads(r.stdout)["valid"]
+    os.chmod(policy, 0o644)
+    assert run_stepup(policy, "policy", "check", policy).returncode == 0
