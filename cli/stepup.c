@@ -51,6 +51,10 @@ static const struct stepup_command commands[] = {
 	  "audit report [FILE...] [--since T] [--user U] [--mailbox M] "
 	  "[--event E | --all] [--json]\t"
 	  "who logged in or opened what, when, how (default: folders)" },
+	{ "doctor", cmd_doctor, "doctor [--dovecot-config FILE] "
+	  "[--mail-user USER] [--json]\t"
+	  "check, as each Dovecot process's user, what it will be able to "
+	  "do; the fix for each failure" },
 	{ "import-oath", cmd_import_oath, "import-oath USERSFILE [--json]\t"
 	  "enroll the users of a pam_oath users file" },
 	{ "approval", cmd_approval_decide,

@@ -537,3 +537,68 @@ def test_policy_check_refuses_a_0600_policy(cli_env, tmp_path):
     assert r.returncode == 1 and not json.loads(r.stdout)["valid"]
     os.chmod(policy, 0o644)
     assert run_stepup(policy, "policy", "check", policy).returncode == 0
+
+
+# -- stepup doctor: items 2, 4, 5, 8, 9, each caught with its fix
+
+def doctor(dc, *extra):
+    r = run_stepup(dc.policy_path, "doctor", "--dovecot-config", dc.conf,
+                   "--json", *extra, env=dc.client_env())
+    doc = json.loads(r.stdout)
+    return r.returncode, {c["check"]: c for c in doc["checks"]}
+
+
+def test_doctor_passes_a_good_setup_and_names_each_mistake(dovecot_factory):
+    dc = dovecot_factory(policy=GUARDED.replace("KEY", "{t}/etc/session.key"))
+    rc, checks = doctor(dc)
+    assert rc == 0, [c for c in checks.values() if not c["ok"]]
+    assert set(checks) >= {"passdb chain", "auth_mechanisms",
+                           "mail_plugins", "service stepup-audit", "policy",
+                           "state", "session key", "audit log"}
+    key = os.path.join(dc.t, "etc", "session.key")
+    # item 2: the key as the master's umask made it
+    os.chmod(key, 0o600)
+    rc, checks = doctor(dc)
+    assert rc == 1 and not checks["session key"]["ok"]
+    assert "chgrp 65534 %s; chmod 0640" % key in checks["session key"]["fix"]
+    os.chmod(key, 0o644)
+    # item 8: a root-owned state directory
+    os.chown(dc.state_dir, 0, 0)
+    rc, checks = doctor(dc)
+    assert rc == 1 and not checks["state"]["ok"]
+    assert checks["state"]["fix"].startswith(
+        "chown -R dovecot:dovecot " + dc.state_dir)
+    os.chown(dc.state_dir, *[getattr(__import__("pwd").getpwnam("dovecot"),
+                                     a) for a in ("pw_uid", "pw_gid")])
+    # item 9: a policy only root can read
+    os.chmod(dc.policy_path, 0o600)
+    rc, checks = doctor(dc)
+    assert rc == 1 and not checks["policy"]["ok"]
+    assert "cannot read" in checks["policy"]["detail"]
+    assert checks["policy"]["fix"] == "chmod 0644 " + dc.policy_path
+    os.chmod(dc.policy_path, 0o644)
+    # item 5: the audit directory does not exist
+    missing = os.path.join(dc.t, "nolog")
+    dc.write_policy(GUARDED.replace("KEY", "{t}/etc/session.key").replace(
+        "{t}/log/audit.jsonl", missing + "/audit.jsonl"))
+    rc, checks = doctor(dc)
+    assert rc == 1 and not checks["audit log"]["ok"]
+    assert checks["audit log"]["fix"] == \
+        "install -d -o dovecot -g dovecot -m 0750 " + missing
+    r = run_stepup(dc.policy_path, "doctor", "--dovecot-config", dc.conf,
+                   env=dc.client_env())
+    assert r.returncode == 1 and "FAIL  audit log" in r.stdout
+    assert "      fix: install -d" in r.stdout
+
+
+def test_doctor_names_debian_pam_passdb_first(dovecot_factory):
+    d, chain = debian_conf_d(comment_out_pam=False)
+    try:
+        dc = dovecot_factory(
+            passdbs="!include %s/10-auth.conf\n%s" % (d, chain))
+        rc, checks = doctor(dc)
+        assert rc == 1 and not checks["passdb chain"]["ok"]
+        assert "driver = pam" in checks["passdb chain"]["detail"]
+        assert "auth-system.conf.ext" in checks["passdb chain"]["fix"]
+    finally:
+        subprocess.run(["rm", "-rf", d])
