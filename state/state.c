@@ -350,6 +350,19 @@ int stepup_state_verify_code_reconnect(struct stepup_state *state,
 		ret = stepup_totp_verify(&rec_set, rec->secret->data,
 					 rec->secret->used, now, code,
 					 &counter, error_r);
+		if (ret == 0 && rec->last_counter > 0 && rec_set.period > 0 &&
+		    (uint64_t)now / rec_set.period < rec->last_counter) {
+			/* This server's clock is behind the step of the last
+			   accepted code (stepped back): the user's current
+			   code is "in the future" here. Look around that
+			   step instead: an older code is a replay, never a
+			   failure; the next steps are codes the user really
+			   sees now. */
+			ret = stepup_totp_verify(&rec_set, rec->secret->data,
+				rec->secret->used,
+				(time_t)(rec->last_counter * rec_set.period),
+				code, &counter, error_r);
+		}
 		if (ret < 0) {
 			txn_end(&txn);
 			return -1;
