@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <grp.h>
+#include <pwd.h>
 #include <time.h>
 
 #define STEPUP_CLI_NOTIFY_TIMEOUT_MSECS (10 * 1000)
@@ -49,6 +50,17 @@ static int drop_to_owner(const char *path)
 		fprintf(stderr, "stepup: %s is not a directory\n", path);
 		return -1;
 	}
+	if (geteuid() != 0 && st.st_uid != geteuid()) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		const char *owner = pw == NULL ?
+			t_strdup_printf("uid %u", (unsigned int)st.st_uid) :
+			t_strdup(pw->pw_name);
+
+		fprintf(stderr, "stepup: the state directory %s belongs to "
+			"%s: run stepup as root (or as %s)\n", path, owner,
+			owner);
+		return -1;
+	}
 	if (geteuid() == 0 && st.st_uid == 0) {
 		fprintf(stderr, "stepup: warning: the state directory %s is "
 			"owned by root: Dovecot's auth process (its "
@@ -69,6 +81,13 @@ static int drop_to_owner(const char *path)
 
 int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r)
 {
+	return stepup_cli_ctx_init_flags(cli, 0, ctx_r);
+}
+
+int stepup_cli_ctx_init_flags(struct stepup_cli *cli,
+			      enum stepup_cli_ctx_flags flags,
+			      struct stepup_cli_ctx *ctx_r)
+{
 	const char *path, *error = NULL;
 	int ret;
 
@@ -76,7 +95,8 @@ int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r)
 	ret = stepup_cli_load_policy(cli, &ctx_r->policy);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	path = stepup_policy_get_audit_path(ctx_r->policy);
+	path = (flags & STEPUP_CLI_CTX_READ_ONLY) != 0 ? NULL :
+		stepup_policy_get_audit_path(ctx_r->policy);
 	if (path != NULL &&
 	    stepup_audit_open(path, &ctx_r->audit, &error) < 0) {
 		fprintf(stderr, "stepup: audit log: %s\n", error);

@@ -18,8 +18,17 @@ struct stepup_cli_ctx {
 	struct stepup_state *state;
 };
 
+enum stepup_cli_ctx_flags {
+	/* the command changes nothing: no audit log (which a non-root
+	   admin may not be able to open) */
+	STEPUP_CLI_CTX_READ_ONLY = 0x01,
+};
+
 /* Returns STEPUP_EXIT_OK or the exit status to return. */
 int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r);
+int stepup_cli_ctx_init_flags(struct stepup_cli *cli,
+			      enum stepup_cli_ctx_flags flags,
+			      struct stepup_cli_ctx *ctx_r);
 void stepup_cli_ctx_deinit(struct stepup_cli_ctx *ctx);
 
 /* Load the policy named by cli (errors printed): exit status. */

@@ -22,6 +22,11 @@
 #define EXPLAIN_USAGE "usage: stepup policy explain [FILE] --user U " \
 	"--ip IP --protocol P [--mailbox M --auth A --mfa-age S] [--enrolled]"
 
+/* the protocols a rule may name (policy-schema-rule.c) */
+static const char *const explain_protocols[] = {
+	"imap", "pop3", "sieve", "submission", "lmtp", "doveadm", NULL
+};
+
 /* {"file":PATH,"valid":BOOL,"KEY":[LINES]} */
 static void print_check_json(const char *path, bool valid, const char *key,
 			     const char *const *lines)
@@ -181,6 +186,10 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 		return stepup_cli_usage_error("--auth: password, app or totp");
 	if (mfa_age != NULL && str_to_uint(mfa_age, &age) < 0)
 		return stepup_cli_usage_error("--mfa-age: seconds");
+	if (!str_array_find(explain_protocols, protocol)) {
+		return stepup_cli_usage_error("--protocol: one of imap, pop3, "
+			"sieve, submission, lmtp, doveadm (not %s)", protocol);
+	}
 
 	if (stepup_policy_load(path, &policy, &error) < 0) {
 		fprintf(stderr, "%s\n", error);
@@ -203,7 +212,9 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 			d.grace ? "password (grace: not enrolled)" :
 			stepup_login_require_to_str(d.require), d.rule, d.reason,
 			d.audit_only);
-		ret = STEPUP_EXIT_OK;
+		/* exit 1 for a refusal, as every check */
+		ret = d.require == STEPUP_LOGIN_DENY ? STEPUP_EXIT_REFUSED :
+			STEPUP_EXIT_OK;
 	} else {
 		struct stepup_folder_query q;
 		struct stepup_folder_decision d;
@@ -222,7 +233,7 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 		print_decision(cli, "folder", stepup_folder_require_to_str(d.require),
 			       d.allow ? "allow" : "deny", d.rule, d.reason,
 			       d.audit_only);
-		ret = STEPUP_EXIT_OK;
+		ret = d.allow ? STEPUP_EXIT_OK : STEPUP_EXIT_REFUSED;
 	}
 	stepup_policy_unref(&policy);
 	return ret;

@@ -602,3 +602,54 @@ def test_doctor_names_debian_pam_passdb_first(dovecot_factory):
         assert "auth-system.conf.ext" in checks["passdb chain"]["fix"]
     finally:
         subprocess.run(["rm", "-rf", d])
+
+
+# -- item 13: smaller things
+
+def test_enroll_without_input_says_no_code(cli_env, tmp_path):
+    policy = cli_env(str(tmp_path / "audit.jsonl"))
+    r = run_stepup(policy, "enroll", "bob", stdin="")
+    assert r.returncode == 1
+    assert "no code given" in r.stderr and "wrong code" not in r.stderr
+
+
+def test_status_as_non_root_names_the_owner_not_the_audit_log():
+    d = tempfile.mkdtemp(prefix="su-nonroot-", dir="/tmp")
+    try:
+        os.chmod(d, 0o755)
+        os.mkdir(os.path.join(d, "state"), 0o700)
+        policy = os.path.join(d, "stepup.conf")
+        with open(policy, "w") as f:
+            f.write('version = 1;\nstate = { path = "%s/state"; };\n'
+                    'audit = { path = "%s/audit.jsonl"; };\n'
+                    'login = ( { name = "d"; require = "totp"; } );\n'
+                    % (d, d))
+        os.chmod(policy, 0o644)
+        assert run_stepup(policy, "app-password", "add", "bob", "--label",
+                          "x").returncode == 0
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                            "--clear-groups", built("stepup"), "--policy",
+                            policy, "status", "bob"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2
+        assert "audit" not in r.stderr
+        assert "belongs to root: run stepup as root" in r.stderr
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+def test_explain_refuses_unknown_protocol_and_exits_1_on_deny(cli_env,
+                                                              tmp_path):
+    policy = cli_env(str(tmp_path / "audit.jsonl"))
+    with open(policy, "a") as f:
+        f.write('folders = ( { name = "no"; mailbox = "Secret"; '
+                'require = "deny"; } );\n')
+    base = ["policy", "explain", "--user", "bob", "--ip", "127.0.0.1"]
+    r = run_stepup(policy, *(base + ["--protocol", "smtp"]))
+    assert r.returncode == 2 and "--protocol" in r.stderr
+    r = run_stepup(policy, *(base + ["--protocol", "imap", "--mailbox",
+                                     "Secret"]))
+    assert r.returncode == 1, r.stdout + r.stderr
+    r = run_stepup(policy, *(base + ["--protocol", "imap", "--mailbox",
+                                     "INBOX"]))
+    assert r.returncode == 0, r.stdout + r.stderr
