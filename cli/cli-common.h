@@ -85,6 +85,10 @@ void stepup_cli_notify(struct stepup_cli_ctx *ctx,
 void stepup_cli_output_init(void);
 void stepup_cli_output_finish(int exit_status);
 
+/* libconfig text (a policy dump) as JSON appended to out. */
+int stepup_cli_config_to_json(const char *text, string_t *out,
+			      const char **error_r);
+
 /* JSON string (quoted, escaped) on the data stack. */
 const char *stepup_cli_json_str(const char *str);
 

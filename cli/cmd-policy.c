@@ -123,10 +123,18 @@ static int cmd_dump(struct stepup_cli *cli, const char *path)
 		fprintf(stderr, "%s\n", error);
 		return STEPUP_EXIT_REFUSED;
 	}
-	if (cli->json)
-		printf("{\"policy\":%s}\n",
-		       stepup_cli_json_str(stepup_policy_dump(policy)));
-	else
+	if (cli->json) {
+		string_t *out = t_str_new(4096);
+
+		/* the same canonical form, as a JSON structure */
+		if (stepup_cli_config_to_json(stepup_policy_dump(policy), out,
+					      &error) < 0) {
+			fprintf(stderr, "stepup: policy dump: %s\n", error);
+			stepup_policy_unref(&policy);
+			return STEPUP_EXIT_USAGE;
+		}
+		printf("{\"policy\":%s}\n", str_c(out));
+	} else
 		fputs(stepup_policy_dump(policy), stdout);
 	stepup_policy_unref(&policy);
 	return STEPUP_EXIT_OK;

@@ -653,3 +653,15 @@ def test_explain_refuses_unknown_protocol_and_exits_1_on_deny(cli_env,
     r = run_stepup(policy, *(base + ["--protocol", "imap", "--mailbox",
                                      "INBOX"]))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_policy_dump_json_is_a_structure():
+    sample = os.path.join(os.path.dirname(EXAMPLE), "..", "stepup.conf")
+    r = run_stepup(sample, "policy", "dump", sample, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)["policy"]
+    assert doc["totp"]["digits"] == 6
+    assert doc["groups"]["cabinet"] == ["alice@example.org",
+                                        "bob@example.org"]
+    assert [rule["name"] for rule in doc["login"]] == \
+        ["cabinet", "office", "default"]
