@@ -665,3 +665,35 @@ def test_policy_dump_json_is_a_structure():
                                         "bob@example.org"]
     assert [rule["name"] for rule in doc["login"]] == \
         ["cabinet", "office", "default"]
+
+
+# -- item 5: a refused create leaves no folder
+
+def test_refused_create_leaves_no_folder(dovecot_factory):
+    d = tempfile.mkdtemp(prefix="su-noaudit-", dir="/tmp")
+    os.rmdir(d)
+    policy = POLICY_AT.replace("AUDIT", d + "/audit.jsonl").replace(
+        "folders = ( ", 'folders = ( { name = "dir"; mailbox = '
+        '"Direction"; require = "totp"; }, ')
+    dc = dovecot_factory(policy=policy)
+    # doveadm may create it, but only with its record: the log is
+    # unavailable, so nothing is created
+    r = dc.doveadm("mailbox", "create", "-u", "alice", "Direction")
+    assert r.returncode != 0
+    assert "audit log unavailable" in r.stderr
+    listed = dc.doveadm("mailbox", "list", "-u", "alice").stdout.split()
+    assert "Direction" not in listed
+    # a password session may not create a folder a totp rule guards
+    # (the login itself needs its record: give the log a directory)
+    os.mkdir(d)
+    os.chmod(d, 0o777)
+    try:
+        m = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
+        m.login("alice", "alicepw")
+        typ, _ = m.create("Direction")
+        m.logout()
+        assert typ == "NO"
+        listed = dc.doveadm("mailbox", "list", "-u", "alice").stdout.split()
+        assert "Direction" not in listed
+    finally:
+        subprocess.run(["rm", "-rf", d])
