@@ -697,3 +697,46 @@ def test_refused_create_leaves_no_folder(dovecot_factory):
         assert "Direction" not in listed
     finally:
         subprocess.run(["rm", "-rf", d])
+
+
+# -- item 14: the state on a full filesystem
+
+def test_full_state_fs_fails_closed_and_loses_nothing(dovecot_factory,
+                                                      tmp_path):
+    import base64
+    import pwd
+    import pyotp
+    with small_fs("512k") as d:
+        state = os.path.join(d, "state")
+        os.mkdir(state, 0o700)
+        dv = pwd.getpwnam("dovecot")
+        os.chown(state, dv.pw_uid, dv.pw_gid)
+        dc = dovecot_factory(policy=LOCKOUT.replace("{t}/state", state))
+        env = dc.client_env()
+        users = tmp_path / "users.oath"
+        users.write_text("HOTP/T30 alice - %s\n" % SECRET_HEX)
+        assert run_stepup(dc.policy_path, "import-oath", str(users),
+                          env=env).returncode == 0
+        totp = pyotp.TOTP(base64.b32encode(bytes.fromhex(SECRET_HEX))
+                          .decode())
+        filler = fill(d)
+        # a code cannot be used up: the login is refused
+        r = dc.auth_test("alice", "alicepw" + totp.now())
+        assert r.returncode != 0
+        r = run_stepup(dc.policy_path, "app-password", "add", "alice",
+                       "--label", "phone", env=env)
+        assert r.returncode != 0
+        log = dc.fmt("{t}/log/audit.jsonl")
+        assert not any(x["reason"] == "app password 'phone' added"
+                       for x in records(log))
+        os.unlink(filler)
+        # nothing was truncated: the enrollment still works
+        ok = False
+        for offset in (0, 30):
+            code = totp.at(time.time() + offset)
+            if dc.auth_test("alice", "alicepw" + code).returncode == 0:
+                ok = True
+                break
+        assert ok
+        r = verify(dc.policy_path, log)
+        assert r.returncode == 0, r.stdout + r.stderr
