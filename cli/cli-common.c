@@ -168,6 +168,16 @@ int stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
 	return 0;
 }
 
+int stepup_cli_audit_before(struct stepup_cli *cli,
+			    struct stepup_cli_ctx *ctx, const char *user,
+			    const char *reason, const char *not_done)
+{
+	if (stepup_cli_audit(ctx, "admin", user, "allow", reason) == 0)
+		return STEPUP_EXIT_OK;
+	stepup_cli_ctx_deinit(ctx);
+	return stepup_cli_audit_lost(cli, not_done);
+}
+
 int stepup_cli_audit_lost(struct stepup_cli *cli, const char *what)
 {
 	fprintf(stderr, "stepup: %s: its audit record could not be written "

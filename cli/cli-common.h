@@ -47,6 +47,12 @@ int stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
 /* Say that what was not done (or undone) for want of its audit record;
    returns the exit status. */
 int stepup_cli_audit_lost(struct stepup_cli *cli, const char *what);
+/* An admin change recorded before it is made (a removal is not undone
+   for want of space): STEPUP_EXIT_OK, or, without its record, ctx is
+   deinitialised, not_done said and the exit status returned. */
+int stepup_cli_audit_before(struct stepup_cli *cli,
+			    struct stepup_cli_ctx *ctx, const char *user,
+			    const char *reason, const char *not_done);
 
 /* A subcommand's options: "--name VALUE" sets *value, "--name" alone sets
    *flag (exactly one of the two is non-NULL). */

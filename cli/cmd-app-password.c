@@ -131,14 +131,12 @@ static int cmd_revoke(struct stepup_cli *cli, int argc, char *argv[])
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	/* recorded first: a revocation is not undone for want of space */
-	if (stepup_cli_audit(&ctx, "admin", argv[2], "allow", t_strdup_printf(
-			"app password '%s' revoked", argv[3])) < 0) {
-		stepup_cli_ctx_deinit(&ctx);
-		return stepup_cli_audit_lost(cli, t_strdup_printf(
+	ret = stepup_cli_audit_before(cli, &ctx, argv[2], t_strdup_printf(
+			"app password '%s' revoked", argv[3]), t_strdup_printf(
 			"app password '%s' of %s not revoked", argv[3],
 			argv[2]));
-	}
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_app_password_revoke(ctx.state, argv[2], argv[3],
 					       &error);
 	if (ret <= 0) {

@@ -25,12 +25,11 @@ int cmd_recovery_codes(struct stepup_cli *cli, int argc, char *argv[])
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
 	/* recorded first: the old codes cannot be brought back */
-	if (stepup_cli_audit(&ctx, "admin", argv[1], "allow",
-			     "recovery codes replaced") < 0) {
-		stepup_cli_ctx_deinit(&ctx);
-		return stepup_cli_audit_lost(cli, t_strdup_printf(
+	ret = stepup_cli_audit_before(cli, &ctx, argv[1],
+		"recovery codes replaced", t_strdup_printf(
 			"recovery codes of %s not replaced", argv[1]));
-	}
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_new_recovery_codes(ctx.state, argv[1], &codes,
 					      &error);
 	if (ret <= 0) {

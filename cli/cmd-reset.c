@@ -22,14 +22,11 @@ int cmd_reset(struct stepup_cli *cli, int argc, char *argv[])
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	/* recorded first: a reset is not undone for want of space */
-	if (stepup_cli_audit(&ctx, "admin", argv[1], "allow",
-			     "reset: TOTP, recovery codes and lockout "
-			     "removed") < 0) {
-		stepup_cli_ctx_deinit(&ctx);
-		return stepup_cli_audit_lost(cli, t_strdup_printf(
-			"%s not reset", argv[1]));
-	}
+	ret = stepup_cli_audit_before(cli, &ctx, argv[1],
+		"reset: TOTP, recovery codes and lockout removed",
+		t_strdup_printf("%s not reset", argv[1]));
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_reset(ctx.state, argv[1], &error);
 	if (ret < 0) {
 		fprintf(stderr, "stepup: %s\n", error);

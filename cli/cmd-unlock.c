@@ -21,13 +21,11 @@ int cmd_unlock(struct stepup_cli *cli, int argc, char *argv[])
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	/* recorded first, as every admin change */
-	if (stepup_cli_audit(&ctx, "admin", argv[1], "allow",
-			     "unlock: lockout and failed codes cleared") < 0) {
-		stepup_cli_ctx_deinit(&ctx);
-		return stepup_cli_audit_lost(cli, t_strdup_printf(
-			"%s not unlocked", argv[1]));
-	}
+	ret = stepup_cli_audit_before(cli, &ctx, argv[1],
+		"unlock: lockout and failed codes cleared",
+		t_strdup_printf("%s not unlocked", argv[1]));
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_unlock(ctx.state, argv[1], &error);
 	if (ret < 0) {
 		fprintf(stderr, "stepup: %s\n", error);
