@@ -655,8 +655,11 @@ def test_explain_refuses_unknown_protocol_and_exits_1_on_deny(cli_env,
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_policy_dump_json_is_a_structure():
-    sample = os.path.join(os.path.dirname(EXAMPLE), "..", "stepup.conf")
+def test_policy_dump_json_is_a_structure(tmp_path):
+    sample = str(tmp_path / "stepup.conf")
+    subprocess.run(["cp", os.path.join(os.path.dirname(EXAMPLE), "..",
+                                       "stepup.conf"), sample], check=True)
+    os.chmod(sample, 0o644)
     r = run_stepup(sample, "policy", "dump", sample, "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)["policy"]
