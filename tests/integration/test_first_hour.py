@@ -610,7 +610,8 @@ def test_enroll_without_input_says_no_code(cli_env, tmp_path):
     policy = cli_env(str(tmp_path / "audit.jsonl"))
     r = run_stepup(policy, "enroll", "bob", stdin="")
     assert r.returncode == 1
-    assert "no code given" in r.stderr and "wrong code" not in r.stderr
+    assert "no confirmation code given" in r.stderr
+    assert "wrong code" not in r.stderr
 
 
 def test_status_as_non_root_names_the_owner_not_the_audit_log():
