@@ -13,7 +13,7 @@
 #include "stepup-cli.h"
 #include "cli-common.h"
 #include "doveconf-read.h"
-#include "policy.h"
+#include "stepup-policy.h"
 
 #include <stdio.h>
 #include <unistd.h>

@@ -6,7 +6,7 @@
 #include "lib.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
-#include "state.h"
+#include "stepup-state.h"
 
 #include <stdio.h>
 
