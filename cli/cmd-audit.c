@@ -331,11 +331,13 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 	int ret;
 
 	i_zero(&filter);
-	filter.event = "open";
 	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0)
 		return stepup_cli_usage_error(REPORT_USAGE);
-	if (all)
-		filter.event = NULL;
+	/* default: the folder decisions; for one user (no folder asked
+	   for): everything of theirs, logins included */
+	if (!all && filter.event == NULL &&
+	    (filter.user == NULL || filter.mailbox != NULL))
+		filter.event = "open";
 	if (since != NULL &&
 	    stepup_audit_parse_since(since, time(NULL), &filter.since,
 				     &error) < 0)
