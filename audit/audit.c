@@ -464,6 +464,11 @@ retry:
 	if (audit_follow(audit, &followed, error_r) < 0 ||
 	    audit_read_prev(audit, &prev, &need_newline, &start, error_r) < 0)
 		return -1;
+	if (fstat(audit->fd, &st) < 0) {
+		*error_r = t_strdup_printf("fstat(%s) failed: %m",
+					   audit->path);
+		return -1;
+	}
 	out = t_str_new(1024);
 	if (need_newline)
 		str_append_c(out, '\n');
@@ -487,8 +492,20 @@ retry:
 	str_append_c(out, '\n');
 	ret = write(audit->fd, str_data(out), str_len(out));
 	if (ret < 0 || (size_t)ret != str_len(out)) {
+		if (ret >= 0) {
+			/* a short write sets no errno: it was out of space
+			   (or over the file size limit) */
+			errno = ENOSPC;
+		}
 		*error_r = t_strdup_printf("write(%s) failed: %m",
 					   audit->path);
+		/* no partial line: cut back to the last complete record
+		   (still under the lock) */
+		if (ret != 0 && ftruncate(audit->fd, st.st_size) < 0) {
+			*error_r = t_strdup_printf("%s, and ftruncate(%s) to "
+				"the last complete record failed: %m",
+				*error_r, audit->path);
+		}
 		return -1;
 	}
 	if (!start && !retried &&

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <grp.h>
+#include <pwd.h>
 #include <time.h>
 
 #define STEPUP_CLI_NOTIFY_TIMEOUT_MSECS (10 * 1000)
@@ -49,6 +50,24 @@ static int drop_to_owner(const char *path)
 		fprintf(stderr, "stepup: %s is not a directory\n", path);
 		return -1;
 	}
+	if (geteuid() != 0 && st.st_uid != geteuid()) {
+		struct passwd *pw = getpwuid(st.st_uid);
+		const char *owner = pw == NULL ?
+			t_strdup_printf("uid %u", (unsigned int)st.st_uid) :
+			t_strdup(pw->pw_name);
+
+		fprintf(stderr, "stepup: the state directory %s belongs to "
+			"%s: run stepup as root (or as %s)\n", path, owner,
+			owner);
+		return -1;
+	}
+	if (geteuid() == 0 && st.st_uid == 0) {
+		fprintf(stderr, "stepup: warning: the state directory %s is "
+			"owned by root: Dovecot's auth process (its "
+			"default_internal_user, dovecot on Debian) cannot use "
+			"it and refuses every login; chown -R dovecot:dovecot "
+			"%s\n", path, path);
+	}
 	if (geteuid() != 0 || st.st_uid == 0)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 ||
@@ -62,6 +81,13 @@ static int drop_to_owner(const char *path)
 
 int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r)
 {
+	return stepup_cli_ctx_init_flags(cli, 0, ctx_r);
+}
+
+int stepup_cli_ctx_init_flags(struct stepup_cli *cli,
+			      enum stepup_cli_ctx_flags flags,
+			      struct stepup_cli_ctx *ctx_r)
+{
 	const char *path, *error = NULL;
 	int ret;
 
@@ -69,7 +95,8 @@ int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r)
 	ret = stepup_cli_load_policy(cli, &ctx_r->policy);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	path = stepup_policy_get_audit_path(ctx_r->policy);
+	path = (flags & STEPUP_CLI_CTX_READ_ONLY) != 0 ? NULL :
+		stepup_policy_get_audit_path(ctx_r->policy);
 	if (path != NULL &&
 	    stepup_audit_open(path, &ctx_r->audit, &error) < 0) {
 		fprintf(stderr, "stepup: audit log: %s\n", error);
@@ -113,16 +140,16 @@ bool stepup_cli_user_valid(const char *user)
 	return TRUE;
 }
 
-void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
-		      const char *user, const char *decision,
-		      const char *reason)
+int stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
+		     const char *user, const char *decision,
+		     const char *reason)
 {
 	struct stepup_audit_record rec;
 	struct timeval tv;
 	const char *error;
 
 	if (ctx->audit == NULL)
-		return;
+		return 0;
 	i_zero(&rec);
 	rec.event = event;
 	rec.user = user;
@@ -131,8 +158,36 @@ void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
 	rec.reason = reason;
 	if (gettimeofday(&tv, NULL) < 0)
 		i_fatal("gettimeofday() failed: %m");
-	if (stepup_audit_write(ctx->audit, &rec, &tv, &error) < 0)
+	if (stepup_audit_write(ctx->audit, &rec, &tv, &error) < 0) {
 		fprintf(stderr, "stepup: audit log: %s\n", error);
+		if (stepup_policy_audit_required(ctx->policy))
+			return -1;
+		fprintf(stderr, "stepup: audit.required = false: going on "
+			"without the record\n");
+	}
+	return 0;
+}
+
+int stepup_cli_audit_before(struct stepup_cli *cli,
+			    struct stepup_cli_ctx *ctx, const char *user,
+			    const char *reason, const char *not_done)
+{
+	if (stepup_cli_audit(ctx, "admin", user, "allow", reason) == 0)
+		return STEPUP_EXIT_OK;
+	stepup_cli_ctx_deinit(ctx);
+	return stepup_cli_audit_lost(cli, not_done);
+}
+
+int stepup_cli_audit_lost(struct stepup_cli *cli, const char *what)
+{
+	fprintf(stderr, "stepup: %s: its audit record could not be written "
+		"(free space or fix the audit log, then run the command "
+		"again)\n", what);
+	if (cli->json) {
+		printf("{\"error\":%s}\n", stepup_cli_json_str(t_strdup_printf(
+			"%s: its audit record could not be written", what)));
+	}
+	return STEPUP_EXIT_USAGE;
 }
 
 int stepup_cli_parse_days(const char *str, time_t *secs_r)

@@ -18,8 +18,17 @@ struct stepup_cli_ctx {
 	struct stepup_state *state;
 };
 
+enum stepup_cli_ctx_flags {
+	/* the command changes nothing: no audit log (which a non-root
+	   admin may not be able to open) */
+	STEPUP_CLI_CTX_READ_ONLY = 0x01,
+};
+
 /* Returns STEPUP_EXIT_OK or the exit status to return. */
 int stepup_cli_ctx_init(struct stepup_cli *cli, struct stepup_cli_ctx *ctx_r);
+int stepup_cli_ctx_init_flags(struct stepup_cli *cli,
+			      enum stepup_cli_ctx_flags flags,
+			      struct stepup_cli_ctx *ctx_r);
 void stepup_cli_ctx_deinit(struct stepup_cli_ctx *ctx);
 
 /* Load the policy named by cli (errors printed): exit status. */
@@ -29,10 +38,21 @@ int stepup_cli_load_policy(struct stepup_cli *cli,
 /* A user name as given: not empty, no control characters, not huge. */
 bool stepup_cli_user_valid(const char *user);
 
-/* An audit record for an enroll/admin action (failures printed). */
-void stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
-		      const char *user, const char *decision,
-		      const char *reason);
+/* An audit record for an enroll/admin action (failures printed). -1 if
+   it could not be written and the policy requires records
+   (audit.required): the caller does not make the change, or undoes it. */
+int stepup_cli_audit(struct stepup_cli_ctx *ctx, const char *event,
+		     const char *user, const char *decision,
+		     const char *reason);
+/* Say that what was not done (or undone) for want of its audit record;
+   returns the exit status. */
+int stepup_cli_audit_lost(struct stepup_cli *cli, const char *what);
+/* An admin change recorded before it is made (a removal is not undone
+   for want of space): STEPUP_EXIT_OK, or, without its record, ctx is
+   deinitialised, not_done said and the exit status returned. */
+int stepup_cli_audit_before(struct stepup_cli *cli,
+			    struct stepup_cli_ctx *ctx, const char *user,
+			    const char *reason, const char *not_done);
 
 /* A subcommand's options: "--name VALUE" sets *value, "--name" alone sets
    *flag (exactly one of the two is non-NULL). */
@@ -64,6 +84,16 @@ int stepup_cli_parse_days(const char *str, time_t *secs_r);
 void stepup_cli_notify(struct stepup_cli_ctx *ctx,
 		       enum stepup_notice_kind kind, const char *user,
 		       const char *detail, bool by_self);
+
+/* --json: from init on, a command that exits non-zero without printing
+   on stdout gets a JSON error there (its last stderr line); finish prints
+   it. */
+void stepup_cli_output_init(void);
+void stepup_cli_output_finish(int exit_status);
+
+/* libconfig text (a policy dump) as JSON appended to out. */
+int stepup_cli_config_to_json(const char *text, string_t *out,
+			      const char **error_r);
 
 /* JSON string (quoted, escaped) on the data stack. */
 const char *stepup_cli_json_str(const char *str);

@@ -94,8 +94,16 @@ static int cmd_add(struct stepup_cli *cli, int argc, char *argv[])
 		stepup_cli_ctx_deinit(&ctx);
 		return ret < 0 ? STEPUP_EXIT_USAGE : STEPUP_EXIT_REFUSED;
 	}
-	stepup_cli_audit(&ctx, "admin", user, "allow", t_strdup_printf(
-		"app password '%s' added", label));
+	if (stepup_cli_audit(&ctx, "admin", user, "allow", t_strdup_printf(
+		"app password '%s' added", label)) < 0) {
+		/* undo: no app password without its record */
+		if (stepup_state_app_password_revoke(ctx.state, user, label,
+						     &error) < 0)
+			fprintf(stderr, "stepup: undo failed: %s\n", error);
+		stepup_cli_ctx_deinit(&ctx);
+		return stepup_cli_audit_lost(cli, t_strdup_printf(
+			"app password '%s' for %s not added", label, user));
+	}
 	stepup_cli_notify(&ctx, STEPUP_NOTICE_APP_PASSWORD, user, label,
 			  FALSE);
 	if (cli->json) {
@@ -123,16 +131,23 @@ static int cmd_revoke(struct stepup_cli *cli, int argc, char *argv[])
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
+	ret = stepup_cli_audit_before(cli, &ctx, argv[2], t_strdup_printf(
+			"app password '%s' revoked", argv[3]), t_strdup_printf(
+			"app password '%s' of %s not revoked", argv[3],
+			argv[2]));
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_app_password_revoke(ctx.state, argv[2], argv[3],
 					       &error);
-	if (ret < 0)
+	if (ret <= 0) {
+		error = ret < 0 ? error : t_strdup_printf(
+			"%s has no app password labelled '%s'", argv[2],
+			argv[3]);
 		fprintf(stderr, "stepup: %s\n", error);
-	else if (ret == 0)
-		fprintf(stderr, "stepup: %s has no app password labelled "
-			"'%s'\n", argv[2], argv[3]);
-	else {
-		stepup_cli_audit(&ctx, "admin", argv[2], "allow",
-			t_strdup_printf("app password '%s' revoked", argv[3]));
+		(void)stepup_cli_audit(&ctx, "admin", argv[2], "deny",
+			t_strdup_printf("app password '%s' not revoked: %s",
+					argv[3], error));
+	} else {
 		if (cli->json)
 			printf("{\"revoked\":true}\n");
 		else

@@ -331,17 +331,17 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 	};
 	int ret;
 
-	static const char *const default_event = "open";
-
 	i_zero(&filter);
-	filter.event = default_event;
 	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0)
 		return stepup_cli_usage_error(REPORT_USAGE);
-	/* by default the opens and the approvals that led to them */
-	if (filter.event == default_event)
+	/* default: the folder decisions and the approvals that led to
+	   them; for one user (no folder asked for): everything of theirs,
+	   logins included */
+	if (!all && filter.event == NULL &&
+	    (filter.user == NULL || filter.mailbox != NULL)) {
+		filter.event = "open";
 		filter.also_event = "approval";
-	if (all)
-		filter.event = NULL;
+	}
 	if (since != NULL &&
 	    stepup_audit_parse_since(since, time(NULL), &filter.since,
 				     &error) < 0)

@@ -71,9 +71,11 @@ int cmd_import_oath(struct stepup_cli *cli, int argc, char *argv[])
 		fclose(in);
 		return ret;
 	}
-	json = t_str_new(1024);
+	/* both grow inside the per-line data stack frames: not on the
+	   data stack */
+	json = str_new(default_pool, 1024);
 	str_append(json, "{\"imported\":[");
-	secret = t_buffer_create(64);
+	secret = buffer_create_dynamic(default_pool, 64);
 	while (fgets(line, sizeof(line), in) != NULL) T_BEGIN {
 		lineno++;
 		line[strcspn(line, "\r\n")] = '\0';
@@ -117,10 +119,22 @@ int cmd_import_oath(struct stepup_cli *cli, int argc, char *argv[])
 						"enrolled: skipped\n", argv[1],
 						lineno, f[1]);
 					skipped++;
+				} else if (stepup_cli_audit(&ctx, "enroll",
+						f[1], "allow", "imported from a "
+						"pam_oath users file") < 0) {
+					/* undo: no enrollment without its
+					   record */
+					if (stepup_state_reset(ctx.state, f[1],
+							       &error) < 0) {
+						fprintf(stderr, "stepup: undo "
+							"failed: %s\n", error);
+					}
+					fprintf(stderr, "%s:%u: %s: not "
+						"imported: its audit record "
+						"could not be written\n",
+						argv[1], lineno, f[1]);
+					failed++;
 				} else {
-					stepup_cli_audit(&ctx, "enroll", f[1],
-						"allow", "imported from a "
-						"pam_oath users file");
 					str_printfa(json, "%s{\"user\":%s,"
 						"\"recovery_codes\":[",
 						imported == 0 ? "" : ",",
@@ -136,8 +150,12 @@ int cmd_import_oath(struct stepup_cli *cli, int argc, char *argv[])
 							printf(" %s", codes[i]);
 					}
 					str_append(json, "]}");
-					if (!cli->json)
+					if (!cli->json) {
+						/* each user's codes as soon
+						   as they exist */
 						printf("\n");
+						fflush(stdout);
+					}
 					imported++;
 				}
 			}
@@ -148,6 +166,7 @@ int cmd_import_oath(struct stepup_cli *cli, int argc, char *argv[])
 		}
 	} T_END;
 	fclose(in);
+	buffer_free(&secret);
 	str_printfa(json, "],\"skipped\":%u,\"failed\":%u}\n", skipped,
 		    failed);
 	if (cli->json)
@@ -155,6 +174,9 @@ int cmd_import_oath(struct stepup_cli *cli, int argc, char *argv[])
 	else
 		printf("%u imported, %u skipped, %u refused\n", imported,
 		       skipped, failed);
+	/* the recovery codes were in it */
+	safe_memset(str_c_modifiable(json), 0, str_len(json));
+	str_free(&json);
 	stepup_cli_ctx_deinit(&ctx);
 	return failed > 0 ? STEPUP_EXIT_REFUSED : STEPUP_EXIT_OK;
 }

@@ -16,10 +16,16 @@
 #include "approval-config.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define EXPLAIN_USAGE "usage: stepup policy explain [FILE] --user U " \
 	"--ip IP --protocol P [--mailbox M --auth A --mfa-age S] [--enrolled]"
+
+/* the protocols a rule may name (policy-schema-rule.c) */
+static const char *const explain_protocols[] = {
+	"imap", "pop3", "sieve", "submission", "lmtp", "doveadm", NULL
+};
 
 /* {"file":PATH,"valid":BOOL,"KEY":[LINES]} */
 static void print_check_json(const char *path, bool valid, const char *key,
@@ -51,13 +57,33 @@ static const char *const *check_files(const struct stepup_policy *policy)
 	return array_front(&problems);
 }
 
+/* Dovecot's auth process (its internal user) and the mail processes (the
+   mail users) read the policy too: a file only its owner may read passes
+   the parser as root and then refuses every login. */
+static const char *policy_unreadable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || (st.st_mode & 0044) != 0)
+		return NULL;
+	return t_strdup_printf("%s:0: mode %04o: only its owner can read it, "
+		"but Dovecot's auth process and the mail processes (the mail "
+		"users) read it too: chmod 0644 %s", path,
+		(unsigned int)(st.st_mode & 07777), path);
+}
+
 static int cmd_check(struct stepup_cli *cli, const char *path)
 {
 	struct stepup_policy *policy;
 	const char *error, *const *line, *const *problems;
 	int ret = STEPUP_EXIT_OK;
 
-	if (stepup_policy_load(path, &policy, &error) < 0) {
+	ret = stepup_policy_load(path, &policy, &error);
+	if (ret == 0 && (error = policy_unreadable(path)) != NULL) {
+		stepup_policy_unref(&policy);
+		ret = -1;
+	}
+	if (ret < 0) {
 		if (cli->json) {
 			print_check_json(path, FALSE, "errors",
 					 t_strsplit(error, "\n"));
@@ -66,6 +92,7 @@ static int cmd_check(struct stepup_cli *cli, const char *path)
 		}
 		return STEPUP_EXIT_REFUSED;
 	}
+	ret = STEPUP_EXIT_OK;
 	problems = check_files(policy);
 	line = stepup_policy_get_unenforced(policy);
 	if (*problems != NULL) {
@@ -96,10 +123,18 @@ static int cmd_dump(struct stepup_cli *cli, const char *path)
 		fprintf(stderr, "%s\n", error);
 		return STEPUP_EXIT_REFUSED;
 	}
-	if (cli->json)
-		printf("{\"policy\":%s}\n",
-		       stepup_cli_json_str(stepup_policy_dump(policy)));
-	else
+	if (cli->json) {
+		string_t *out = t_str_new(4096);
+
+		/* the same canonical form, as a JSON structure */
+		if (stepup_cli_config_to_json(stepup_policy_dump(policy), out,
+					      &error) < 0) {
+			fprintf(stderr, "stepup: policy dump: %s\n", error);
+			stepup_policy_unref(&policy);
+			return STEPUP_EXIT_USAGE;
+		}
+		printf("{\"policy\":%s}\n", str_c(out));
+	} else
 		fputs(stepup_policy_dump(policy), stdout);
 	stepup_policy_unref(&policy);
 	return STEPUP_EXIT_OK;
@@ -159,6 +194,10 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 		return stepup_cli_usage_error("--auth: password, app or totp");
 	if (mfa_age != NULL && str_to_uint(mfa_age, &age) < 0)
 		return stepup_cli_usage_error("--mfa-age: seconds");
+	if (!str_array_find(explain_protocols, protocol)) {
+		return stepup_cli_usage_error("--protocol: one of imap, pop3, "
+			"sieve, submission, lmtp, doveadm (not %s)", protocol);
+	}
 
 	if (stepup_policy_load(path, &policy, &error) < 0) {
 		fprintf(stderr, "%s\n", error);
@@ -181,7 +220,9 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 			d.grace ? "password (grace: not enrolled)" :
 			stepup_login_require_to_str(d.require), d.rule, d.reason,
 			d.audit_only);
-		ret = STEPUP_EXIT_OK;
+		/* exit 1 for a refusal, as every check */
+		ret = d.require == STEPUP_LOGIN_DENY ? STEPUP_EXIT_REFUSED :
+			STEPUP_EXIT_OK;
 	} else {
 		struct stepup_folder_query q;
 		struct stepup_folder_decision d;
@@ -200,7 +241,7 @@ static int cmd_explain(struct stepup_cli *cli, int argc, char *argv[])
 		print_decision(cli, "folder", stepup_folder_require_to_str(d.require),
 			       d.allow ? "allow" : "deny", d.rule, d.reason,
 			       d.audit_only);
-		ret = STEPUP_EXIT_OK;
+		ret = d.allow ? STEPUP_EXIT_OK : STEPUP_EXIT_REFUSED;
 	}
 	stepup_policy_unref(&policy);
 	return ret;

@@ -24,16 +24,24 @@ int cmd_recovery_codes(struct stepup_cli *cli, int argc, char *argv[])
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
+	/* recorded first: the old codes cannot be brought back */
+	ret = stepup_cli_audit_before(cli, &ctx, argv[1],
+		"recovery codes replaced", t_strdup_printf(
+			"recovery codes of %s not replaced", argv[1]));
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_new_recovery_codes(ctx.state, argv[1], &codes,
 					      &error);
 	if (ret <= 0) {
-		fprintf(stderr, "stepup: %s\n", ret < 0 ? error :
-			t_strdup_printf("%s is not enrolled", argv[1]));
+		error = ret < 0 ? error :
+			t_strdup_printf("%s is not enrolled", argv[1]);
+		fprintf(stderr, "stepup: %s\n", error);
+		(void)stepup_cli_audit(&ctx, "admin", argv[1], "deny",
+			t_strconcat("recovery codes not replaced: ", error,
+				    NULL));
 		stepup_cli_ctx_deinit(&ctx);
 		return ret < 0 ? STEPUP_EXIT_USAGE : STEPUP_EXIT_REFUSED;
 	}
-	stepup_cli_audit(&ctx, "admin", argv[1], "allow",
-			 "recovery codes replaced");
 	if (cli->json) {
 		printf("{\"user\":%s,\"recovery_codes\":[",
 		       stepup_cli_json_str(argv[1]));

@@ -23,15 +23,20 @@ int cmd_reset(struct stepup_cli *cli, int argc, char *argv[])
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
+	ret = stepup_cli_audit_before(cli, &ctx, argv[1],
+		"reset: TOTP, recovery codes, lockout and grants removed",
+		t_strdup_printf("%s not reset", argv[1]));
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_reset(ctx.state, argv[1], &error);
 	if (ret < 0) {
 		fprintf(stderr, "stepup: %s\n", error);
+		(void)stepup_cli_audit(&ctx, "admin", argv[1], "deny",
+				       t_strconcat("reset failed: ", error,
+						   NULL));
 		stepup_cli_ctx_deinit(&ctx);
 		return STEPUP_EXIT_USAGE;
 	}
-	stepup_cli_audit(&ctx, "admin", argv[1], "allow",
-			 ret > 0 ? "reset: TOTP, recovery codes, lockout and "
-			 "grants removed" : "reset: nothing to remove");
 	if (cli->json)
 		printf("{\"user\":%s,\"reset\":%s}\n",
 		       stepup_cli_json_str(argv[1]), ret > 0 ? "true" : "false");

@@ -186,7 +186,7 @@ int cmd_status(struct stepup_cli *cli, int argc, char *argv[])
 
 	if (argc != 2 || !stepup_cli_user_valid(argv[1]))
 		return stepup_cli_usage_error("usage: stepup status USER [--json]");
-	ret = stepup_cli_ctx_init(cli, &ctx);
+	ret = stepup_cli_ctx_init_flags(cli, STEPUP_CLI_CTX_READ_ONLY, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
 	ret = stepup_state_get_status(ctx.state, argv[1], &st, &error);

@@ -23,7 +23,7 @@ typedef int stepup_cmd_func_t(struct stepup_cli *cli, int argc, char *argv[]);
 
 stepup_cmd_func_t cmd_enroll, cmd_status, cmd_reset, cmd_app_password,
 	cmd_policy, cmd_audit, cmd_import_oath, cmd_recovery_codes,
-	cmd_approval_decide, cmd_invite, cmd_approval;
+	cmd_approval_decide, cmd_invite, cmd_approval, cmd_unlock, cmd_doctor;
 
 /* Print "stepup: <message>" to stderr and return STEPUP_EXIT_USAGE. */
 int stepup_cli_usage_error(const char *fmt, ...) ATTR_FORMAT(1, 2);

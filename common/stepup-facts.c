@@ -53,6 +53,14 @@ int stepup_facts_create_key(const char *path, const char **error_r)
 		*error_r = t_strdup_printf("open(%s) failed: %m", path);
 		return -1;
 	}
+	/* the mode the mail processes' group needs, whatever the umask
+	   (Dovecot's master runs with 0077) */
+	if (fchmod(fd, 0640) < 0) {
+		*error_r = t_strdup_printf("fchmod(%s) failed: %m", path);
+		i_close_fd(&fd);
+		i_unlink(path);
+		return -1;
+	}
 	random_fill(key, sizeof(key));
 	ret = write(fd, key, sizeof(key));
 	safe_memset(key, 0, sizeof(key));

@@ -240,8 +240,9 @@ int stepup_enroll_finish(const struct stepup_enroll_env *env,
 	if (ret < 0)
 		return -1;
 	if (ret == 0) {
-		return refuse(env, enr->user, "wrong confirmation code",
-			      reason_r, error_r);
+		return refuse(env, enr->user, code == NULL || code[0] == '\0' ?
+			      "no confirmation code given" :
+			      "wrong confirmation code", reason_r, error_r);
 	}
 	ret = redeem_invite(env, enr, &reason, error_r);
 	if (ret <= 0) {
@@ -273,8 +274,23 @@ int stepup_enroll_finish(const struct stepup_enroll_env *env,
 	if (stepup_enroll_audit(env, "enroll", enr->user, "allow",
 				enr->reenroll ? "TOTP re-enrolled: the old "
 				"secret, recovery codes and grants are "
-				"replaced" : "TOTP enrolled", error_r) < 0)
+				"replaced" : "TOTP enrolled", error_r) < 0) {
+		const char *undo_error;
+
+		/* no new enrollment without its record (a re-enrollment
+		   replaced the old secret: it cannot be undone) */
+		if (!enr->reenroll &&
+		    stepup_state_reset(env->state, enr->user,
+				       &undo_error) < 0) {
+			*error_r = t_strdup_printf("%s; undo failed: %s",
+						   *error_r, undo_error);
+		} else if (!enr->reenroll) {
+			*error_r = t_strdup_printf("%s: %s not enrolled (its "
+				"audit record could not be written)", *error_r,
+				enr->user);
+		}
 		return -1;
+	}
 	return 1;
 }
 

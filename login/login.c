@@ -51,14 +51,15 @@ static const char *ip_str(const struct ip_addr *ip)
 }
 
 /* One decision: a Dovecot event (stepup_decision, doc/events.md) and an
-   audit record. */
-static void
+   audit record. -1 if the record is required and was not written. */
+static int
 login_log(const struct stepup_login_env *env,
 	  const struct stepup_login_request *req, const char *stage,
 	  const char *decision, enum stepup_auth_level level,
 	  const char *rule, const char *reason)
 {
 	const char *error;
+	struct event *ev;
 	struct event_passthrough *e =
 		event_create_passthrough(env->event)->
 		set_name("stepup_decision")->
@@ -70,11 +71,23 @@ login_log(const struct stepup_login_env *env,
 		add_str("auth", stepup_auth_level_to_str(level))->
 		add_str("reason", reason);
 
-	e_info(e->event(), "login %s (stage=%s, rule=%s, auth=%s): %s",
+	/* every decision at info level, also without auth_verbose (which
+	   sets the auth request events' minimum level to warning) */
+	ev = e->event();
+
+	event_set_min_log_level(ev, LOG_TYPE_INFO);
+	e_info(ev, "login %s (stage=%s, rule=%s, auth=%s): %s",
 	       decision, stage, rule == NULL ? "-" : rule,
 	       stepup_auth_level_to_str(level), reason);
 
-	if (env->audit != NULL) {
+	if (env->audit == NULL) {
+		if (!env->audit_required)
+			return 0;
+		e_error(env->event, "audit: no audit log open%s%s",
+			env->audit_error == NULL ? "" : ": ",
+			env->audit_error == NULL ? "" : env->audit_error);
+		return -1;
+	} else {
 		struct stepup_audit_record rec = {
 			.event = "login",
 			.user = req->user,
@@ -91,9 +104,31 @@ login_log(const struct stepup_login_env *env,
 
 		if (gettimeofday(&tv, NULL) < 0)
 			i_fatal("gettimeofday() failed: %m");
-		if (stepup_audit_write(env->audit, &rec, &tv, &error) < 0)
+		if (stepup_audit_write(env->audit, &rec, &tv, &error) < 0) {
 			e_error(env->event, "audit: %s", error);
+			return env->audit_required ? -1 : 0;
+		}
 	}
+	return 0;
+}
+
+/* A decision that lets the login go on: without its record (when one is
+   required) the login is refused as a temporary failure instead. */
+static bool
+login_record(const struct stepup_login_env *env,
+	     const struct stepup_login_request *req, const char *stage,
+	     const char *decision, enum stepup_auth_level level,
+	     const char *rule, const char *reason,
+	     struct stepup_login_result *result_r)
+{
+	if (login_log(env, req, stage, decision, level, rule, reason) == 0)
+		return TRUE;
+	e_error(env->event, "login refused: its audit record could "
+		"not be written (fix the audit log, or set audit.required = "
+		"false in the policy to let logins through without records)");
+	result_r->action = STEPUP_LOGIN_ACTION_INTERNAL_FAIL;
+	result_r->client_reason = NULL;
+	return FALSE;
 }
 
 static void
@@ -103,7 +138,7 @@ login_fail_internal(const struct stepup_login_env *env,
 		    struct stepup_login_result *result_r)
 {
 	e_error(env->event, "%s", reason);
-	login_log(env, req, stage, "deny", STEPUP_AUTH_NONE, rule, reason);
+	(void)login_log(env, req, stage, "deny", STEPUP_AUTH_NONE, rule, reason);
 	result_r->action = STEPUP_LOGIN_ACTION_INTERNAL_FAIL;
 }
 
@@ -123,7 +158,7 @@ void stepup_login_refuse_mechanism(const struct stepup_login_env *env,
 		t_strdup_printf("mechanism %s cannot carry a one-time code: "
 				"use PLAIN or LOGIN", str_sanitize(mech, 32));
 
-	login_log(env, req, "1", "deny", STEPUP_AUTH_NONE, NULL, reason);
+	(void)login_log(env, req, "1", "deny", STEPUP_AUTH_NONE, NULL, reason);
 }
 
 /* Where a code appended to the password starts, or -1 if there is none:
@@ -154,8 +189,8 @@ stage1_continue(const struct stepup_login_env *env,
 					audit ? PENDING_AUDIT : "", what, NULL);
 	result_r->level = STEPUP_AUTH_PASSWORD;
 	result_r->rule = d->rule;
-	login_log(env, req, "1", "pending", STEPUP_AUTH_PASSWORD, d->rule,
-		  reason);
+	(void)login_record(env, req, "1", "pending", STEPUP_AUTH_PASSWORD,
+			   d->rule, reason, result_r);
 }
 
 static const char *format_date(time_t t)
@@ -214,14 +249,16 @@ void stepup_login_stage1(const struct stepup_login_env *env,
 
 	if (d.require == STEPUP_LOGIN_DENY) {
 		if (!audit) {
-			login_log(env, req, "1", "deny", STEPUP_AUTH_NONE,
-				  d.rule, d.reason);
+			(void)login_log(env, req, "1", "deny", STEPUP_AUTH_NONE,
+					d.rule, d.reason);
 			result_r->action = STEPUP_LOGIN_ACTION_FAIL;
 			return;
 		}
-		login_log(env, req, "1", "allow", STEPUP_AUTH_NONE, d.rule,
-			  t_strdup_printf("audit mode: enforce would deny: %s",
-					  d.reason));
+		if (!login_record(env, req, "1", "allow", STEPUP_AUTH_NONE,
+				  d.rule, t_strdup_printf(
+					"audit mode: enforce would deny: %s",
+					d.reason), result_r))
+			return;
 	}
 
 	/* An app password stands for the whole string. */
@@ -238,9 +275,10 @@ void stepup_login_stage1(const struct stepup_login_env *env,
 		if (ret > 0) {
 			result_r->action = STEPUP_LOGIN_ACTION_OK;
 			result_r->level = STEPUP_AUTH_APP;
-			login_log(env, req, "1", "allow", STEPUP_AUTH_APP,
-				  d.rule, t_strdup_printf(
-					"app password '%s'", label));
+			(void)login_record(env, req, "1", "allow",
+					   STEPUP_AUTH_APP, d.rule,
+					   t_strdup_printf("app password '%s'",
+							   label), result_r);
 			return;
 		}
 	}
@@ -336,14 +374,16 @@ stage2_refuse(const struct stepup_login_env *env,
 		   happened */
 		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_PASSWORD;
-		login_log(env, req, "2", "allow", STEPUP_AUTH_PASSWORD, rule,
-			  t_strdup_printf("audit mode: enforce would deny: %s",
-					  log_reason));
+		(void)login_record(env, req, "2", "allow",
+				   STEPUP_AUTH_PASSWORD, rule, t_strdup_printf(
+					"audit mode: enforce would deny: %s",
+					log_reason), result_r);
 		return;
 	}
 	result_r->action = STEPUP_LOGIN_ACTION_FAIL;
 	result_r->client_reason = client_reason;
-	login_log(env, req, "2", "deny", STEPUP_AUTH_NONE, rule, log_reason);
+	(void)login_log(env, req, "2", "deny", STEPUP_AUTH_NONE, rule,
+			log_reason);
 }
 
 void stepup_login_stage2(const struct stepup_login_env *env,
@@ -378,8 +418,9 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 	if (strcmp(what, PENDING_PASSWORD) == 0) {
 		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_PASSWORD;
-		login_log(env, req, "2", "allow", STEPUP_AUTH_PASSWORD, rule,
-			  "password verified");
+		(void)login_record(env, req, "2", "allow",
+				   STEPUP_AUTH_PASSWORD, rule,
+				   "password verified", result_r);
 		return;
 	}
 	if (strcmp(what, PENDING_MISSING) == 0) {
@@ -428,19 +469,22 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_TOTP;
 		result_r->mfa_time = info.mfa_time;
-		login_log(env, req, "2", "allow", STEPUP_AUTH_TOTP, rule,
-			  t_strdup_printf("reconnect (code verified %ld s ago)",
-					  (long)(req->now - info.mfa_time)));
+		(void)login_record(env, req, "2", "allow", STEPUP_AUTH_TOTP,
+				   rule, t_strdup_printf(
+					"reconnect (code verified %ld s ago)",
+					(long)(req->now - info.mfa_time)),
+				   result_r);
 		return;
 	case STEPUP_VERIFY_OK:
 		result_r->action = STEPUP_LOGIN_ACTION_OK;
 		result_r->level = STEPUP_AUTH_TOTP;
 		result_r->mfa_time = info.mfa_time;
-		login_log(env, req, "2", "allow", STEPUP_AUTH_TOTP, rule,
-			  info.recovery_code_used ? t_strdup_printf(
-				"recovery code accepted (%u left)",
-				info.recovery_codes_left) :
-			  "totp code verified");
+		(void)login_record(env, req, "2", "allow", STEPUP_AUTH_TOTP,
+				   rule, info.recovery_code_used ?
+				   t_strdup_printf(
+					"recovery code accepted (%u left)",
+					info.recovery_codes_left) :
+				   "totp code verified", result_r);
 		return;
 	case STEPUP_VERIFY_WRONG:
 		stage2_refuse(env, req, audit, rule, REASON_WRONG_CODE,

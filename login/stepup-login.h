@@ -24,7 +24,12 @@ struct stepup_audit;
 struct stepup_login_env {
 	const struct stepup_policy *policy;	/* NULL: no good policy */
 	struct stepup_state *state;		/* NULL: state unavailable */
-	struct stepup_audit *audit;		/* NULL: no audit log */
+	struct stepup_audit *audit;		/* NULL: no audit log open */
+	/* audit.required: a login whose record cannot be written (or with
+	   no log open) is refused with a temporary failure */
+	bool audit_required;
+	/* why audit is NULL, for the refusal's log line (may be NULL) */
+	const char *audit_error;
 	/* a stepup event (stepup_event_create()): parent of the
 	   decision events, its prefix on every log line */
 	struct event *event;

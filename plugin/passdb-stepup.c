@@ -46,12 +46,18 @@ struct stepup_passdb_global {
 	struct stepup_state *state;
 	char *state_path;
 	struct stepup_audit *audit;
+	/* the path audit is open at (or failed to open: audit_error) */
+	char *audit_path, *audit_error;
 	char *nonce;
 	struct event *event;
 	/* signs the facts handed to the mail processes; empty: none */
 	buffer_t *facts_key;
 	/* makes the sessions' audit tokens (root only); empty: none */
 	buffer_t *audit_key;
+	/* the key file facts_key was (or failed to be) loaded from */
+	char *facts_key_path;
+	/* facts_key could not be loaded and that was logged */
+	bool facts_key_failed;
 };
 
 static struct stepup_passdb_global *global;
@@ -72,12 +78,13 @@ static void stepup_policy_changed(const struct stepup_policy *old,
 
 /* Also as root: the key file may be readable only by root and the mail
    processes' group. Made on first start if missing. */
-static void stepup_global_load_facts_key(const struct stepup_policy *policy)
+static void stepup_global_load_facts_key(const char *path)
 {
-	const char *path = stepup_policy_get_session_key_file(policy);
 	const char *error;
 	int ret;
 
+	i_free(global->facts_key_path);
+	global->facts_key_path = i_strdup(path);
 	ret = stepup_facts_create_key(path, &error);
 	if (ret > 0) {
 		e_info(global->event, "created %s: give the mail "
@@ -87,14 +94,39 @@ static void stepup_global_load_facts_key(const struct stepup_policy *policy)
 	if (ret < 0 ||
 	    stepup_facts_load_key(path, global->facts_key, &error) < 0) {
 		buffer_set_used_size(global->facts_key, 0);
+		global->facts_key_failed = TRUE;
 		e_error(global->event, "session key: %s: sessions "
-			"will have no level in the mail processes", error);
+			"will have no level in the mail processes (fix it, then "
+			"doveadm reload)", error);
 	}
 	if (stepup_facts_load_audit_key(path, global->audit_key, &error) < 0) {
 		buffer_set_used_size(global->audit_key, 0);
 		e_error(global->event, "audit token key: %s: mail "
 			"processes will not be able to record folder "
 			"decisions", error);
+	}
+}
+
+/* The audit log of the policy in force, opened when first needed and
+   again while it cannot be: a directory created after the start is picked
+   up without a reload. */
+static void stepup_global_audit(const struct stepup_policy *policy)
+{
+	const char *path = stepup_policy_get_audit_path(policy);
+	const char *error;
+
+	if (global->audit != NULL && path != NULL &&
+	    strcmp(global->audit_path, path) == 0)
+		return;
+	stepup_audit_close(&global->audit);
+	i_free(global->audit_path);
+	i_free(global->audit_error);
+	if (path == NULL)
+		return;
+	global->audit_path = i_strdup(path);
+	if (stepup_audit_open(path, &global->audit, &error) < 0) {
+		global->audit_error = i_strdup(error);
+		return;
 	}
 }
 
@@ -128,19 +160,77 @@ static void stepup_global_ref(const char *policy_path)
 				    &policy, &error) < 0) {
 		e_error(global->event, "%s: logins will be refused "
 			"until the policy is fixed", error);
+		/* still as root: the key the fixed policy will most likely
+		   name (not created: the policy may name another one), so
+		   that sessions get their level without a reload */
+		global->facts_key_path =
+			i_strdup(STEPUP_DEFAULT_SESSION_KEY_FILE);
+		if (stepup_facts_load_key(global->facts_key_path,
+					  global->facts_key, &error) < 0)
+			buffer_set_used_size(global->facts_key, 0);
+		if (stepup_facts_load_key(stepup_facts_audit_key_path(
+				STEPUP_DEFAULT_SESSION_KEY_FILE),
+				global->audit_key, &error) < 0)
+			buffer_set_used_size(global->audit_key, 0);
 		return;
 	}
 	for (line = stepup_policy_get_unenforced(policy); *line != NULL; line++)
 		e_warning(global->event, "policy: %s", *line);
 	audit_path = stepup_policy_get_audit_path(policy);
-	if (audit_path != NULL &&
-	    stepup_audit_open(audit_path, &global->audit, &error) < 0)
-		e_error(global->event, "audit log: %s", error);
+	stepup_global_audit(policy);
+	if (global->audit_error != NULL) {
+		e_error(global->event, "audit log: %s: %s",
+			global->audit_error, stepup_policy_audit_required(policy) ?
+			"logins will be refused until it can be written "
+			"(create the directory, writable by the auth process's "
+			"user; see stepup doctor)" :
+			"logins go on without records (audit.required = false)");
+	}
+	if (audit_path == NULL) {
+		e_warning(global->event, "the policy has no "
+			  "audit.path: no decision is recorded");
+	} else if (!stepup_policy_audit_required(policy)) {
+		e_warning(global->event, "audit.required = false: "
+			  "logins go on when their audit record cannot be "
+			  "written");
+	}
 	/* the policy this process starts with, then every reload */
 	stepup_policy_changed(NULL, policy, NULL, NULL);
 	stepup_policy_cache_set_callback(global->policy_cache,
 					 stepup_policy_changed, NULL);
-	stepup_global_load_facts_key(policy);
+	stepup_global_load_facts_key(stepup_policy_get_session_key_file(policy));
+}
+
+/* The policy in force names another key file than the one loaded at
+   start (the policy was invalid then, or session.key_file changed): load
+   it if this process still can, else say what to do, once. */
+static void stepup_global_check_facts_key(const struct stepup_policy *policy)
+{
+	const char *path = stepup_policy_get_session_key_file(policy);
+	const char *error;
+
+	if (global->facts_key_path != NULL &&
+	    strcmp(global->facts_key_path, path) == 0 &&
+	    (global->facts_key->used > 0 || global->facts_key_failed))
+		return;
+	i_free(global->facts_key_path);
+	global->facts_key_path = i_strdup(path);
+	global->facts_key_failed = FALSE;
+	if (stepup_facts_load_key(path, global->facts_key, &error) < 0) {
+		buffer_set_used_size(global->facts_key, 0);
+		global->facts_key_failed = TRUE;
+		e_error(global->event, "session key: %s was not loaded "
+			"when the auth process started (%s): sessions have no "
+			"level in the mail processes until `doveadm reload`",
+			path, error);
+	}
+	if (stepup_facts_load_key(stepup_facts_audit_key_path(path),
+				  global->audit_key, &error) < 0) {
+		buffer_set_used_size(global->audit_key, 0);
+		e_error(global->event, "audit token key: %s: mail "
+			"processes cannot record folder decisions until "
+			"`doveadm reload`", error);
+	}
 }
 
 static void stepup_global_unref(void)
@@ -149,6 +239,8 @@ static void stepup_global_unref(void)
 	if (--global->refcount > 0)
 		return;
 	stepup_audit_close(&global->audit);
+	i_free(global->audit_path);
+	i_free(global->audit_error);
 	if (global->state != NULL)
 		stepup_state_deinit(&global->state);
 	stepup_policy_cache_deinit(&global->policy_cache);
@@ -161,6 +253,7 @@ static void stepup_global_unref(void)
 	safe_memset(buffer_get_modifiable_data(global->audit_key, NULL), 0,
 		    global->audit_key->used);
 	buffer_free(&global->audit_key);
+	i_free(global->facts_key_path);
 	i_free(global->state_path);
 	i_free(global->nonce);
 	i_free(global->policy_path);
@@ -245,6 +338,25 @@ static bool is_stepup(const struct auth_passdb *p, enum stepup_passdb_stage stag
 	"skip = never  result_failure = return-fail  " \
 	"result_internalfail = return-fail })"
 
+/* A passdb as the admin wrote it: "passdb NAME { driver = D  args = A }"
+   (Dovecot gives no file:line for it). */
+static const char *passdb_describe(const struct auth_passdb *p)
+{
+	const struct auth_passdb_settings *set = p->set;
+	const char *args = set->args == NULL ? "" : set->args;
+
+	return t_strdup_printf("passdb %s%s{ driver = %s%s%s }",
+		set->name == NULL || set->name[0] == '\0' ? "" : set->name,
+		set->name == NULL || set->name[0] == '\0' ? "" : " ",
+		set->driver, args[0] == '\0' ? "" : "  args = ", args);
+}
+
+#define CHAIN_DEBIAN_HELP \
+	" (on Debian, conf.d/10-auth.conf includes auth-system.conf.ext, " \
+	"a PAM passdb, before conf.d/90-stepup.conf: comment out that " \
+	"!include line and keep the PAM passdb between the two stepup " \
+	"stages, as in doc/examples/conf.d/90-stepup.conf)"
+
 /* Refuse to run with a chain that could let a login through without the
    second stage, or that could skip the password. */
 static void stepup_validate_chain(const struct auth_passdb *first)
@@ -252,8 +364,14 @@ static void stepup_validate_chain(const struct auth_passdb *first)
 	const struct auth_passdb *p, *last = NULL;
 	unsigned int n = 0;
 
-	if (first == NULL || !is_stepup(first, STEPUP_PASSDB_STAGE_LOGIN))
+	if (first == NULL)
 		i_fatal("passdb stepup: must be the first passdb" CHAIN_HELP);
+	if (!is_stepup(first, STEPUP_PASSDB_STAGE_LOGIN)) {
+		i_fatal("passdb stepup: must be the first passdb, but the "
+			"first is %s%s" CHAIN_HELP, passdb_describe(first),
+			strcmp(first->set->driver, "pam") == 0 ?
+			CHAIN_DEBIAN_HELP : "");
+	}
 	if (first->result_success != AUTH_DB_RULE_RETURN_OK ||
 	    first->result_failure != AUTH_DB_RULE_RETURN_FAIL ||
 	    first->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
@@ -330,14 +448,18 @@ stepup_request_env(struct auth_request *request,
 	i_zero(env_r);
 	env_r->event = stepup_event_create(authdb_event(request), NULL);
 	env_r->nonce = global->nonce;
-	env_r->audit = global->audit;
 	if (stepup_policy_cache_get(global->policy_cache, ioloop_time,
 				    &policy, &error) < 0) {
 		e_error(env_r->event, "%s", error);
 	} else {
 		env_r->policy = policy;
 		env_r->state = stepup_global_state(policy);
+		stepup_global_audit(policy);
+		stepup_global_check_facts_key(policy);
+		env_r->audit_required = stepup_policy_audit_required(policy);
 	}
+	env_r->audit = global->audit;
+	env_r->audit_error = global->audit_error;
 
 	i_zero(req_r);
 	req_r->user = request->fields.user;

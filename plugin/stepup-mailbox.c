@@ -308,6 +308,11 @@ stepup_mailbox_check(struct mailbox *box, enum stepup_folder_access access)
 			T_MAIL_ERR_MAILBOX_NOT_FOUND(box->vname));
 		break;
 	case STEPUP_FOLDER_ERROR_NEED_TOTP:
+		if (suser->facts_unverified) {
+			mail_storage_set_error(box->storage, MAIL_ERROR_TEMP,
+					       MSG_NO_FACTS);
+			break;
+		}
 		mail_storage_set_error(box->storage, MAIL_ERROR_PERM,
 				       MSG_NEED_TOTP);
 		break;

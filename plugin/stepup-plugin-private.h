@@ -45,6 +45,9 @@
 #define MSG_FETCH_LIMIT STEPUP_MSG_FETCH_LIMIT
 #define MSG_NO_AUDIT \
 	"This folder cannot be opened right now (audit log unavailable)."
+#define MSG_NO_FACTS \
+	"This folder cannot be opened right now (the server cannot " \
+	"confirm how you logged in: tell your mail administrator)."
 #define MSG_NO_POLICY \
 	"This folder cannot be opened right now (access policy unavailable)."
 
@@ -63,6 +66,9 @@ struct stepup_user {
 	   are not sessions of the user */
 	bool delivery:1;
 	bool admin:1;
+	/* the passdb sent facts this process could not verify (no key,
+	   no signature): a server problem, not the user's login */
+	bool facts_unverified:1;
 	/* in the stepup category, with its log prefix */
 	struct event *event;
 	struct stepup_policy_cache *policy_cache;

@@ -101,15 +101,30 @@ static void stepup_user_read_facts(struct mail_user *user,
 	if (stepup_facts_load_key(stepup_policy_get_session_key_file(policy),
 				  key, &error) < 0) {
 		e_error(suser->event, "session key: %s: the session "
-			"has no login level", error);
+			"has no login level (the mail processes need read "
+			"access: chgrp to the mail users' group, mode 0640; "
+			"see stepup doctor)", error);
+		suser->facts_unverified = TRUE;
 		return;
 	}
 	if (!stepup_facts_verify(key, user->username, user->session_id,
 				 level, mfa_time == NULL ? "" : mfa_time,
 				 rule == NULL ? "" : rule, sig)) {
-		e_warning(suser->event, "the session's login facts "
-			  "are not signed by the stepup passdb (set by a "
-			  "userdb?): the session has no login level");
+		suser->facts_unverified = sig == NULL;
+		if (sig == NULL) {
+			e_warning(suser->event, "the session's login facts "
+				  "carry no signature: the auth process has no "
+				  "session key (see 'stepup: session key' in "
+				  "its log; fix, then doveadm reload): the "
+				  "session has no login level");
+		} else {
+			e_warning(suser->event, "the session's login facts "
+				  "do not match the session key (set by a "
+				  "userdb, or %s changed since the auth process "
+				  "started: doveadm reload): the session has no "
+				  "login level",
+				  stepup_policy_get_session_key_file(policy));
+		}
 		safe_memset(buffer_get_modifiable_data(key, NULL), 0, key->used);
 		return;
 	}

@@ -9,7 +9,6 @@
 #include "policy-schema.h"
 
 #define POLICY_DEFAULT_STATE_PATH "/var/lib/dovecot/stepup"
-#define POLICY_DEFAULT_SESSION_KEY_FILE "/etc/dovecot/stepup-session.key"
 #define POLICY_DEFAULT_APPROVAL_TIMEOUT_SECS 5
 #define POLICY_DEFAULT_APPROVAL_WAIT_SECS 30
 
@@ -57,7 +56,7 @@ void policy_apply_defaults(struct stepup_policy *policy)
 	if (policy->state_path == NULL && policy->state_redis == NULL)
 		policy->state_path = POLICY_DEFAULT_STATE_PATH;
 	if (policy->session_key_file == NULL)
-		policy->session_key_file = POLICY_DEFAULT_SESSION_KEY_FILE;
+		policy->session_key_file = STEPUP_DEFAULT_SESSION_KEY_FILE;
 }
 
 void policy_free(struct stepup_policy **_policy)

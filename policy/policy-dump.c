@@ -252,6 +252,8 @@ const char *stepup_policy_dump(const struct stepup_policy *policy)
 	if (policy->audit_path != NULL) {
 		str_append(out, "audit = {\n");
 		append_kv(out, "  ", "path", policy->audit_path);
+		if (policy->audit_optional)
+			str_append(out, "  required = false;\n");
 		str_append(out, "};\n");
 	}
 	if (policy->approval.url != NULL)

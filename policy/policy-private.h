@@ -71,6 +71,8 @@ struct stepup_policy {
 	pool_t pool;
 	int refcount;
 	bool audit_mode;
+	/* audit.required = false: decisions go on without their record */
+	bool audit_optional;
 	struct stepup_totp_settings totp;
 	const char *state_path, *state_redis, *audit_path;
 	struct stepup_audit_settings audit;

@@ -129,8 +129,16 @@ static const struct policy_block anomaly_block = {
 	.name = "audit.anomalies", .keys = anomaly_keys
 };
 
+static void audit_required(struct policy_parser *p,
+			   const struct policy_value *v,
+			   void *context ATTR_UNUSED)
+{
+	p->policy->audit_optional = !v->boolean;
+}
+
 static const struct policy_key audit_keys[] = {
 	{ "path", POLICY_KEY_PATH, POLICY(audit_path) },
+	{ "required", POLICY_KEY_BOOL, .func = audit_required },
 	{ "reads", POLICY_KEY_STRING, .func = audit_reads },
 	{ "reads_per_session", POLICY_KEY_UINT, POLICY(audit.reads_per_session),
 	  .min = 1, .max = 10000000 },

@@ -102,6 +102,11 @@ stepup_policy_get_audit(const struct stepup_policy *policy)
 	return &policy->audit;
 }
 
+bool stepup_policy_audit_required(const struct stepup_policy *policy)
+{
+	return policy->audit_path != NULL && !policy->audit_optional;
+}
+
 const char *
 stepup_policy_get_session_key_file(const struct stepup_policy *policy)
 {

@@ -108,7 +108,11 @@ struct stepup_audit_settings {
 };
 const struct stepup_audit_settings *
 stepup_policy_get_audit(const struct stepup_policy *policy);
-/* session.key_file (default /etc/dovecot/stepup-session.key): signs the
+/* audit.required (default true): a login or admin change whose audit
+   record cannot be written is refused */
+bool stepup_policy_audit_required(const struct stepup_policy *policy);
+#define STEPUP_DEFAULT_SESSION_KEY_FILE "/etc/dovecot/stepup-session.key"
+/* session.key_file (default STEPUP_DEFAULT_SESSION_KEY_FILE): signs the
    session facts the passdb hands to the mail processes */
 const char *
 stepup_policy_get_session_key_file(const struct stepup_policy *policy);

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """The demo: a sandbox Dovecot on loopback with the stepup modules and the
 sample policy. `demo.py start` starts it and walks through what it shows;
-`demo.py stop` stops it and removes the sandbox."""
+`demo.py stop` stops it and removes the sandbox (its logs included).
+
+The sandbox lives outside the checkout (/run/stepup-demo, or
+$STEPUP_DEMO_DIR), where Dovecot's unprivileged users can reach it
+whatever the checkout's location (root's home is 0700 on Debian). A demo
+left running (killed midway, or from an older checkout) is stopped first;
+a failure stops the sandbox's Dovecot and says why, without a traceback."""
 
 import datetime
 import imaplib
-import signal
 import json
 import os
 import re
@@ -21,23 +26,11 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
 from dovecot_harness import Dovecot, built  # noqa: E402
 
-ROOT = os.path.join(TOP, "_demo")
-IMAP_PORT, POP3_PORT = 10143, 10110
-APPROVAL_PORT = 10443
-APPROVAL_DIR = ROOT + "-endpoint"
-# an approval folder: the demo's endpoint says "pending", then approves
-APPROVAL_POLICY = """
-approval = {
-  url = "https://127.0.0.1:%d/v1/requests";
-  key_file = "%s/approval.key";
-  ca_file = "%s/ca/ca.pem";
-  timeout = "5s";
-  wait = "20s";
-  failmode = "closed";
-};
-""" % (APPROVAL_PORT, APPROVAL_DIR, APPROVAL_DIR)
-APPROVAL_RULE = ('  { name = "hr"; mailbox = "Confidentiel"; '
-                 'require = "approval"; grant = "15m"; },\n')
+ROOT = os.environ.get("STEPUP_DEMO_DIR", "/run/stepup-demo")
+# where older versions kept the sandbox
+OLD_ROOT = os.path.join(TOP, "_demo")
+IMAP_PORT = int(os.environ.get("STEPUP_DEMO_IMAP_PORT", "10143"))
+POP3_PORT = int(os.environ.get("STEPUP_DEMO_POP3_PORT", "10110"))
 USERS = {"demo": "demopw", "alice@example.org": "alicepw"}
 
 
@@ -51,34 +44,8 @@ def sample_policy():
     enroll_by = (datetime.date.today() + datetime.timedelta(days=60))
     text = text.replace('enroll_by = "2027-01-31"',
                         'enroll_by = "%s"' % enroll_by.isoformat())
-    text = text.replace("/var/log/dovecot/stepup-audit.jsonl",
+    return text.replace("/var/log/dovecot/stepup-audit.jsonl",
                         "{t}/log/audit.jsonl")
-    text = text.replace('  { name = "rest";', APPROVAL_RULE +
-                        '  { name = "rest";')
-    return text + APPROVAL_POLICY
-
-
-def start_endpoint():
-    """The test suite's HTTPS approval endpoint (a throw-away CA), in the
-    mode "pending for 3 s, then approved"; it runs until demo.py stop."""
-    os.makedirs(APPROVAL_DIR, mode=0o755, exist_ok=True)
-    os.chmod(APPROVAL_DIR, 0o755)
-    key = os.path.join(APPROVAL_DIR, "approval.key")
-    with open(key, "w") as f:
-        f.write(os.urandom(32).hex() + "\n")
-    os.chmod(key, 0o600)
-    out = open(os.path.join(APPROVAL_DIR, "endpoint.out"), "w")
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(TOP, "tests", "integration",
-                                      "approval_endpoint.py"),
-         os.path.join(APPROVAL_DIR, "ca"), str(APPROVAL_PORT), key,
-         "pending_then_approve", "3"],
-        stdout=subprocess.PIPE, stderr=out, text=True,
-        start_new_session=True)
-    info = json.loads(proc.stdout.readline())
-    with open(os.path.join(APPROVAL_DIR, "endpoint.pid"), "w") as f:
-        f.write(str(proc.pid))
-    return info
 
 
 def step(title):
@@ -129,10 +96,9 @@ def folder_step_up(dc, stepup, totp):
                    capture_output=True,
                    input="From: minister@example.org\r\nSubject: "
                    "budget\r\n\r\nThe draft budget.\r\n")
-    r = subprocess.run(stepup + ["app-password", "add", "demo", "--label",
-                                 "phone", "--json"], capture_output=True,
-                       text=True, env=dc.client_env(), check=True)
-    app = json.loads(r.stdout)["password"]
+    app = run_json(stepup + ["app-password", "add", "demo", "--label",
+                             "phone", "--json"], env=dc.client_env())[
+                                 "password"]
     print("stepup app-password add demo --label phone: a phone's mail app "
           "logs in with a password of its own, without a code")
     print("app password, SELECT INBOX -> " + imap_open("demo", app, "INBOX"))
@@ -143,47 +109,74 @@ def folder_step_up(dc, stepup, totp):
           (code, imap_open("demo", "demopw" + code, "Direction")))
 
 
-def approval_step(dc, stepup):
-    step("Approval: the Confidentiel folder opens only when the approval "
-         "endpoint says so (folder rule 'hr'); this demo's endpoint keeps "
-         "the request pending for 3 s, then approves")
-    dc.doveadm("mailbox", "create", "-u", "demo", "Confidentiel",
-               check=True)
-    imap = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
-    imap.login("demo", "demopw")
-    print("a1 SELECT Confidentiel   (a password-only session: demo is in "
-          "its grace period)")
-    start = time.time()
-    typ, data = imap.select("Confidentiel")
-    for line in imap.untagged_responses.get("OK", []):
-        if b"[ALERT]" in line:
-            print("* OK " + line.decode())
-    print("a1 %s %s   (after %.1f s)" % (typ, data[0].decode(),
-                                          time.time() - start))
-    imap.close()
-    typ, _ = imap.select("Confidentiel")
-    print("a2 SELECT Confidentiel -> %s at once: the grant lasts 15 minutes "
-          "for demo from 127.0.0.1" % typ)
-    imap.logout()
-    show("stepup status demo   (the grant)", subprocess.run(
-        stepup + ["status", "demo"], capture_output=True, text=True))
-    show("stepup approval revoke demo Confidentiel", subprocess.run(
-        stepup + ["approval", "revoke", "demo", "Confidentiel"],
-        capture_output=True, text=True))
+class DemoError(Exception):
+    pass
+
+
+def unreachable_dir(path):
+    """The first directory above path that others cannot enter, or None:
+    Dovecot's own users (dovecot, the mail users) must reach the sandbox."""
+    path = os.path.abspath(path)
+    while True:
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        if os.path.exists(parent) and not os.stat(parent).st_mode & 0o001:
+            return parent
+        path = parent
+
+
+def port_in_use(port):
+    return Dovecot._listening(port)
 
 
 def start():
     stop(quiet=True)
-    endpoint = start_endpoint()
+    busy = [p for p in (IMAP_PORT, POP3_PORT) if port_in_use(p)]
+    if busy:
+        raise DemoError(
+            "port %s on 127.0.0.1 is in use by another program (not a demo "
+            "this checkout knows of); see `ss -ltnp 'sport = :%d'` and stop "
+            "it, then run the demo again" % (
+                " and ".join(map(str, busy)), busy[0]))
+    blocked = unreachable_dir(ROOT)
+    if blocked:
+        raise DemoError(
+            "the sandbox %s is inside %s, which Dovecot's users cannot "
+            "enter (mode %o): set STEPUP_DEMO_DIR to a directory they can "
+            "reach (e.g. under /run or /tmp)" % (
+                ROOT, blocked, os.stat(blocked).st_mode & 0o777))
     dc = Dovecot(name="stepup-demo", users=USERS, policy=sample_policy(),
                  root=ROOT, imap_port=IMAP_PORT, pop3_port=POP3_PORT,
                  detach=True)
+    try:
+        walk_through(dc)
+    except BaseException:
+        # never leave a half-started demo behind
+        log = dc.log_tail(20) if dc.t else ""
+        dc.stop()
+        if log:
+            print("\nlast lines of the sandbox's Dovecot log:\n" + log,
+                  file=sys.stderr)
+        raise
+
+
+def run_json(cmd, **kwargs):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        raise DemoError("%s failed (exit %d): %s" % (
+            " ".join(cmd[2:]), r.returncode,
+            (r.stderr or r.stdout).strip()))
+
+
+def walk_through(dc):
     dc.start()
     stepup = [built("stepup"), "--policy", dc.policy_path]
     step("A sandbox Dovecot runs on 127.0.0.1 with the stepup modules")
-    print("config:  %s\nlog:     %s\npolicy:  %s (doc/examples/stepup.conf "
-          "and an approval rule)\napproval endpoint: %s"
-          % (dc.conf, dc.log_path, dc.policy_path, endpoint["url"]))
+    print("config:  %s\nlog:     %s\npolicy:  %s (doc/examples/stepup.conf)"
+          % (dc.conf, dc.log_path, dc.policy_path))
     show("stepup policy check", subprocess.run(
         stepup + ["policy", "check"], capture_output=True, text=True))
 
@@ -195,14 +188,19 @@ def start():
                         capture_output=True, text=True))
     print("IMAP login demo/demopw -> " + imap_try("demo", "demopw"))
 
-    approval_step(dc, stepup)
-
     step("Enrollment: stepup enroll demo (the QR code goes to the "
          "authenticator app)")
     proc = subprocess.Popen(stepup + ["enroll", "demo", "--json"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, env=dc.client_env())
-    first = json.loads(proc.stdout.readline())
+    line = proc.stdout.readline()
+    try:
+        first = json.loads(line)
+    except ValueError:
+        proc.kill()
+        _, err = proc.communicate(timeout=60)
+        raise DemoError("stepup enroll demo failed: %s" % (
+            err.strip() or line.strip() or "no output"))
     print(first["qr"])
     print("URI (holds the secret, shown only here): " + first["uri"])
     secret = pyotp.parse_uri(first["uri"]).secret
@@ -210,8 +208,11 @@ def start():
     confirm = totp.at(time.time() - 30)
     print("the app shows a code; typing it confirms the enrollment: %s"
           % confirm)
-    out, _ = proc.communicate(confirm + "\n", timeout=60)
-    result = json.loads(out.strip().splitlines()[-1])
+    out, err = proc.communicate(confirm + "\n", timeout=60)
+    try:
+        result = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise DemoError("stepup enroll demo failed: %s" % err.strip())
     print("enrolled: %s; recovery codes (shown once): %s ..." %
           (result["enrolled"], ", ".join(result["recovery_codes"][:3])))
 
@@ -230,8 +231,7 @@ def start():
     step("Every decision is in the Dovecot log and the audit log")
     for line in dc.log().splitlines():
         if ("stepup: login" in line and "stage=2" in line) or \
-                ("stepup: open" in line and ": Info: " in line) or \
-                "stepup-audit: approval:" in line:
+                ("stepup: open" in line and ": Info: " in line):
             print("  log: " + line.split(": ", 1)[1])
     audit = os.path.join(ROOT, "log", "audit.jsonl")
     with open(audit) as f:
@@ -250,43 +250,70 @@ def start():
 
     step("Try it yourself")
     print("Connect any IMAP client to 127.0.0.1 port %d (no TLS), POP3 on "
-          "port %d.\nUsers: %s (demo is enrolled: append the code from an "
-          "app set up with the URI above)" % (IMAP_PORT, POP3_PORT, ", ".join(
-              "%s / %s" % kv for kv in USERS.items())))
+          "port %d." % (IMAP_PORT, POP3_PORT))
+    print("  demo / demopw: enrolled; append the code from an app set up "
+          "with the URI above")
+    print("  alice@example.org / alicepw: in the 'cabinet' group, whose rule "
+          "needs a code and has no grace:\n    enroll her first: %s "
+          "--policy %s enroll alice@example.org" % (
+              built("stepup"), dc.policy_path))
     print("Watch the log:  tail -f %s" % dc.log_path)
-    print("Stop the demo:  bash scripts/demo.sh stop")
+    print("Stop the demo:  bash scripts/demo.sh stop   (removes %s, logs "
+          "included)" % ROOT)
+
+
+def stop_sandbox(root):
+    """Stop the Dovecot of a sandbox (bounded wait); whether one ran."""
+    conf = os.path.join(root, "etc", "dovecot.conf")
+    pidfile = os.path.join(root, "run", "master.pid")
+    if not os.path.exists(conf):
+        return False
+    subprocess.run(["doveadm", "-c", conf, "stop"], capture_output=True,
+                   timeout=60)
+    for _ in range(100):
+        if not os.path.exists(pidfile):
+            break
+        time.sleep(0.1)
+    if os.path.exists(pidfile):
+        # doveadm could not reach it: the master's pid file says who
+        with open(pidfile) as f:
+            pid = f.read().strip()
+        if pid.isdigit():
+            subprocess.run(["kill", pid], capture_output=True)
+            for _ in range(50):
+                if not os.path.exists("/proc/" + pid):
+                    break
+                time.sleep(0.1)
+    return True
 
 
 def stop(quiet=False):
-    conf = os.path.join(ROOT, "etc", "dovecot.conf")
-    if os.path.exists(conf):
-        subprocess.run(["doveadm", "-c", conf, "stop"], capture_output=True)
-        pidfile = os.path.join(ROOT, "run", "master.pid")
-        for _ in range(100):
-            if not os.path.exists(pidfile):
-                break
-            time.sleep(0.1)
-    pidfile = os.path.join(APPROVAL_DIR, "endpoint.pid")
-    if os.path.exists(pidfile):
-        with open(pidfile) as f:
-            pid = int(f.read().strip() or 0)
-        try:
-            if pid > 0:
-                os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    shutil.rmtree(APPROVAL_DIR, ignore_errors=True)
-    if os.path.isdir(ROOT):
-        shutil.rmtree(ROOT, ignore_errors=True)
-        if not quiet:
-            print("demo stopped")
+    stopped = False
+    for root in (ROOT, OLD_ROOT):
+        if stop_sandbox(root):
+            stopped = True
+        if os.path.isdir(root):
+            shutil.rmtree(root, ignore_errors=True)
+            if not quiet:
+                print("removed the sandbox %s (its logs included)" % root)
+    if not quiet:
+        print("demo stopped" if stopped else "no demo was running")
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "start"
+    try:
+        if cmd == "start":
+            start()
+        elif cmd == "stop":
+            stop()
+        else:
+            sys.exit("usage: demo.py start|stop")
+    except DemoError as e:
+        sys.exit("demo: %s" % e)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+        sys.exit("demo: failed: %s" % e)
 
 
 if __name__ == "__main__":
-    cmd = sys.argv[1] if len(sys.argv) > 1 else "start"
-    if cmd == "start":
-        start()
-    elif cmd == "stop":
-        stop()
-    else:
-        sys.exit("usage: demo.py start|stop")
+    main()

@@ -71,6 +71,8 @@ struct audit_client {
 /* the category and "stepup-audit: " prefix of every log line */
 static struct event *audit_event;
 static struct stepup_audit *audit_log;
+/* audit.path; while audit_log could not be opened it is tried again on
+   each write (a directory created after the start is picked up) */
 static char *audit_log_path;
 static struct audit_client *clients;
 static struct stepup_fetch_counter *fetch_counter;
@@ -111,8 +113,14 @@ static int audit_write(const struct stepup_audit_record *rec,
 {
 	struct timeval now;
 
+	if (audit_log == NULL && audit_log_path != NULL &&
+	    stepup_audit_open(audit_log_path, &audit_log, error_r) == 0) {
+		e_info(audit_event, "%s opened: folder decisions are "
+		       "recorded", audit_log_path);
+	}
 	if (audit_log == NULL) {
-		*error_r = "no audit log open";
+		if (audit_log_path == NULL)
+			*error_r = "no audit log open";
 		return -1;
 	}
 	if (gettimeofday(&now, NULL) < 0)
@@ -263,7 +271,7 @@ static void anchor_log(void *context ATTR_UNUSED)
 {
 	const char *hash, *ts, *error;
 
-	if (audit_log_path == NULL)
+	if (audit_log_path == NULL || audit_log == NULL)
 		return;
 	if (stepup_audit_last_record(audit_log_path, &hash, &ts, &error) < 0) {
 		i_error("stepup-audit: anchor: %s", error);
@@ -410,10 +418,11 @@ static void audit_open_log(const char *policy_path)
 			  "decisions are not recorded", policy_path);
 	} else if (stepup_audit_open(path, &audit_log, &error) < 0) {
 		e_error(audit_event, "%s: folder decisions cannot be "
-			"recorded", error);
-	} else {
-		audit_log_path = i_strdup(path);
+			"recorded (folders with rules are refused) until it can "
+			"be written by the stepup-audit service's user", error);
 	}
+	if (path != NULL)
+		audit_log_path = i_strdup(path);
 	reads_per_session = stepup_policy_get_audit(policy)->reads_per_session;
 	anchor_interval_secs = stepup_policy_get_audit(policy)->anchor_interval_secs;
 	stepup_policy_unref(&policy);
@@ -472,6 +481,7 @@ int main(int argc, char *argv[])
 		    token_key->used);
 	buffer_free(&token_key);
 	event_unref(&audit_event);
+	i_free(audit_log_path);
 	master_service_deinit(&master_service);
 	return 0;
 }

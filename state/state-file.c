@@ -26,6 +26,7 @@
 #include "state-private.h"
 
 #include <stdio.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -314,6 +315,14 @@ static const struct state_backend_vfuncs state_file_vfuncs = {
 	.get_key = state_file_get_key,
 };
 
+static const char *uid_name(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	return pw == NULL ? t_strdup_printf("uid %u", (unsigned int)uid) :
+		t_strdup(pw->pw_name);
+}
+
 int stepup_state_init_dir(const char *path, struct stepup_state **state_r,
 			  const char **error_r)
 {
@@ -324,6 +333,16 @@ int stepup_state_init_dir(const char *path, struct stepup_state **state_r,
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		if (errno == EACCES && stat(path, &st) == 0 &&
+		    st.st_uid != geteuid()) {
+			/* say whose it is and what to run */
+			*error_r = t_strdup_printf("%s (%s is owned by %s, "
+				"mode %04o, not by this process's user %s: "
+				"chown -R %s %s)", *error_r, path,
+				uid_name(st.st_uid),
+				(unsigned int)(st.st_mode & 07777),
+				uid_name(geteuid()), uid_name(geteuid()), path);
+		}
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -332,9 +351,11 @@ int stepup_state_init_dir(const char *path, struct stepup_state **state_r,
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		*error_r = t_strdup_printf("%s is owned by uid %u, not by this "
-			"process's user (uid %u)", path,
-			(unsigned int)st.st_uid, (unsigned int)geteuid());
+		*error_r = t_strdup_printf("%s is owned by %s, not by this "
+			"process's user %s (the state directory belongs to "
+			"Dovecot's auth process user: chown -R %s %s)", path,
+			uid_name(st.st_uid), uid_name(geteuid()),
+			uid_name(geteuid()), path);
 		i_close_fd(&fd);
 		return -1;
 	}

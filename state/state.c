@@ -351,6 +351,19 @@ int stepup_state_verify_code_reconnect(struct stepup_state *state,
 		ret = stepup_totp_verify(&rec_set, rec->secret->data,
 					 rec->secret->used, now, code,
 					 &counter, error_r);
+		if (ret == 0 && rec->last_counter > 0 && rec_set.period > 0 &&
+		    (uint64_t)now / rec_set.period < rec->last_counter) {
+			/* This server's clock is behind the step of the last
+			   accepted code (stepped back): the user's current
+			   code is "in the future" here. Look around that
+			   step instead: an older code is a replay, never a
+			   failure; the next steps are codes the user really
+			   sees now. */
+			ret = stepup_totp_verify(&rec_set, rec->secret->data,
+				rec->secret->used,
+				(time_t)(rec->last_counter * rec_set.period),
+				code, &counter, error_r);
+		}
 		if (ret < 0) {
 			txn_end(&txn);
 			return -1;
@@ -513,6 +526,27 @@ int stepup_state_reset(struct stepup_state *state, const char *user,
 	ret = txn_commit(&txn, error_r);
 	txn_end(&txn);
 	return ret < 0 ? -1 : (had ? 1 : 0);
+}
+
+int stepup_state_unlock(struct stepup_state *state, const char *user,
+			const char **error_r)
+{
+	struct state_txn txn;
+	bool had;
+	int ret;
+
+	if (txn_begin(state, user, &txn, error_r) < 0)
+		return -1;
+	had = txn.rec.failures != 0 || txn.rec.locked_until != 0;
+	if (!had) {
+		txn_end(&txn);
+		return 0;
+	}
+	txn.rec.failures = 0;
+	txn.rec.locked_until = 0;
+	ret = txn_commit(&txn, error_r);
+	txn_end(&txn);
+	return ret < 0 ? -1 : 1;
 }
 
 int stepup_state_get_status(struct stepup_state *state, const char *user,

@@ -138,6 +138,12 @@ int stepup_state_new_recovery_codes(struct stepup_state *state,
 int stepup_state_reset(struct stepup_state *state, const char *user,
 		       const char **error_r);
 
+/* End a lockout and forget the failed codes; the enrollment, recovery
+   codes, grants and app passwords stay. 1 there was a lockout or failures,
+   0 there was nothing to end. */
+int stepup_state_unlock(struct stepup_state *state, const char *user,
+			const char **error_r);
+
 struct stepup_app_password_info {
 	const char *label;
 	time_t created, expires, last_used;

@@ -262,7 +262,7 @@ class Dovecot:
             self.t = tempfile.mkdtemp(prefix="su-", dir="/tmp")
         os.chmod(self.t, 0o755)
         for d in ("etc", "run", "dstate", "log", "mail", "plugins",
-                  "authmods"):
+                  "authmods", "bin"):
             os.mkdir(os.path.join(self.t, d))
         os.chmod(os.path.join(self.t, "log"), 0o777)
         dovecot = pwd.getpwnam("dovecot")
@@ -290,13 +290,17 @@ class Dovecot:
                      os.path.join(self.t, "authmods"))
         for so in ("lib90_stepup_plugin.so", "lib95_imap_stepup_plugin.so"):
             shutil.copy2(built(so), os.path.join(self.t, "plugins"))
+        # the service runs as Dovecot's internal user, who may not reach
+        # the build tree (a checkout in a 0700 home)
+        audit_service = os.path.join(self.t, "bin", "stepup-audit")
+        shutil.copy2(built("stepup-audit"), audit_service)
 
         self.imap_port = self.fixed_ports[0] or free_port()
         self.pop3_port = self.fixed_ports[1] or free_port()
         self._write("etc/dovecot.conf", CONF_TEMPLATE.format(
             name=self.name + os.path.basename(self.t), t=self.t,
             imap_port=self.imap_port, pop3_port=self.pop3_port,
-            audit_service=built("stepup-audit"),
+            audit_service=audit_service,
             passdbs=self.fmt(self.passdbs), extra=self.fmt(self.extra)))
         if self.setup_hook is not None:
             self.setup_hook(self)

@@ -348,9 +348,8 @@ def test_audit_report_says_who_opened_what(dc, tmp_path):
     out = json.loads(r.stdout)
     assert out["intact"] is True and out["records"]
     assert {x["user"] for x in out["records"]} == {"pw"}
-    # folder decisions and the approvals that led to them by default
-    assert "open" in {x["event"] for x in out["records"]}
-    assert {x["event"] for x in out["records"]} <= {"open", "approval"}
+    # one user alone: their logins too (issue 23, item 10)
+    assert {"login", "open"} <= {x["event"] for x in out["records"]}
     r = stepup(dc, "audit", "report", "--user", "tot", "--all", "--json")
     events = {x["event"] for x in json.loads(r.stdout)["records"]}
     assert {"login", "open", "enroll"} <= events, events

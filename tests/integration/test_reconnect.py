@@ -178,9 +178,10 @@ def test_userdb_cannot_forge_session_facts(dovecot_factory):
     ok, _, sel = login(inst, "mal", "malpw", select="Direction")
     assert ok
     assert sel[0] == "NO" and "two-step login" in sel[1]
-    assert "not signed by the stepup passdb" in inst.log_since(mark)
+    assert "do not match the session key (set by a userdb" in \
+        inst.log_since(mark)
     # an honest password session: the same refusal, and no warning
     mark = inst.log_mark()
     ok, _, sel = login(inst, "ok", "okpw", select="Direction")
     assert ok and "two-step login" in sel[1]
-    assert "not signed" not in inst.log_since(mark)
+    assert "do not match the session key" not in inst.log_since(mark)

@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <signal.h>
 
 static const char *tmp_dir;
 
@@ -147,6 +149,65 @@ static void test_audit_partial_line_recovery(void)
 					       &error) == -1);
 	test_assert(records == 2);
 	test_assert(strstr(error, "line 3") != NULL);
+	test_end();
+}
+
+/* A full filesystem, as a file size limit: the write that does not fit
+   fails, leaves no partial line, and the chain goes on once there is
+   room. */
+static void test_audit_write_out_of_space(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/full.jsonl", NULL);
+	struct timeval tv = { .tv_sec = 1764038400 };
+	const char *error, *data;
+	unsigned int records;
+	struct stat st;
+	size_t size;
+	int status;
+	pid_t pid;
+
+	test_begin("audit: a write that does not fit leaves no partial line");
+	pid = fork();
+	if (pid == 0) {
+		struct stepup_audit *audit;
+		struct rlimit rl;
+		off_t before;
+
+		if (stepup_audit_open(path, &audit, &error) < 0 ||
+		    stepup_audit_write(audit, &rec_login, &tv, &error) < 0)
+			_exit(1);
+		if (stat(path, &st) < 0)
+			_exit(2);
+		before = st.st_size;
+		/* room for half a record more */
+		(void)signal(SIGXFSZ, SIG_IGN);
+		rl.rlim_cur = rl.rlim_max = before + before / 2;
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+			_exit(3);
+		if (stepup_audit_write(audit, &rec_login, &tv, &error) == 0)
+			_exit(4);
+		if (strstr(error, "write(") == NULL)
+			_exit(5);
+		if (stat(path, &st) < 0 || st.st_size != before)
+			_exit(6);
+		_exit(0);
+	}
+	test_assert(waitpid(pid, &status, 0) == pid);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* space freed: the next writer chains on */
+	{
+		struct stepup_audit *audit;
+
+		test_assert(stepup_audit_open(path, &audit, &error) == 0);
+		test_assert(stepup_audit_write(audit, &rec_login, &tv,
+					       &error) == 0);
+		stepup_audit_close(&audit);
+	}
+	data = read_file(path, &size);
+	test_assert(stepup_audit_verify_buffer(data, size, &records,
+					       &error) == 0);
+	/* the start record, then both records */
+	test_assert(records == 3);
 	test_end();
 }
 
@@ -779,6 +840,7 @@ int main(void)
 		test_audit_format,
 		test_audit_chain,
 		test_audit_partial_line_recovery,
+		test_audit_write_out_of_space,
 		test_audit_concurrent_writers,
 		test_audit_rotation,
 		test_audit_copytruncate_window,

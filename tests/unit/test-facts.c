@@ -64,6 +64,16 @@ static void test_facts_key_file(void)
 	test_assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640 &&
 		    st.st_size == 32);
 	test_assert(stepup_facts_create_key(path, &error) == 0);
+	/* a strict umask (Dovecot's master) still gives 0640 */
+	{
+		const char *path2 = t_strconcat(tmp_dir, "/umask.key", NULL);
+		mode_t old = umask(0077);
+
+		test_assert(stepup_facts_create_key(path2, &error) == 1);
+		test_assert(stat(path2, &st) == 0 &&
+			    (st.st_mode & 0777) == 0640);
+		umask(old);
+	}
 	test_assert(stepup_facts_load_key(path, key, &error) == 0);
 	test_assert(key->used == 32);
 	/* writable by group: refused */

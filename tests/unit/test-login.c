@@ -7,10 +7,15 @@
 #include "stepup-state.h"
 #include "stepup-totp.h"
 #include "stepup-login.h"
+#include "stepup-audit.h"
 
 #include <stdio.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <signal.h>
 
 #define SECRET "12345678901234567890"
 #define T0 1764000000
@@ -173,6 +178,73 @@ static void test_login_no_policy(void)
 	test_end();
 }
 
+/* A login that would go on but whose audit record cannot be written is
+   refused (temporary failure); refusals stay refusals. */
+static void test_login_audit_required(void)
+{
+	struct stepup_login_env env2 = env;
+	struct stepup_login_result r1, r2;
+	const char *path, *error;
+	int status;
+	pid_t pid;
+
+	test_begin("login: no audit record, no login (audit.required)");
+	/* the log could not be opened */
+	env2.audit = NULL;
+	env2.audit_required = TRUE;
+	env2.audit_error = "open(/nonexistent/audit.jsonl) failed: ENOENT";
+	{
+		struct stepup_login_env saved = env;
+
+		env = env2;
+		test_expect_errors(2);
+		login("bob", "10.1.2.3", "bobpw", &r1, &r2);
+		test_assert(r1.action == STEPUP_LOGIN_ACTION_INTERNAL_FAIL);
+		test_expect_no_more_errors();
+		/* a deny stays a deny (its record is lost, logged) */
+		test_expect_errors(1);
+		login("mallory", "192.0.2.1", "pw", &r1, &r2);
+		test_assert(r1.action == STEPUP_LOGIN_ACTION_FAIL);
+		test_expect_no_more_errors();
+		/* audit.required = false: logins go on */
+		env.audit_required = FALSE;
+		login("bob", "10.1.2.3", "bobpw", &r1, &r2);
+		test_assert(r2.action == STEPUP_LOGIN_ACTION_OK);
+		env = saved;
+	}
+
+	/* the log is open but the filesystem is full (a file size limit,
+	   in a child so the limit ends with it) */
+	path = t_strconcat(tmp_dir, "/audit.jsonl", NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { 0, 0 };
+
+		int null_fd;
+
+		if (stepup_audit_open(path, &env.audit, &error) < 0)
+			_exit(1);
+		env.audit_required = TRUE;
+		/* the size limit would also stop the log lines when stderr
+		   is a file (make check): they go to /dev/null */
+		null_fd = open("/dev/null", O_WRONLY);
+		if (null_fd == -1 || dup2(null_fd, STDERR_FILENO) < 0 ||
+		    dup2(null_fd, STDOUT_FILENO) < 0)
+			_exit(4);
+		(void)signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+			_exit(2);
+		test_expect_errors(2);
+		login("bob", "10.1.2.3", "bobpw", &r1, &r2);
+		if (r1.action != STEPUP_LOGIN_ACTION_INTERNAL_FAIL)
+			_exit(3);
+		_exit(0);
+	}
+	test_assert(waitpid(pid, &status, 0) == pid);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	test_end();
+}
+
 static void setup(void)
 {
 	struct stepup_state *state;
@@ -205,6 +277,7 @@ int main(void)
 		test_login_flows,
 		test_login_stage2_needs_stage1,
 		test_login_no_policy,
+		test_login_audit_required,
 		teardown,
 		NULL
 	};

@@ -115,6 +115,18 @@ static void test_state_single_use(void)
 	/* a clock turned back cannot bring old codes back */
 	test_assert(verify(state, "alice", code_at(T0 - 60), T0 - 60, &info) ==
 		    STEPUP_VERIFY_REPLAY);
+	/* the clock stepped back 60 s after a code of T0 + 30 was taken:
+	   the user's current code is accepted, an older one is a replay,
+	   and neither counts as a failure */
+	test_assert(verify(state, "alice", code_at(T0 + 60), T0 - 30, &info) ==
+		    STEPUP_VERIFY_OK);
+	test_assert(verify(state, "alice", code_at(T0 + 60), T0 - 30, &info) ==
+		    STEPUP_VERIFY_REPLAY);
+	test_assert(verify(state, "alice", code_at(T0 + 30), T0 - 30, &info) ==
+		    STEPUP_VERIFY_REPLAY);
+	test_assert(verify(state, "alice", code_at(T0 + 90), T0 - 20, &info) ==
+		    STEPUP_VERIFY_OK);
+	test_assert(info.failures == 0);
 	/* 8 digits never match a 6-digit enrollment */
 	test_assert(verify(state, "alice", "94287082", T0, &info) ==
 		    STEPUP_VERIFY_WRONG);
