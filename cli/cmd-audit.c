@@ -335,10 +335,10 @@ static int cmd_report(struct stepup_cli *cli, int argc, char *argv[])
 	if (stepup_cli_parse_options_args(argc, argv, 2, opts, &args) < 0)
 		return stepup_cli_usage_error(REPORT_USAGE);
 	/* default: the folder decisions and the approvals that led to
-	   them; for one user (no folder asked for): everything of theirs,
-	   logins included */
+	   them; for one user (no folder asked for, no --reads): everything
+	   of theirs, logins included */
 	if (!all && filter.event == NULL &&
-	    (filter.user == NULL || filter.mailbox != NULL)) {
+	    (reads || filter.user == NULL || filter.mailbox != NULL)) {
 		filter.event = "open";
 		filter.also_event = "approval";
 	}

@@ -306,11 +306,13 @@ static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 	}
 	if (strcmp(rule_or(doveconf_get(last, "driver"), "?"), "stepup") != 0 ||
 	    !arg_has(doveconf_get(last, "args"), "stage=verify") ||
-	    strcmp(rule_or(doveconf_get(last, "skip"), "never"),
-		   "unauthenticated") != 0) {
+	    (strcmp(rule_or(doveconf_get(last, "skip"), "never"),
+		    "never") != 0 &&
+	     strcmp(rule_or(doveconf_get(last, "skip"), "never"),
+		    "unauthenticated") != 0)) {
 		report(doc, FALSE, "passdb chain", t_strdup_printf(
 			"the last passdb is driver = %s, not stepup "
-			"stage=verify with skip = unauthenticated",
+			"stage=verify with skip = never (or unauthenticated)",
 			rule_or(doveconf_get(last, "driver"), "?")),
 			"end the chain with the stage=verify passdb of "
 			"doc/examples/conf.d/90-stepup.conf");
