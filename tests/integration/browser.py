@@ -75,11 +75,27 @@ class Browser:
 
     def submit(self, button):
         """Click a form's button and wait for the page it brings."""
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
+        from selenium.common.exceptions import (
+            StaleElementReferenceException, WebDriverException)
         old = self.find("html")
         button.click()
-        WebDriverWait(self.driver, 15).until(ec.staleness_of(old))
+
+        def left(_driver):
+            # Chromium sometimes answers a question about a node of the
+            # page just left with "unhandled inspector error: Node with
+            # given id does not belong to the document" instead of a stale
+            # element: that page is gone too
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as e:
+                if "does not belong to the document" in str(e):
+                    return True
+                raise
+        WebDriverWait(self.driver, 15).until(left)
 
     def text(self):
         return self.find("body").text
