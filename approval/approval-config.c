@@ -6,6 +6,7 @@
 #include "str.h"
 #include "base64.h"
 #include "safe-memset.h"
+#include "stepup-file.h"
 #include "approval-request.h"
 #include "approval-config.h"
 
@@ -59,15 +60,11 @@ static int pem_file_check(const char *path, bool secret, const char *what,
 	ssize_t ret;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+	fd = stepup_file_open(AT_FDCWD, path, O_RDONLY | O_NONBLOCK, 0,
+			      secret ? &stepup_file_check_secret :
+			      &stepup_file_check_config, NULL, NULL, error_r);
+	if (fd == -1)
 		return -1;
-	}
-	if (stepup_approval_file_check_fd(fd, path, secret, error_r) < 0) {
-		i_close_fd(&fd);
-		return -1;
-	}
 	while (str_len(data) < PEM_FILE_MAX &&
 	       (ret = read(fd, buf, sizeof(buf))) > 0)
 		str_append_data(data, buf, ret);

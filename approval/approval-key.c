@@ -5,11 +5,11 @@
 #include "buffer.h"
 #include "safe-memset.h"
 #include "str-sanitize.h"
+#include "stepup-file.h"
 #include "approval-key.h"
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 struct stepup_approval_keyring {
 	pool_t pool;
@@ -30,36 +30,6 @@ bool stepup_approval_key_id_is_valid(const char *id)
 	return TRUE;
 }
 
-int stepup_approval_file_check_fd(int fd, const char *path, bool secret,
-				  const char **error_r)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0) {
-		*error_r = t_strdup_printf("fstat(%s) failed: %m", path);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*error_r = t_strdup_printf("%s is not a regular file", path);
-		return -1;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		*error_r = t_strdup_printf("%s must be owned by root or uid %s",
-					   path, dec2str(geteuid()));
-		return -1;
-	}
-	if ((st.st_mode & (secret ? 0027 : 0022)) != 0) {
-		*error_r = t_strdup_printf(secret ?
-			"%s must not be writable by group or readable by "
-			"others (mode %04o; use 0600 or 0640)" :
-			"%s must not be writable by group or others "
-			"(mode %04o)", path,
-			(unsigned int)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
 /* Read the file into buf (size STEPUP_APPROVAL_KEY_MAX + 2): the caller
    wipes buf. Returns the key's length or -1. */
 static ssize_t key_file_read(const char *path, unsigned char *buf,
@@ -69,15 +39,10 @@ static ssize_t key_file_read(const char *path, unsigned char *buf,
 	ssize_t ret;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd == -1) {
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+	fd = stepup_file_open(AT_FDCWD, path, O_RDONLY | O_NONBLOCK, 0,
+			      &stepup_file_check_secret, NULL, NULL, error_r);
+	if (fd == -1)
 		return -1;
-	}
-	if (stepup_approval_file_check_fd(fd, path, TRUE, error_r) < 0) {
-		i_close_fd(&fd);
-		return -1;
-	}
 	while (len < buf_size &&
 	       (ret = read(fd, buf + len, buf_size - len)) != 0) {
 		if (ret < 0) {

@@ -30,12 +30,6 @@ static inline bool stepup_approval_is_alnum(char c)
 		(c >= 'A' && c <= 'Z');
 }
 
-/* The checks of a file the approval client reads (fstat of fd): a
-   regular file owned by root or by us, not writable by group or others;
-   secret: not readable by others either. */
-int stepup_approval_file_check_fd(int fd, const char *path, bool secret,
-				  const char **error_r);
-
 /* Check a key file without keeping its bytes (stepup policy check): the
    same checks as stepup_approval_keyring_add_file(). */
 int stepup_approval_key_file_check(const char *path, const char **error_r);

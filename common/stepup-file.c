@@ -11,6 +11,12 @@ const struct stepup_file_check stepup_file_check_config = {
 	.mode_hint = "not writable by group or others is required: chmod go-w",
 };
 
+const struct stepup_file_check stepup_file_check_secret = {
+	.uid = (uid_t)-1, .forbidden_mode = 0027,
+	.mode_hint = "must not be writable by group or readable by others: "
+		"use 0600 or 0640",
+};
+
 static int
 file_check(const char *name, const struct stat *st,
 	   const struct stepup_file_check *check, const char **error_r)

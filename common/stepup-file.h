@@ -18,6 +18,9 @@ struct stepup_file_check {
 /* Configuration (the policy, the session key): owned by root or this
    process, not writable by group or others. */
 extern const struct stepup_file_check stepup_file_check_config;
+/* A secret (a key): owned by root or this process, not writable by group,
+   not readable by others (0600 or 0640). */
+extern const struct stepup_file_check stepup_file_check_secret;
 
 /* Open path (relative to dir_fd; AT_FDCWD for none) with flags plus
    O_NOFOLLOW | O_CLOEXEC: never through a symlink, only a regular file,

@@ -127,8 +127,8 @@ def test_check_approval_ca_and_client_files(tmp_path):
     assert r.returncode == 1
     assert r.stdout.splitlines() == [
         "%s: approval.ca_file: %s holds no PEM CERTIFICATE" % (path, notpem),
-        "%s: approval.client_key: %s must not be writable by group or "
-        "readable by others (mode 0644; use 0600 or 0640)" % (path, ckey)]
+        "%s: approval.client_key: %s has mode 0644 (must not be writable "
+        "by group or readable by others: use 0600 or 0640)" % (path, ckey)]
 
 
 def test_check_approval_syntax(tmp_path):
