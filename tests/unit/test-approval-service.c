@@ -8,6 +8,7 @@
 #include "lib.h"
 #include "str.h"
 #include "test-common.h"
+#include "test-tmpdir.h"
 #include "stepup-state.h"
 #include "approval-key.h"
 #include "approval-sign.h"
@@ -605,14 +606,5 @@ int main(void)
 		test_event_deinit,
 		NULL
 	};
-	char cmd[sizeof(tmp_dir) + 16];
-	int ret;
-
-	if (mkdtemp(tmp_dir) == NULL)
-		i_fatal("mkdtemp: %m");
-	ret = test_run(test_functions);
-	i_snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_dir);
-	if (system(cmd) != 0)
-		ret = 1;
-	return ret;
+	return test_run_in_tmpdir(tmp_dir, test_functions);
 }

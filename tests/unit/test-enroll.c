@@ -5,6 +5,7 @@
 #include "buffer.h"
 #include "net.h"
 #include "test-common.h"
+#include "test-tmpdir.h"
 #include "stepup-policy.h"
 #include "stepup-state.h"
 #include "stepup-audit.h"
@@ -464,14 +465,5 @@ int main(void)
 		test_enroll_notice,
 		NULL
 	};
-	char cmd[sizeof(tmp_dir) + 16];
-	int ret;
-
-	if (mkdtemp(tmp_dir) == NULL)
-		i_fatal("mkdtemp: %m");
-	ret = test_run(test_functions);
-	i_snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_dir);
-	if (system(cmd) != 0)
-		ret = 1;
-	return ret;
+	return test_run_in_tmpdir(tmp_dir, test_functions);
 }

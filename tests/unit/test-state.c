@@ -4,6 +4,7 @@
 #include "str.h"
 #include "net.h"
 #include "test-common.h"
+#include "test-tmpdir.h"
 #include "stepup-totp.h"
 #include "stepup-state.h"
 #include "state-private.h"
@@ -788,14 +789,5 @@ int main(void)
 		test_state_lock_bounded,
 		NULL
 	};
-	char cmd[sizeof(tmp_dir) + 16];
-	int ret;
-
-	if (mkdtemp(tmp_dir) == NULL)
-		i_fatal("mkdtemp: %m");
-	ret = test_run(test_functions);
-	i_snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_dir);
-	if (system(cmd) != 0)
-		ret = 1;
-	return ret;
+	return test_run_in_tmpdir(tmp_dir, test_functions);
 }
