@@ -26,15 +26,21 @@ static int cmd_approval_revoke(struct stepup_cli *cli, const char *user,
 		return ret;
 	/* as the policy and the service see it: '/' and INBOX */
 	mailbox = stepup_policy_normalize_mailbox(folder, '/', "", TRUE);
+	/* no revoke without its record */
+	ret = stepup_cli_audit_before(cli, &ctx, user, t_strdup_printf(
+		"approval revoke %s: its grants and requests end", mailbox),
+		t_strdup_printf("nothing revoked for %s", user));
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
 	ret = stepup_state_approval_revoke(ctx.state, user, mailbox, &error);
 	if (ret < 0) {
 		fprintf(stderr, "stepup: %s\n", error);
+		(void)stepup_cli_audit(&ctx, "admin", user, "deny",
+				       t_strconcat("approval revoke failed: ",
+						   error, NULL));
 		stepup_cli_ctx_deinit(&ctx);
 		return STEPUP_EXIT_USAGE;
 	}
-	stepup_cli_audit(&ctx, "admin", user, "allow", t_strdup_printf(
-		"approval revoke %s: %d grant(s) and request(s) ended",
-		mailbox, ret));
 	if (cli->json) {
 		printf("{\"user\":%s,\"mailbox\":%s,\"revoked\":%d}\n",
 		       stepup_cli_json_str(user), stepup_cli_json_str(mailbox),

@@ -202,6 +202,8 @@ int cmd_enroll(struct stepup_cli *cli, int argc, char *argv[])
 
 	code = read_code_line();
 	ret = stepup_enroll_finish(&env, enr, code, &codes, &reason, &error);
+	if (code != NULL)
+		safe_memset((char *)code, 0, strlen(code));
 	stepup_enroll_free(&enr);
 	if (ret <= 0) {
 		if (ret < 0)

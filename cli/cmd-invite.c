@@ -42,17 +42,24 @@ int cmd_invite(struct stepup_cli *cli, int argc, char *argv[])
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	if (stepup_state_invite_add(ctx.state, user, expires, now, &code,
-				    &error) < 0) {
-		fprintf(stderr, "stepup: %s\n", error);
-		stepup_cli_ctx_deinit(&ctx);
-		return STEPUP_EXIT_USAGE;
-	}
 	if (gmtime_r(&expires, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		i_unreached();
-	stepup_cli_audit(&ctx, "admin", user, "allow", t_strdup_printf(
-		"invitation issued, valid until %s", date));
+	/* no invitation without its record */
+	ret = stepup_cli_audit_before(cli, &ctx, user, t_strdup_printf(
+		"invitation issued, valid until %s", date),
+		t_strdup_printf("no invitation issued for %s", user));
+	if (ret != STEPUP_EXIT_OK)
+		return ret;
+	if (stepup_state_invite_add(ctx.state, user, expires, now, &code,
+				    &error) < 0) {
+		fprintf(stderr, "stepup: %s\n", error);
+		(void)stepup_cli_audit(&ctx, "admin", user, "deny",
+				       t_strconcat("invitation failed: ",
+						   error, NULL));
+		stepup_cli_ctx_deinit(&ctx);
+		return STEPUP_EXIT_USAGE;
+	}
 	if (cli->json) {
 		printf("{\"user\":%s,\"invite\":\"%s\",\"expires\":\"%s\"}\n",
 		       stepup_cli_json_str(user), code, date);

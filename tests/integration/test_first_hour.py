@@ -166,6 +166,12 @@ def test_full_audit_fs_no_cli_change_without_record(cli_env):
         assert r.returncode != 0 and "not revoked" in r.stderr
         r = run_stepup(policy, "reset", "bob")
         assert r.returncode != 0 and "not reset" in r.stderr
+        # no invitation is issued and no approval revoked without a record
+        r = run_stepup(policy, "invite", "carol", "--json")
+        assert r.returncode != 0 and "no invitation issued" in r.stderr
+        assert "invite" not in json.loads(r.stdout)
+        r = run_stepup(policy, "approval", "revoke", "bob", "Secret")
+        assert r.returncode != 0 and "nothing revoked" in r.stderr
         st = json.loads(run_stepup(policy, "status", "bob",
                                    "--json").stdout)
         labels = [a["label"] for a in st["app_passwords"]]
