@@ -425,6 +425,62 @@ def test_debian_layout_as_the_guide_says_works(dovecot_factory):
         subprocess.run(["rm", "-rf", d])
 
 
+# -- item 10 (b): a wrong password is a deny record, not only pending
+
+TOTP_GRACE = """\
+version = 1;
+totp = { issuer = "Test"; window = 1; };
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+login = ( { name = "pw"; users = [ "bob" ]; require = "password"; },
+          { name = "default"; require = "totp"; } );
+folders = ( { name = "rest"; mailbox = "*"; require = "none"; } );
+"""
+
+
+def test_wrong_password_leaves_a_deny_record_with_the_shipped_chain(
+        dovecot_factory):
+    """The login chain of doc/examples/conf.d/90-stepup.conf (its second
+    stepup passdb has skip = never): a wrong password ends in a login
+    deny record for a password rule, for an enrolled user's password +
+    code and for an unknown user, each with its reason; the first
+    stage's pending record is never the last word."""
+    import pyotp
+    from test_login import enroll
+    d, chain = debian_conf_d(comment_out_pam=True)
+    try:
+        dc = dovecot_factory(
+            passdbs="!include %s/10-auth.conf\n%s" % (d, chain),
+            policy=TOTP_GRACE)
+        secret, _ = enroll(dc, "alice")
+        code = pyotp.TOTP(secret).now()
+        log = dc.fmt("{t}/log/audit.jsonl")
+        for user, password in (("bob", "wrongpw"),
+                               ("alice", "wrongpw" + code),
+                               ("nobody", "wrongpw")):
+            before = len(records(log))
+            ok, _ = imap_ok(dc, user, password)
+            assert not ok
+            deadline = time.monotonic() + 10
+            while True:
+                logins = [r for r in records(log)[before:]
+                          if r["event"] == "login" and r["user"] == user]
+                if any(r["decision"] != "pending" for r in logins) or \
+                        time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert logins, user
+            assert logins[-1]["decision"] == "deny", logins
+            assert logins[-1]["reason"] == \
+                "wrong password (or unknown user)", logins
+        # and the right password still logs in (bob) with an allow
+        ok, err = imap_ok(dc, "bob", "bobpw")
+        assert ok, err
+        assert records(log)[-1]["decision"] == "allow"
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
 # -- item 6: decisions at info level without auth_verbose
 
 def test_decisions_logged_without_auth_verbose(dovecot_factory):
