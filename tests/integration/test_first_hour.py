@@ -414,13 +414,43 @@ def test_debian_pam_passdb_first_is_named_at_start(dovecot_factory):
         subprocess.run(["rm", "-rf", d])
 
 
+DEBIAN_POLICY = """\
+version = 1;
+totp = { issuer = "Test"; window = 1; };
+state = { path = "{t}/state"; };
+audit = { path = "{t}/log/audit.jsonl"; };
+login = ( { name = "default"; require = "totp"; } );
+folders = ( { name = "direction"; mailbox = "Direction"; require = "totp";
+              max_age = "15m"; },
+            { name = "rest"; mailbox = "*"; require = "none"; } );
+"""
+
+
 def test_debian_layout_as_the_guide_says_works(dovecot_factory):
+    """Done when: Debian's own conf.d files, the include commented out as
+    the guide says, the shipped 90-stepup.conf chain: a TOTP login works
+    and a guarded folder opens for it (and not for the password alone)."""
+    import pyotp
+    from test_login import enroll
     d, chain = debian_conf_d(comment_out_pam=True)
     try:
         dc = dovecot_factory(
-            passdbs="!include %s/10-auth.conf\n%s" % (d, chain))
-        ok, err = imap_ok(dc, "alice", "alicepw")
-        assert ok, err
+            passdbs="!include %s/10-auth.conf\n%s" % (d, chain),
+            policy=DEBIAN_POLICY)
+        assert dc.doveadm("mailbox", "create", "-u", "alice",
+                          "Direction").returncode == 0
+        secret, _ = enroll(dc, "alice")
+        ok, _ = imap_ok(dc, "alice", "alicepw")
+        assert not ok
+        m = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
+        try:
+            m.login("alice", "alicepw" + pyotp.TOTP(secret).now())
+            typ, data = m.select("Direction")
+            assert typ == "OK", data
+            m.logout()
+        finally:
+            with contextlib.suppress(Exception):
+                m.shutdown()
     finally:
         subprocess.run(["rm", "-rf", d])
 
@@ -667,6 +697,33 @@ def test_doctor_names_debian_pam_passdb_first(dovecot_factory):
 
 
 # -- item 13: smaller things
+
+def test_docs_the_man_pages_name_are_installed(tmp_path):
+    """The man pages point at guides under share/doc/dovecot-stepup: every
+    one they name is installed there (make install-docDATA install-man)."""
+    import re
+    build = os.environ["STEPUP_BUILD_DIR"]
+    dest = str(tmp_path / "root")
+    r = subprocess.run(["make", "-s", "-C", build, "install-docDATA",
+                        "install-man", "DESTDIR=" + dest],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    docs = [os.path.basename(p) for p in
+            subprocess.run(["find", dest, "-path", "*dovecot-stepup*",
+                            "-name", "*.md"], capture_output=True,
+                           text=True).stdout.split()]
+    mans = subprocess.run(["find", dest, "-name", "stepup*.[15]*"],
+                          capture_output=True, text=True).stdout.split()
+    assert len(mans) == 2, mans
+    named = set()
+    for man in mans:
+        opener = ["zcat"] if man.endswith(".gz") else ["cat"]
+        text = subprocess.run(opener + [man], capture_output=True,
+                              text=True).stdout
+        named |= set(re.findall(r"([a-z-]+\.md)", text))
+    assert named, "the man pages name no guide"
+    assert named <= set(docs), (named - set(docs), docs)
+
 
 def test_enroll_without_input_says_no_code(cli_env, tmp_path):
     policy = cli_env(str(tmp_path / "audit.jsonl"))
