@@ -103,20 +103,13 @@ int cmd_audit_anomalies(struct stepup_cli *cli, int argc, char *argv[])
 	ctx.anomalies = stepup_anomalies_init(
 		&stepup_policy_get_audit(policy)->anomalies, since_ts,
 		anomaly_found, &ctx);
-	if (cli->json)
-		printf("{\"files\":%s,\"findings\":[", cmd_audit_paths_json(paths));
-	ret = cmd_audit_read(paths, anomalies_line, &ctx, &verify_error,
-			     &records);
+	ret = cmd_audit_read_list(cli, paths, "findings", anomalies_line,
+				  &ctx, &verify_error, &records);
 	stepup_anomalies_deinit(&ctx.anomalies);
 	stepup_policy_unref(&policy);
-	if (ret != STEPUP_EXIT_OK) {
-		if (cli->json)
-			printf("]}\n");
+	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	}
-	if (cli->json)
-		printf("]");
-	else
+	if (!cli->json)
 		printf("%u finding%s\n", ctx.found, ctx.found == 1 ? "" : "s");
 	return cmd_audit_finish(cli->json, verify_error, records,
 				ctx.found > 0 ? STEPUP_EXIT_REFUSED :

@@ -272,6 +272,24 @@ int cmd_audit_read(const char *const *paths,
 	return STEPUP_EXIT_OK;
 }
 
+int cmd_audit_read_list(struct stepup_cli *cli, const char *const *paths,
+			const char *list,
+			stepup_audit_line_callback_t *callback, void *context,
+			const char **verify_error_r, unsigned int *records_r)
+{
+	int ret;
+
+	if (cli->json) {
+		printf("{\"files\":%s,\"%s\":[", cmd_audit_paths_json(paths),
+		       list);
+	}
+	ret = cmd_audit_read(paths, callback, context, verify_error_r,
+			     records_r);
+	if (cli->json)
+		printf(ret == STEPUP_EXIT_OK ? "]" : "]}\n");
+	return ret;
+}
+
 int cmd_audit_finish(bool json, const char *verify_error,
 		     unsigned int records, int ok_status)
 {
@@ -297,18 +315,11 @@ static int cmd_audit_report(struct stepup_cli *cli,
 	unsigned int records;
 	int ret;
 
-	if (cli->json)
-		printf("{\"files\":%s,\"records\":[", cmd_audit_paths_json(paths));
-	ret = cmd_audit_read(paths, report_line, &ctx, &verify_error,
-			     &records);
-	if (ret != STEPUP_EXIT_OK) {
-		if (cli->json)
-			printf("]}\n");
+	ret = cmd_audit_read_list(cli, paths, "records", report_line, &ctx,
+				  &verify_error, &records);
+	if (ret != STEPUP_EXIT_OK)
 		return ret;
-	}
-	if (cli->json)
-		printf("]");
-	else
+	if (!cli->json)
 		printf("%u record%s shown\n", ctx.shown, ctx.shown == 1 ? "" : "s");
 	return cmd_audit_finish(cli->json, verify_error, records,
 				STEPUP_EXIT_OK);

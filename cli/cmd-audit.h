@@ -20,6 +20,13 @@ const char *cmd_audit_paths_json(const char *const *paths);
 int cmd_audit_read(const char *const *paths,
 		   stepup_audit_line_callback_t *callback, void *context,
 		   const char **verify_error_r, unsigned int *records_r);
+/* cmd_audit_read() inside {"files": [...], "LIST": [ ... ] when --json:
+   the callback prints the list's items; on success the object is left
+   open for cmd_audit_finish(), on an error it is closed. */
+int cmd_audit_read_list(struct stepup_cli *cli, const char *const *paths,
+			const char *list,
+			stepup_audit_line_callback_t *callback, void *context,
+			const char **verify_error_r, unsigned int *records_r);
 /* After the log was read: the end of the JSON object ("intact", "error"
    and the closing brace) if json, and on stderr where the chain breaks.
    Returns STEPUP_EXIT_REFUSED if it does, else ok_status. */
