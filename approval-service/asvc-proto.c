@@ -3,7 +3,7 @@
 #include "lib.h"
 #include "str.h"
 #include "str-sanitize.h"
-#include "json-parser.h"
+#include "stepup-compat.h"
 #include "approval-key.h"
 #include "approval-sign.h"
 #include "approval-request.h"

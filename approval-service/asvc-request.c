@@ -3,8 +3,7 @@
 #include "lib.h"
 #include "str.h"
 #include "strescape.h"
-#include "istream.h"
-#include "json-parser.h"
+#include "approval-json.h"
 #include "asvc-request.h"
 
 #include <ctype.h>
@@ -220,14 +219,22 @@ static bool is_binding_code(const char *s)
 	return i_isdigit(s[0]) && i_isdigit(s[1]) && s[2] == '\0';
 }
 
+struct request_json_ctx {
+	struct asvc_request *req;
+	ARRAY_TYPE(const_string) seen;
+	bool version_seen;
+};
+
 static int
-json_set(struct asvc_request *req, const char *key, enum json_type type,
-	 const char *value, bool *version_seen, const char **error_r)
+json_set(struct asvc_request *req, const char *key,
+	 enum stepup_approval_json_type type, const char *value,
+	 bool *version_seen, const char **error_r)
 {
 	unsigned int i;
 
 	if (strcmp(key, "version") == 0) {
-		if (type != JSON_TYPE_NUMBER || strcmp(value, "1") != 0) {
+		if (type != STEPUP_APPROVAL_JSON_NUMBER ||
+		    strcmp(value, "1") != 0) {
 			*error_r = "version is not 1";
 			return -1;
 		}
@@ -242,7 +249,7 @@ json_set(struct asvc_request *req, const char *key, enum json_type type,
 	for (i = 0; i < N_ELEMENTS(string_fields); i++) {
 		if (strcmp(key, string_fields[i].key) != 0)
 			continue;
-		if (type != JSON_TYPE_STRING) {
+		if (type != STEPUP_APPROVAL_JSON_STRING) {
 			*error_r = t_strdup_printf("%s is not a string", key);
 			return -1;
 		}
@@ -256,7 +263,8 @@ json_set(struct asvc_request *req, const char *key, enum json_type type,
 	if (strcmp(key, "created") == 0 || strcmp(key, "expires") == 0) {
 		time_t *t = key[0] == 'c' ? &req->created : &req->expires;
 
-		if (type != JSON_TYPE_NUMBER || parse_time(value, t) < 0) {
+		if (type != STEPUP_APPROVAL_JSON_NUMBER ||
+		    parse_time(value, t) < 0) {
 			*error_r = t_strdup_printf("%s is not a time", key);
 			return -1;
 		}
@@ -267,46 +275,31 @@ json_set(struct asvc_request *req, const char *key, enum json_type type,
 }
 
 static int
-request_parse_json_fields(struct json_parser *parser,
-			  struct asvc_request *req, const char **error_r)
+request_json_member(void *context, const char *key,
+		    enum stepup_approval_json_type type, const char *value,
+		    const char **error_r)
 {
-	ARRAY_TYPE(const_string) seen;
-	enum json_type type;
-	const char *key, *value, *const *k;
-	bool version_seen = FALSE;
-	int ret;
+	struct request_json_ctx *ctx = context;
+	const char *const *k;
 
-	t_array_init(&seen, 16);
-	while ((ret = json_parse_next(parser, &type, &value)) > 0) {
-		if (type != JSON_TYPE_OBJECT_KEY) {
-			*error_r = "expected an object key";
+	array_foreach(&ctx->seen, k) {
+		if (strcmp(*k, key) == 0) {
+			*error_r = t_strdup_printf("duplicate key %s", key);
 			return -1;
 		}
-		key = t_strdup(value);
-		array_foreach(&seen, k) {
-			if (strcmp(*k, key) == 0) {
-				*error_r = t_strdup_printf("duplicate key %s",
-							   key);
-				return -1;
-			}
-		}
-		array_push_back(&seen, &key);
-		if (json_parse_next(parser, &type, &value) <= 0) {
-			*error_r = "truncated";
-			return -1;
-		}
-		if (type == JSON_TYPE_OBJECT || type == JSON_TYPE_ARRAY) {
-			json_parse_skip(parser);
-			continue;
-		}
-		if (json_set(req, key, type, value, &version_seen,
-			     error_r) < 0)
-			return -1;
 	}
-	if (!version_seen) {
-		*error_r = "no version";
-		return -1;
-	}
+	key = t_strdup(key);
+	array_push_back(&ctx->seen, &key);
+	/* nested objects and arrays: for later versions */
+	if (type == STEPUP_APPROVAL_JSON_OBJECT ||
+	    type == STEPUP_APPROVAL_JSON_ARRAY)
+		return 0;
+	return json_set(ctx->req, key, type, value, &ctx->version_seen,
+			error_r);
+}
+
+static int request_check(const struct asvc_request *req, const char **error_r)
+{
 	if (!is_lower_hex32(req->id)) {
 		*error_r = "request_id is not 32 lowercase hex";
 		return -1;
@@ -325,26 +318,26 @@ request_parse_json_fields(struct json_parser *parser,
 int asvc_request_parse_json(const void *data, size_t size,
 			    struct asvc_request **req_r, const char **error_r)
 {
-	struct istream *input;
-	struct json_parser *parser;
-	struct asvc_request *req;
-	const char *perror;
+	struct request_json_ctx ctx;
 	int ret;
 
-	req = asvc_request_new();
-	input = i_stream_create_from_data(data, size);
-	parser = json_parser_init(input);
-	ret = request_parse_json_fields(parser, req, error_r);
-	if (json_parser_deinit(&parser, &perror) < 0 && ret == 0) {
-		*error_r = t_strdup_printf("malformed JSON: %s", perror);
+	i_zero(&ctx);
+	ctx.req = asvc_request_new();
+	t_array_init(&ctx.seen, 16);
+	/* the same strict reader on Dovecot 2.3 and 2.4 (approval-json.h) */
+	ret = stepup_approval_json_object(data, size, request_json_member,
+					  &ctx, error_r);
+	if (ret == 0 && !ctx.version_seen) {
+		*error_r = "no version";
 		ret = -1;
 	}
-	i_stream_unref(&input);
+	if (ret == 0)
+		ret = request_check(ctx.req, error_r);
 	if (ret < 0) {
-		asvc_request_free(&req);
+		asvc_request_free(&ctx.req);
 		return -1;
 	}
-	*req_r = req;
+	*req_r = ctx.req;
 	return 0;
 }
 

@@ -2,7 +2,8 @@
 
 #include "lib.h"
 #include "array.h"
-#include "settings-parser.h"
+#include "stepup-compat.h"
+#include "approval-request.h"
 #include "asvc-settings.h"
 
 void asvc_settings_init(struct asvc_settings *set_r)
@@ -50,6 +51,7 @@ int asvc_settings_parse(pool_t pool, const char *const *args,
 			struct asvc_settings *set, const char **error_r)
 {
 	bool seen[N_ELEMENTS(keys)];
+	struct stepup_approval_url url;
 	const char *p, *key, *value, *error;
 	unsigned int i, n;
 	void *field;
@@ -80,7 +82,7 @@ int asvc_settings_parse(pool_t pool, const char *const *args,
 		field = PTR_OFFSET(set, keys[i].offset);
 		switch (keys[i].kind) {
 		case KIND_TIME:
-			if (settings_get_time(value, &n, &error) < 0 ||
+			if (str_parse_get_interval(value, &n, &error) < 0 ||
 			    n == 0) {
 				*error_r = t_strdup_printf("%s: bad duration "
 					"%s", key, value);
@@ -101,11 +103,12 @@ int asvc_settings_parse(pool_t pool, const char *const *args,
 			break;
 		}
 	}
-	if (set->webhook != NULL && !str_begins(set->webhook, "https://") &&
-	    !str_begins(set->webhook, "http://127.0.0.1") &&
-	    !str_begins(set->webhook, "http://[::1]")) {
-		*error_r = "webhook must be https:// (plain http only to the "
-			"local host)";
+	/* the approval client's rules: https://, plain http:// only to
+	   127.0.0.1 and [::1] */
+	if (set->webhook != NULL &&
+	    stepup_approval_url_parse(pool_datastack_create(), set->webhook,
+				      &url, &error) < 0) {
+		*error_r = t_strdup_printf("webhook: %s", error);
 		return -1;
 	}
 	if (set->webhook_ca_file != NULL && set->webhook_ca_file[0] != '/') {

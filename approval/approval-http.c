@@ -463,7 +463,7 @@ approval_http_client_init(const struct approval_http_settings *set)
 	client->set.timeout_msecs = set->timeout_msecs;
 	client->multi = curl_multi_init();
 	if (client->multi == NULL)
-		i_fatal("stepup-audit: curl_multi_init() failed");
+		i_fatal("approval http: curl_multi_init() failed");
 	(void)curl_multi_setopt(client->multi, CURLMOPT_SOCKETFUNCTION,
 				http_socket_cb);
 	(void)curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);

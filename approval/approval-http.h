@@ -7,7 +7,7 @@
 
 /* The HTTPS transport of the approval client: libcurl's multi interface
    run by the Dovecot ioloop of the process that creates the client (the
-   stepup-audit service), so an exchange never blocks the other users of
+   stepup-audit service; stepup-approval's webhook), so an exchange never blocks the other users of
    that process. The only code that includes curl. What is sent (URL,
    headers, body) is built and signed by the caller (approval-request.c);
    this file only carries it, with the transport rules of SPEC "Approval

@@ -18,4 +18,58 @@
 #  define str_begins_with(haystack, needle) str_begins(haystack, needle)
 #endif
 
+/* The stepup-approval service's glue (service/stepup-approval-*.c) and
+   its settings (approval-service/asvc-settings.c), spelled the 2.4 way
+   where only a name changed; STEPUP_* where the shape changed. */
+#if DOVECOT_PREREQ(2, 4, 0)
+/* str_parse_get_interval() */
+#  include "str-parse.h"
+/* the auth master's REQUEST that finishes a login (lib-login) */
+#  define STEPUP_LOGIN_INTERFACE_H "login-interface.h"
+#  define STEPUP_LOGIN_SERVER_AUTH_H "login-server-auth.h"
+#  define STEPUP_AUTH_INFO_PROTOCOL(info) ((info)->protocol)
+#  define STEPUP_CONN_HAPROXIED(mconn) ((mconn)->haproxied)
+#  define STEPUP_MASTER_SERVICE_SETTINGS_READ_SIMPLE(service, error_r) \
+	master_service_settings_read_simple(service, error_r)
+/* lib-http's server: flat request limits; the parent event an argument.
+   TLS: the ssl_server_* settings (lib-ssl-iostream reads them) */
+#  define STEPUP_HTTP_SERVER_SET_MAX_PAYLOAD(set, size) \
+	((set)->request_max_payload_size = (size))
+#  define STEPUP_HTTP_SERVER_INIT(set, event_parent) \
+	http_server_init(set, event_parent)
+/* lib-program-client: parameters, the event an argument, no privileges
+   of its own to drop */
+#  define STEPUP_PROGRAM_CLIENT_LOCAL_CREATE(event, path, params) \
+	program_client_local_create(event, path, NULL, params)
+#else
+#  include "settings-parser.h"
+#  define str_parse_get_interval(str, secs_r, error_r) \
+	settings_get_time(str, secs_r, error_r)
+#  define STEPUP_LOGIN_INTERFACE_H "master-auth.h"
+#  define STEPUP_LOGIN_SERVER_AUTH_H "master-login-auth.h"
+#  define login_request master_auth_request
+#  define login_server_auth master_login_auth
+#  define login_server_auth_init master_login_auth_init
+#  define login_server_auth_deinit master_login_auth_deinit
+#  define login_server_auth_set_timeout master_login_auth_set_timeout
+#  define login_server_auth_request master_login_auth_request
+#  define AUTH_REQUEST_FLAG_CONN_SECURED AUTH_REQUEST_FLAG_SECURED
+#  define STEPUP_AUTH_INFO_PROTOCOL(info) ((info)->service)
+#  define STEPUP_CONN_HAPROXIED(mconn) ((mconn)->proxied)
+#  define STEPUP_MASTER_SERVICE_SETTINGS_READ_SIMPLE(service, error_r) \
+	master_service_settings_read_simple(service, NULL, error_r)
+/* TLS: master-service-ssl (ssl_cert, ssl_key) */
+#  define http_server_settings_init(pool, set) i_zero(set)
+#  define STEPUP_HTTP_SERVER_SET_MAX_PAYLOAD(set, size) \
+	((set)->request_limits.max_payload_size = (size))
+#  define STEPUP_HTTP_SERVER_INIT(set, event_parent) \
+	((set)->event = (event_parent), http_server_init(set))
+/* needs restrict-access.h */
+#  define program_client_parameters program_client_settings
+#  define STEPUP_PROGRAM_CLIENT_LOCAL_CREATE(_event, path, params) \
+	((params)->event = (_event), \
+	 restrict_access_init(&(params)->restrict_set), \
+	 program_client_local_create(path, NULL, params))
+#endif
+
 #endif

@@ -7,6 +7,7 @@
 #include "istream.h"
 #include "ostream.h"
 #include "master-service.h"
+#include "stepup-compat.h"
 #include "asvc-admin.h"
 #include "stepup-approval-endpoint.h"
 
@@ -51,7 +52,7 @@ static void admin_client_input(struct admin_client *client)
 			out = t_str_new(256);
 			asvc_admin_handle(admin_store, admin_rules, line,
 					  ioloop_time, out);
-			if (str_begins(str_c(out), "OK")) {
+			if (str_begins_with(str_c(out), "OK")) {
 				e_info(admin_event, "from the admin socket: "
 				       "%s", t_strcut(str_c(out), '\n'));
 			}

@@ -34,6 +34,7 @@
 #include "master-service-settings.h"
 #include "http-server.h"
 #include "http-url.h"
+#include "stepup-compat.h"
 #include "stepup-config.h"
 #include "stepup-policy.h"
 #include "stepup-state.h"
@@ -331,7 +332,7 @@ static void client_connected(struct master_service_connection *mconn)
 	conn->local_ip = mconn->local_ip;
 	/* TLS here, or a proxy that speaks the haproxy protocol (it
 	   terminates TLS), or the host itself */
-	conn->secured = mconn->ssl || mconn->proxied ||
+	conn->secured = mconn->ssl || STEPUP_CONN_HAPROXIED(mconn) ||
 		(mconn->real_remote_ip.family != 0 &&
 		 net_ip_compare(&mconn->real_remote_ip,
 				&mconn->real_local_ip));
@@ -404,8 +405,8 @@ int main(int argc, char *argv[])
 					     &argc, &argv, "");
 	if (master_getopt(master_service) > 0)
 		return FATAL_DEFAULT;
-	if (master_service_settings_read_simple(master_service, NULL,
-						&error) < 0)
+	if (STEPUP_MASTER_SERVICE_SETTINGS_READ_SIMPLE(master_service,
+						       &error) < 0)
 		i_fatal("Error reading configuration: %s", error);
 	master_service_init_log(master_service);
 
@@ -442,12 +443,12 @@ int main(int argc, char *argv[])
 	stepup_approval_notify_init(set.notify_command,
 				    set.notify_timeout_secs, event);
 
-	i_zero(&http_set);
+	http_server_settings_init(null_pool, &http_set);
 	http_set.max_client_idle_time_msecs = 60 * 1000;
 	http_set.max_pipelined_requests = 1;
-	http_set.request_limits.max_payload_size = STEPUP_APPROVAL_BODY_MAX;
-	http_set.event = event;
-	http_server = http_server_init(&http_set);
+	STEPUP_HTTP_SERVER_SET_MAX_PAYLOAD(&http_set,
+					   STEPUP_APPROVAL_BODY_MAX);
+	http_server = STEPUP_HTTP_SERVER_INIT(&http_set, event);
 	to_expire = timeout_add(EXPIRE_INTERVAL_MSECS, timeout_expire, NULL);
 
 	master_service_run(master_service, client_connected);

@@ -4,7 +4,7 @@
 #include "str.h"
 #include "istream.h"
 #include "llist.h"
-#include "json-parser.h"
+#include "stepup-compat.h"
 #include "restrict-access.h"
 #include "program-client.h"
 #include "asvc-request.h"
@@ -84,7 +84,7 @@ static const char *notify_json(const struct asvc_request *req)
 
 void stepup_approval_notify(const struct asvc_request *req)
 {
-	struct program_client_settings pset;
+	struct program_client_parameters pset;
 	struct notify_run *run;
 	struct istream *input;
 	const char *json;
@@ -96,12 +96,11 @@ void stepup_approval_notify(const struct asvc_request *req)
 	i_zero(&pset);
 	pset.client_connect_timeout_msecs = notify_timeout_secs * 1000;
 	pset.input_idle_timeout_msecs = notify_timeout_secs * 1000;
-	pset.event = notify_event;
-	restrict_access_init(&pset.restrict_set);
 
 	run = i_new(struct notify_run, 1);
 	run->id = i_strdup(req->id);
-	run->pc = program_client_local_create(notify_command, NULL, &pset);
+	run->pc = STEPUP_PROGRAM_CLIENT_LOCAL_CREATE(notify_event,
+						     notify_command, &pset);
 	input = i_stream_create_copy_from_data(json, strlen(json));
 	program_client_set_input(run->pc, input);
 	i_stream_unref(&input);

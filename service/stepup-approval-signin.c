@@ -9,8 +9,9 @@
 #include "str.h"
 #include "str-sanitize.h"
 #include "auth-client.h"
-#include "master-auth.h"
-#include "master-login-auth.h"
+#include "stepup-compat.h"
+#include STEPUP_LOGIN_INTERFACE_H
+#include STEPUP_LOGIN_SERVER_AUTH_H
 #include "stepup-facts.h"
 #include "approval-request.h"
 #include "stepup-approval-signin.h"
@@ -21,7 +22,7 @@
 
 struct stepup_approval_signin {
 	struct auth_client *client;
-	struct master_login_auth *master;
+	struct login_server_auth *master;
 	const buffer_t *facts_key;
 	struct event *event;
 };
@@ -55,8 +56,8 @@ stepup_approval_signin_init(const char *auth_socket,
 					  FALSE);
 	auth_client_set_connect_timeout(signin->client, SIGNIN_TIMEOUT_MSECS);
 	auth_client_connect(signin->client);
-	signin->master = master_login_auth_init(master_socket, FALSE);
-	master_login_auth_set_timeout(signin->master, SIGNIN_TIMEOUT_MSECS);
+	signin->master = login_server_auth_init(master_socket, FALSE);
+	login_server_auth_set_timeout(signin->master, SIGNIN_TIMEOUT_MSECS);
 	return signin;
 }
 
@@ -65,7 +66,7 @@ void stepup_approval_signin_deinit(struct stepup_approval_signin **_signin)
 	struct stepup_approval_signin *signin = *_signin;
 
 	*_signin = NULL;
-	master_login_auth_deinit(&signin->master);
+	login_server_auth_deinit(&signin->master);
 	auth_client_deinit(&signin->client);
 	i_free(signin);
 }
@@ -107,13 +108,13 @@ master_callback(const char *const *auth_args, const char *errormsg,
 		for (i = 1; auth_args[i] != NULL; i++) {
 			const char *a = auth_args[i];
 
-			if (str_begins(a, "stepup_level="))
+			if (str_begins_with(a, "stepup_level="))
 				level = a + 13;
-			else if (str_begins(a, "stepup_mfa_time="))
+			else if (str_begins_with(a, "stepup_mfa_time="))
 				mfa_time = a + 16;
-			else if (str_begins(a, "stepup_rule="))
+			else if (str_begins_with(a, "stepup_rule="))
 				rule = a + 12;
-			else if (str_begins(a, "stepup_sig="))
+			else if (str_begins_with(a, "stepup_sig="))
 				sig = a + 11;
 		}
 		if (check->signin->facts_key->used > 0 &&
@@ -140,7 +141,7 @@ auth_callback(struct auth_client_request *request,
 	      const char *const *args, void *context)
 {
 	struct stepup_approval_signin_check *check = context;
-	struct master_auth_request req;
+	struct login_request req;
 	const char *cookie;
 	buffer_t buf;
 	unsigned int i;
@@ -162,7 +163,7 @@ auth_callback(struct auth_client_request *request,
 		return;
 	}
 	for (i = 0; args != NULL && args[i] != NULL; i++) {
-		if (str_begins(args[i], "user="))
+		if (str_begins_with(args[i], "user="))
 			check->user = p_strdup(check->pool, args[i] + 5);
 	}
 	i_zero(&req);
@@ -180,7 +181,7 @@ auth_callback(struct auth_client_request *request,
 		return;
 	}
 	check->master_pending = TRUE;
-	master_login_auth_request(check->signin->master, &req,
+	login_server_auth_request(check->signin->master, &req,
 				  master_callback, check);
 }
 
@@ -235,13 +236,13 @@ void stepup_approval_signin_begin(struct stepup_approval_signin *signin,
 
 	i_zero(&info);
 	info.mech = "PLAIN";
-	info.service = "stepup-approval";
+	STEPUP_AUTH_INFO_PROTOCOL(&info) = "stepup-approval";
 	info.session_id = check->session;
 	info.remote_ip = *remote_ip;
 	info.local_ip = *local_ip;
 	info.real_remote_ip = *remote_ip;
 	info.real_local_ip = *local_ip;
-	info.flags = secured ? AUTH_REQUEST_FLAG_SECURED : 0;
+	info.flags = secured ? AUTH_REQUEST_FLAG_CONN_SECURED : 0;
 	info.initial_resp_base64 = str_c(b64);
 
 	check->to = timeout_add(SIGNIN_TIMEOUT_MSECS + 1000, check_timeout,

@@ -2,36 +2,42 @@
 
 #include "lib.h"
 #include "ioloop.h"
-#include "str.h"
-#include "iostream-ssl.h"
-#include "http-client.h"
 #include "approval-key.h"
 #include "approval-sign.h"
 #include "approval-request.h"
+#include "approval-http.h"
 #include "stepup-approval-endpoint.h"
 
 /* webhook=URL: each new request is POSTed there as the same JSON the
    notify command gets, signed like a protocol response (X-Stepup-Nonce,
    X-Stepup-Timestamp, X-Stepup-Signature over "RESPONSE\n" nonce "\n"
    timestamp "\n" body with the approval key), so the receiver can tell
-   it came from this service. Never waited for; failures are logged. */
+   it came from this service. Carried by the approval client's transport
+   (approval/approval-http.c: the same on Dovecot 2.3 and 2.4, its TLS
+   rules). Never waited for; failures are logged. */
 
 #define WEBHOOK_MAX_PENDING 100
 
-static struct http_client *webhook_client;
-static const char *webhook_url;
+static struct approval_http_client *webhook_client;
+static pool_t webhook_pool;
+static struct stepup_approval_url webhook_url;
 static const struct stepup_approval_key *webhook_key;
 static struct event *webhook_event;
 static unsigned int webhook_pending;
 
-static void webhook_response(const struct http_response *resp,
+static void webhook_response(enum stepup_approval_failure failure,
+			     const char *error,
+			     const struct stepup_approval_http_response *http,
 			     void *context ATTR_UNUSED)
 {
 	i_assert(webhook_pending > 0);
 	webhook_pending--;
-	if (resp->status / 100 != 2) {
-		e_error(webhook_event, "webhook: %u %s", resp->status,
-			resp->reason == NULL ? "" : resp->reason);
+	if (http == NULL) {
+		e_error(webhook_event, "webhook: %s: %s",
+			stepup_approval_failure_name(failure), error);
+	} else if (http->status / 100 != 2) {
+		e_error(webhook_event, "webhook: HTTP status %u",
+			http->status);
 	}
 }
 
@@ -40,40 +46,36 @@ void stepup_approval_webhook_init(const char *url, const char *ca_file,
 				  const struct stepup_approval_keyring *keyring,
 				  struct event *event)
 {
-	struct ssl_iostream_settings ssl_set;
-	struct http_client_settings set;
+	struct approval_http_settings set;
+	const char *error;
 
 	if (url == NULL)
 		return;
-	i_zero(&ssl_set);
-	ssl_set.ca_file = ca_file;
-	ssl_set.ca_dir = ca_file == NULL ? "/etc/ssl/certs" : NULL;
-	ssl_set.verify_remote_cert = TRUE;
+	webhook_pool = pool_alloconly_create("approval webhook", 512);
+	/* checked by asvc_settings_parse() already */
+	if (stepup_approval_url_parse(webhook_pool, url, &webhook_url,
+				      &error) < 0)
+		i_fatal("stepup-approval: webhook: %s", error);
 	i_zero(&set);
-	set.ssl = &ssl_set;
-	set.dns_client_socket_path = "dns-client";
-	set.max_attempts = 1;
-	set.max_redirects = 0;
-	set.request_absolute_timeout_msecs = timeout_secs * 1000;
-	set.request_timeout_msecs = timeout_secs * 1000;
+	set.ca_file = ca_file;
 	set.connect_timeout_msecs = timeout_secs * 1000;
-	set.event_parent = event;
-	webhook_client = http_client_init(&set);
-	webhook_url = url;
+	set.timeout_msecs = timeout_secs * 1000;
+	webhook_client = approval_http_client_init(&set);
 	webhook_key = stepup_approval_keyring_signer(keyring);
 	webhook_event = event;
 }
 
 void stepup_approval_webhook_deinit(void)
 {
-	if (webhook_client != NULL)
-		http_client_deinit(&webhook_client);
+	/* deliveries still running are dropped */
+	approval_http_client_deinit(&webhook_client);
+	pool_unref(&webhook_pool);
 }
 
 void stepup_approval_webhook(const char *json)
 {
-	struct http_client_request *req;
-	const char *nonce, *ts;
+	struct stepup_approval_http_request req;
+	const char *nonce, *ts, *sig;
 
 	if (webhook_client == NULL)
 		return;
@@ -84,17 +86,25 @@ void stepup_approval_webhook(const char *json)
 	}
 	nonce = stepup_approval_random_hex();
 	ts = dec2str(ioloop_time);
-	req = http_client_request_url_str(webhook_client, "POST", webhook_url,
-					  webhook_response, NULL);
-	http_client_request_add_header(req, "Content-Type",
-				       "application/json");
-	http_client_request_add_header(req, "X-Stepup-Nonce", nonce);
-	http_client_request_add_header(req, "X-Stepup-Timestamp", ts);
-	http_client_request_add_header(req, "X-Stepup-Signature",
-		stepup_approval_sign_response(webhook_key, nonce, ts, json,
-					      strlen(json)));
-	http_client_request_set_payload_data(req, (const unsigned char *)json,
-					     strlen(json));
+	sig = stepup_approval_sign_response(webhook_key, nonce, ts, json,
+					    strlen(json));
+	i_zero(&req);
+	req.method = "POST";
+	req.url = webhook_url.url;
+	req.host = webhook_url.host;
+	req.path = webhook_url.path;
+	req.body = json;
+	req.body_size = strlen(json);
+	req.timestamp = ts;
+	req.nonce = nonce;
+	req.signature = sig;
+	req.headers = t_strsplit(t_strdup_printf(
+		"Host: %s\nContent-Type: application/json\n"
+		"X-Stepup-Nonce: %s\nX-Stepup-Timestamp: %s\n"
+		"X-Stepup-Signature: %s", webhook_url.host, nonce, ts, sig),
+		"\n");
 	webhook_pending++;
-	http_client_request_submit(req);
+	/* the transport copies what it sends */
+	(void)approval_http_start(webhook_client, &webhook_url, &req,
+				  webhook_response, NULL);
 }

@@ -9,6 +9,7 @@
 #include "str.h"
 #include "test-common.h"
 #include "test-tmpdir.h"
+#include "stepup-compat.h"
 #include "stepup-state.h"
 #include "approval-key.h"
 #include "approval-sign.h"
@@ -18,6 +19,7 @@
 #include "asvc-proto.h"
 #include "asvc-decide.h"
 #include "asvc-admin.h"
+#include "asvc-settings.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -563,7 +565,7 @@ static void test_admin(void)
 	asvc_admin_handle(store, &rules, "list", NOW, out);
 	test_assert(strstr(str_c(out), EX_ID "\tpending\talice@example.org"
 			   "\tConfidentiel\thr\t192.0.2.10\t42\t") != NULL);
-	test_assert(str_begins(strstr(str_c(out), id2), id2));
+	test_assert(str_begins_with(strstr(str_c(out), id2), id2));
 	test_assert(strcmp(str_c(out) + str_len(out) - 2, ".\n") == 0);
 	/* more than the rule's grant: capped */
 	str_truncate(out, 0);
@@ -574,20 +576,62 @@ static void test_admin(void)
 			   "root (terminal)");
 	str_truncate(out, 0);
 	asvc_admin_handle(store, &rules, "deny\t" EX_ID "\troot\tx", NOW, out);
-	test_assert(str_begins(str_c(out), "FAIL\tthe request is already "
-			       "approved"));
+	test_assert(str_begins_with(str_c(out),
+				    "FAIL\tthe request is already approved"));
 	str_truncate(out, 0);
 	asvc_admin_handle(store, &rules, "deny\t" ID2 "\troot\tno", NOW, out);
 	test_assert_strcmp(str_c(out), "OK\t" "ffffffffffffffffffffffffffffffff"
 			   "\tdenied\t0\n");
 	str_truncate(out, 0);
 	asvc_admin_handle(store, &rules, "approve\tnope\t0\troot\t", NOW, out);
-	test_assert(str_begins(str_c(out), "FAIL\tno such request"));
+	test_assert(str_begins_with(str_c(out), "FAIL\tno such request"));
 	str_truncate(out, 0);
 	asvc_admin_handle(store, &rules, "delete\t" EX_ID, NOW, out);
-	test_assert(str_begins(str_c(out), "FAIL\tunknown command"));
+	test_assert(str_begins_with(str_c(out), "FAIL\tunknown command"));
 	asvc_store_deinit(&store);
 	stepup_state_deinit(&state);
+	test_end();
+}
+
+static void test_settings(void)
+{
+	static const char *const good[] = {
+		"lifetime=10m", "notify_timeout=5s", "signin_failures_user=3",
+		"webhook=https://hooks.example.org/stepup",
+		"webhook_ca_file=/etc/ssl/hook.pem", NULL
+	};
+	static const char *const bad[] = {
+		"lifetime=0", "lifetime=soon", "lifetime", "colour=blue",
+		/* plain http only to the host itself */
+		"webhook=http://hooks.example.org/stepup",
+		"webhook=http://127.0.0.1.example.org/stepup",
+		"webhook=http://[::1].example.org/",
+		"webhook=ftp://127.0.0.1/", "webhook_ca_file=hook.pem",
+		"notify_command=notify",
+	};
+	struct asvc_settings set;
+	const char *args[2] = { NULL, NULL }, *error;
+	pool_t pool = pool_alloconly_create("test settings", 1024);
+	unsigned int i;
+
+	test_begin("approval service: settings");
+	asvc_settings_init(&set);
+	test_assert(asvc_settings_parse(pool, good, &set, &error) == 0);
+	test_assert(set.lifetime_secs == 600);
+	test_assert(set.notify_timeout_secs == 5);
+	test_assert(set.session.max_failures_user == 3);
+	test_assert_strcmp(set.webhook, "https://hooks.example.org/stepup");
+	args[0] = "webhook=http://127.0.0.1:8080/hook";
+	test_assert(asvc_settings_parse(pool, args, &set, &error) == 0);
+	args[0] = "webhook=http://[::1]:8080/hook";
+	test_assert(asvc_settings_parse(pool, args, &set, &error) == 0);
+	for (i = 0; i < N_ELEMENTS(bad); i++) {
+		asvc_settings_init(&set);
+		args[0] = bad[i];
+		test_assert_idx(asvc_settings_parse(pool, args, &set,
+						    &error) < 0, i);
+	}
+	pool_unref(&pool);
 	test_end();
 }
 
@@ -603,6 +647,7 @@ int main(void)
 		test_proto_lifecycle,
 		test_proto_denied,
 		test_admin,
+		test_settings,
 		test_event_deinit,
 		NULL
 	};

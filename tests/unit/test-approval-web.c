@@ -9,6 +9,7 @@
 #include "str.h"
 #include "test-common.h"
 #include "test-tmpdir.h"
+#include "stepup-compat.h"
 #include "stepup-state.h"
 #include "asvc-html.h"
 #include "asvc-session.h"
@@ -223,7 +224,7 @@ static const char *header(const struct asvc_web_response *resp,
 
 	array_foreach(&resp->headers, h) {
 		if (strcmp(h->name, name) == 0 &&
-		    (prefix == NULL || str_begins(h->value, prefix)))
+		    (prefix == NULL || str_begins_with(h->value, prefix)))
 			return h->value;
 	}
 	return NULL;
@@ -242,9 +243,9 @@ static void take_cookies(struct web_ctx *ctx,
 		v = strchr(h->value, '=') + 1;
 		end = strchr(v, ';');
 		v = t_strdup_until(v, end);
-		if (str_begins(h->value, ASVC_COOKIE_PRE "="))
+		if (str_begins_with(h->value, ASVC_COOKIE_PRE "="))
 			ctx->pre_cookie = v[0] == '\0' ? NULL : v;
-		else if (str_begins(h->value, ASVC_COOKIE_SESSION "="))
+		else if (str_begins_with(h->value, ASVC_COOKIE_SESSION "="))
 			ctx->session_cookie = v[0] == '\0' ? NULL : v;
 	}
 }
