@@ -40,6 +40,7 @@
 #include "stepup-state.h"
 #include "stepup-facts.h"
 #include "approval-key.h"
+#include "approval-request.h"
 #include "approval-response.h"
 #include "asvc-settings.h"
 #include "asvc-store.h"
@@ -367,7 +368,7 @@ static void open_store(const char *policy_path)
 {
 	struct stepup_policy *policy;
 	const char *error, *path, *url;
-	struct http_url *parsed;
+	struct stepup_approval_url parsed;
 
 	if (stepup_policy_load(policy_path, &policy, &error) < 0)
 		i_fatal("stepup-approval: policy: %s", error);
@@ -375,11 +376,12 @@ static void open_store(const char *policy_path)
 	if (url == NULL)
 		i_fatal("stepup-approval: %s has no approval block",
 			policy_path);
-	if (http_url_parse(url, NULL, 0, default_pool, &parsed,
-			   &error) < 0)
+	/* the plugin's own reading of it (the policy check made it) */
+	if (stepup_approval_url_parse(pool_datastack_create(), url, &parsed,
+				      &error) < 0)
 		i_fatal("stepup-approval: approval.url: %s", error);
-	proto_set.path = i_strdup(parsed->path == NULL || parsed->path[0] ==
-				  '\0' ? "/" : parsed->path);
+	proto_set.path = i_strdup(parsed.path_only[0] == '\0' ? "/" :
+				  parsed.path_only);
 	path = stepup_policy_get_state_path(policy);
 	if (path == NULL) {
 		i_fatal("stepup-approval: state.redis is not supported yet: "
