@@ -115,8 +115,8 @@ int stepup_audit_proto_decode(const char *line,
 	return 0;
 }
 
-/* a fetch request: the record's fields (event "fetch") and three more */
-#define FETCH_PROTO_FIELDS (AUDIT_PROTO_FIELDS + 3)
+/* a fetch request: the record's fields (event "fetch") and four more */
+#define FETCH_PROTO_FIELDS (AUDIT_PROTO_FIELDS + 4)
 
 const char *stepup_audit_proto_encode_fetch(const struct stepup_fetch_request *req)
 {
@@ -125,8 +125,8 @@ const char *stepup_audit_proto_encode_fetch(const struct stepup_fetch_request *r
 
 	rec.event = "fetch";
 	append_record(str, &rec);
-	str_printfa(str, "\t%u\t%u\t%d", req->limit, req->window_secs,
-		    req->enforce ? 1 : 0);
+	str_printfa(str, "\t%u\t%u\t%d\t%u", req->limit, req->window_secs,
+		    req->enforce ? 1 : 0, I_MAX(req->want, 1U));
 	return str_c(str);
 }
 
@@ -149,16 +149,89 @@ int stepup_audit_proto_decode_fetch(const char *line,
 		*error_r = "fetch needs a rule";
 		return -1;
 	}
-	/* limit, window, enforce */
+	/* limit, window, enforce, want */
 	extra = args + AUDIT_PROTO_FIELDS;
 	if (str_to_uint(extra[0], &req_r->limit) < 0 || req_r->limit == 0 ||
 	    str_to_uint(extra[1], &req_r->window_secs) < 0 ||
 	    req_r->window_secs == 0 ||
-	    (strcmp(extra[2], "0") != 0 && strcmp(extra[2], "1") != 0)) {
-		*error_r = "fetch: bad limit, window or mode";
+	    (strcmp(extra[2], "0") != 0 && strcmp(extra[2], "1") != 0) ||
+	    str_to_uint(extra[3], &req_r->want) < 0 || req_r->want == 0 ||
+	    req_r->want > STEPUP_FETCH_LEASE_MAX) {
+		*error_r = "fetch: bad limit, window, mode or lease";
 		return -1;
 	}
 	req_r->enforce = extra[2][0] == '1';
+	return 0;
+}
+
+const char *stepup_audit_proto_encode_grant(unsigned int granted,
+					    time_t end)
+{
+	if (granted == 0)
+		return STEPUP_AUDIT_PROTO_FAIL;
+	return t_strdup_printf(STEPUP_AUDIT_PROTO_OK "\t%u\t%ld", granted,
+			       (long)end);
+}
+
+int stepup_audit_proto_decode_grant(const char *line,
+				    unsigned int *granted_r, time_t *end_r)
+{
+	const char *const *args;
+
+	*granted_r = 0;
+	*end_r = 0;
+	if (strcmp(line, STEPUP_AUDIT_PROTO_FAIL) == 0)
+		return 0;
+	args = t_strsplit_tabescaped(line);
+	if (str_array_length(args) != 3 ||
+	    strcmp(args[0], STEPUP_AUDIT_PROTO_OK) != 0 ||
+	    str_to_uint(args[1], granted_r) < 0 || *granted_r == 0 ||
+	    str_to_time(args[2], end_r) < 0) {
+		*granted_r = 0;
+		return -1;
+	}
+	return 0;
+}
+
+#define RELEASE_PROTO_FIELDS 6
+
+const char *
+stepup_audit_proto_encode_release(const struct stepup_fetch_release *rel)
+{
+	string_t *str = t_str_new(128);
+
+	append_field(str, "release", TRUE);
+	append_field(str, rel->user, FALSE);
+	append_field(str, rel->session, FALSE);
+	append_field(str, rel->rule, FALSE);
+	str_printfa(str, "\t%u\t%ld", rel->count, (long)rel->end);
+	return str_c(str);
+}
+
+bool stepup_audit_proto_is_release(const char *line)
+{
+	return str_begins_with(line, "release\t");
+}
+
+int stepup_audit_proto_decode_release(const char *line,
+				      struct stepup_fetch_release *rel_r,
+				      const char **error_r)
+{
+	const char *const *args;
+
+	i_zero(rel_r);
+	if (split_fields(line, RELEASE_PROTO_FIELDS, &args, error_r) < 0)
+		return -1;
+	if (strcmp(args[0], "release") != 0 || args[1][0] == '\0' ||
+	    args[3][0] == '\0' || str_to_uint(args[4], &rel_r->count) < 0 ||
+	    rel_r->count == 0 || rel_r->count > STEPUP_FETCH_LEASE_MAX ||
+	    str_to_time(args[5], &rel_r->end) < 0) {
+		*error_r = "release: bad user, rule, count or window";
+		return -1;
+	}
+	rel_r->user = args[1];
+	rel_r->session = null_if_empty(args[2]);
+	rel_r->rule = args[3];
 	return 0;
 }
 

@@ -22,17 +22,23 @@ int stepup_audit_proto_decode(const char *line,
 			      const char **error_r);
 
 /* A message body read from a folder whose rule has a fetch_limit: the
-   service counts it for (user, rule) and answers "+" (within the limit)
-   or "-" (over it; the first read over is recorded as event
-   "fetch_limit", as a refusal if enforce, else as what enforce would
-   have done). */
+   service counts it for (user, rule), and up to want - 1 more the
+   session may read without asking again (a lease,
+   audit/fetch-limit.h). It answers "+\tN\tEND" (N reads counted, good
+   until the window ends at END, a time_t) or "-" (over the limit; the
+   first read over is recorded as event "fetch_limit", as a refusal if
+   enforce, else as what enforce would have done). */
 struct stepup_fetch_request {
 	/* who read from which folder under which rule (event, decision and
 	   reason are not sent) */
 	struct stepup_audit_record rec;
 	unsigned int limit, window_secs;
 	bool enforce;
+	/* reads wanted at once (0 is sent as 1) */
+	unsigned int want;
 };
+/* the most reads one fetch request may ask for, or a release give back */
+#define STEPUP_FETCH_LEASE_MAX 1024
 
 const char *stepup_audit_proto_encode_fetch(const struct stepup_fetch_request *req);
 /* TRUE if line is a fetch request (and not a record) */
@@ -40,6 +46,26 @@ bool stepup_audit_proto_is_fetch(const char *line);
 int stepup_audit_proto_decode_fetch(const char *line,
 				    struct stepup_fetch_request *req_r,
 				    const char **error_r);
+
+/* The answer to a fetch request: granted 0 = over the limit ("-"). */
+const char *stepup_audit_proto_encode_grant(unsigned int granted, time_t end);
+/* 0 with granted_r 0 for "-"; -1 = not a fetch answer */
+int stepup_audit_proto_decode_grant(const char *line,
+				    unsigned int *granted_r, time_t *end_r);
+
+/* Reads a session was granted and did not make, given back when it ends
+   (audit/fetch-limit.h); the service answers nothing. */
+struct stepup_fetch_release {
+	const char *user, *session, *rule;
+	unsigned int count;
+	time_t end;		/* of the window that granted them */
+};
+const char *
+stepup_audit_proto_encode_release(const struct stepup_fetch_release *rel);
+bool stepup_audit_proto_is_release(const char *line);
+int stepup_audit_proto_decode_release(const char *line,
+				      struct stepup_fetch_release *rel_r,
+				      const char **error_r);
 
 /* The first line a mail process sends on a connection: its session's user,
    session id and audit token (stepup_facts_audit_token(), from the

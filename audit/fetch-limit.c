@@ -60,20 +60,20 @@ void stepup_fetch_counter_deinit(struct stepup_fetch_counter **_counter)
 	i_free(counter);
 }
 
-bool stepup_fetch_count(struct stepup_fetch_counter *counter,
-			const char *user, const char *rule,
-			unsigned int limit, unsigned int window_secs,
-			time_t now, bool *first_over_r)
+/* The (user, rule) window at now, a new one if the last has ended; NULL
+   if the table is full. */
+static struct fetch_window *
+fetch_window_get(struct stepup_fetch_counter *counter, const char *user,
+		 const char *rule, unsigned int window_secs, time_t now)
 {
 	const char *key = fetch_key(user, rule);
 	struct fetch_window *w;
 
-	*first_over_r = FALSE;
 	w = hash_table_lookup(counter->windows, key);
 	if (w == NULL && hash_table_count(counter->windows) >=
 	    counter->max_counters &&
 	    stepup_fetch_counter_expire(counter, now) >= counter->max_counters)
-		return FALSE;	/* full: fail closed */
+		return NULL;	/* full: fail closed */
 	if (w == NULL) {
 		w = i_new(struct fetch_window, 1);
 		w->key = i_strdup(key);
@@ -86,14 +86,68 @@ bool stepup_fetch_count(struct stepup_fetch_counter *counter,
 		w->count = 0;
 		w->over_reported = FALSE;
 	}
-	if (w->count <= limit)
-		w->count++;
-	if (w->count <= limit)
-		return TRUE;
-	/* count stops at limit + 1: the first read over is reported once */
+	return w;
+}
+
+unsigned int stepup_fetch_grant(struct stepup_fetch_counter *counter,
+				const char *user, const char *rule,
+				unsigned int limit, unsigned int window_secs,
+				unsigned int want, time_t now, time_t *end_r,
+				bool *first_over_r)
+{
+	struct fetch_window *w;
+	unsigned int left, granted;
+
+	*first_over_r = FALSE;
+	*end_r = now;
+	w = fetch_window_get(counter, user, rule, window_secs, now);
+	if (w == NULL)
+		return 0;
+	*end_r = w->end;
+	if (w->count < limit) {
+		left = limit - w->count;
+		/* a quarter of what is left at most: the other sessions of
+		   the user are not refused while this one holds unused
+		   reads; near the limit one read at a time, as without a
+		   lease */
+		granted = I_MIN(I_MAX(want, 1U), I_MAX(left / 4, 1U));
+		w->count += granted;
+		return granted;
+	}
+	/* the first read over the limit is reported once a window */
 	*first_over_r = !w->over_reported;
 	w->over_reported = TRUE;
-	return FALSE;
+	return 0;
+}
+
+bool stepup_fetch_count(struct stepup_fetch_counter *counter,
+			const char *user, const char *rule,
+			unsigned int limit, unsigned int window_secs,
+			time_t now, bool *first_over_r)
+{
+	time_t end;
+
+	return stepup_fetch_grant(counter, user, rule, limit, window_secs, 1,
+				  now, &end, first_over_r) > 0;
+}
+
+void stepup_fetch_release(struct stepup_fetch_counter *counter,
+			  const char *user, const char *rule,
+			  unsigned int count, time_t end, time_t now)
+{
+	struct fetch_window *w;
+
+	w = hash_table_lookup(counter->windows, fetch_key(user, rule));
+	/* only into the window that granted them: a later window never
+	   counted them */
+	if (w == NULL || w->end != end || now >= w->end || now < w->start)
+		return;
+	w->count -= I_MIN(count, w->count);
+	if (w->count == 0) {
+		/* nothing was read: the next read starts a window, as if
+		   this one had never begun */
+		w->end = w->start;
+	}
 }
 
 unsigned int stepup_fetch_counter_expire(struct stepup_fetch_counter *counter,
@@ -116,4 +170,57 @@ unsigned int stepup_fetch_counter_expire(struct stepup_fetch_counter *counter,
 		fetch_window_free(*wp);
 	}
 	return hash_table_count(counter->windows);
+}
+
+/* granted reads are used only until a second before the window's end:
+   the service's clock (its ioloop's) may be a little behind */
+#define FETCH_LEASE_MARGIN_SECS 1
+
+static bool fetch_lease_good(const struct stepup_fetch_lease *lease,
+			     time_t now)
+{
+	return lease->left > 0 && now >= lease->granted &&
+		now + FETCH_LEASE_MARGIN_SECS < lease->end;
+}
+
+bool stepup_fetch_lease_take(struct stepup_fetch_lease *lease,
+			     unsigned int limit, unsigned int window_secs,
+			     time_t now)
+{
+	if (!fetch_lease_good(lease, now) || lease->limit != limit ||
+	    lease->window_secs != window_secs)
+		return FALSE;
+	lease->left--;
+	return TRUE;
+}
+
+unsigned int stepup_fetch_lease_want(struct stepup_fetch_lease *lease,
+				     time_t now, unsigned int *release_r)
+{
+	/* reads left of other limits (a policy reload) go back */
+	*release_r = stepup_fetch_lease_unused(lease, now);
+	return I_MAX(lease->want, 1U);
+}
+
+void stepup_fetch_lease_set(struct stepup_fetch_lease *lease,
+			    unsigned int limit, unsigned int window_secs,
+			    unsigned int granted, time_t end, time_t now)
+{
+	i_assert(granted > 0);
+	lease->limit = limit;
+	lease->window_secs = window_secs;
+	lease->left = granted - 1;
+	lease->granted = now;
+	lease->end = end;
+	lease->want = I_MIN(I_MAX(lease->want, 1U) * 2,
+			    STEPUP_FETCH_LEASE_WANT_MAX);
+}
+
+unsigned int stepup_fetch_lease_unused(struct stepup_fetch_lease *lease,
+				       time_t now)
+{
+	unsigned int left = fetch_lease_good(lease, now) ? lease->left : 0;
+
+	lease->left = 0;
+	return left;
 }

@@ -40,8 +40,38 @@ static void check_fetch(const char *line)
 		i_panic("re-encoded fetch does not decode: %s", error);
 	if (strcmp(req.rec.mailbox, req2.rec.mailbox) != 0 ||
 	    req.limit != req2.limit || req.window_secs != req2.window_secs ||
-	    req.enforce != req2.enforce)
+	    req.enforce != req2.enforce || req.want != req2.want)
 		i_panic("re-encoded fetch differs");
+}
+
+static void check_release(const char *line)
+{
+	struct stepup_fetch_release rel, rel2;
+	const char *error;
+
+	if (stepup_audit_proto_decode_release(line, &rel, &error) < 0)
+		return;
+	if (stepup_audit_proto_decode_release(
+		stepup_audit_proto_encode_release(&rel), &rel2, &error) < 0)
+		i_panic("re-encoded release does not decode: %s", error);
+	if (strcmp(rel.user, rel2.user) != 0 ||
+	    strcmp(rel.rule, rel2.rule) != 0 || rel.count != rel2.count ||
+	    rel.end != rel2.end)
+		i_panic("re-encoded release differs");
+}
+
+static void check_grant(const char *line)
+{
+	unsigned int granted, granted2;
+	time_t end, end2;
+
+	if (stepup_audit_proto_decode_grant(line, &granted, &end) < 0 ||
+	    granted == 0)
+		return;
+	if (stepup_audit_proto_decode_grant(
+		stepup_audit_proto_encode_grant(granted, end), &granted2,
+		&end2) < 0 || granted != granted2 || end != end2)
+		i_panic("re-encoded grant differs");
 }
 
 static void check_hello(const char *line)
@@ -92,6 +122,8 @@ FUZZ_BEGIN_DATA(const uint8_t *data, size_t size)
 	check_fetch(line);
 	check_hello(line);
 	check_read(line);
+	check_release(line);
+	check_grant(line);
 	(void)stepup_audit_parse_entry(line, &entry, &error);
 }
 FUZZ_END

@@ -29,6 +29,9 @@ struct stepup_audit_client {
 	char *hello;
 	int fd;
 	bool said_hello;
+	/* what was read past the last answer line */
+	char input[AUDIT_CLIENT_MAX_ANSWER];
+	size_t input_len;
 };
 
 struct stepup_audit_client *
@@ -81,21 +84,38 @@ static int audit_client_connect(struct stepup_audit_client *client,
 		return -1;
 	}
 	client->fd = fd;
+	client->input_len = 0;
 	client->said_hello = FALSE;
 	return 0;
 }
 
-/* One answer line (data stack, without the newline). The service sends
-   nothing unasked, so a read never takes more than the line. */
+static void audit_client_disconnect(struct stepup_audit_client *client)
+{
+	i_close_fd(&client->fd);
+	client->input_len = 0;
+}
+
+/* One answer line (data stack, without the newline). */
 static int audit_client_read_line(struct stepup_audit_client *client,
 				  const char **line_r, const char **error_r)
 {
-	char buf[AUDIT_CLIENT_MAX_ANSWER];
-	size_t pos = 0;
+	char *nl;
 	ssize_t ret;
 
-	while (pos < sizeof(buf)) {
-		ret = read(client->fd, buf + pos, 1);
+	for (;;) {
+		nl = memchr(client->input, '\n', client->input_len);
+		if (nl != NULL) {
+			*line_r = t_strdup_until(client->input, nl);
+			client->input_len -= nl + 1 - client->input;
+			memmove(client->input, nl + 1, client->input_len);
+			return 0;
+		}
+		if (client->input_len == sizeof(client->input)) {
+			*error_r = "answer from the audit service too long";
+			return -1;
+		}
+		ret = read(client->fd, client->input + client->input_len,
+			   sizeof(client->input) - client->input_len);
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret <= 0) {
@@ -106,14 +126,8 @@ static int audit_client_read_line(struct stepup_audit_client *client,
 						client->path);
 			return -1;
 		}
-		if (buf[pos] == '\n') {
-			*line_r = t_strndup(buf, pos);
-			return 0;
-		}
-		pos++;
+		client->input_len += ret;
 	}
-	*error_r = "answer from the audit service too long";
-	return -1;
 }
 
 /* The connection's first line binds it to the session (if the session
@@ -128,16 +142,16 @@ static int audit_client_say_hello(struct stepup_audit_client *client,
 	if (write_full(client->fd, client->hello, strlen(client->hello)) < 0) {
 		*error_r = t_strdup_printf("write(%s) failed: %m",
 					   client->path);
-		i_close_fd(&client->fd);
+		audit_client_disconnect(client);
 		return -1;
 	}
 	if (audit_client_read_line(client, &answer, error_r) < 0) {
-		i_close_fd(&client->fd);
+		audit_client_disconnect(client);
 		return -1;
 	}
 	if (strcmp(answer, STEPUP_AUDIT_PROTO_OK) != 0) {
 		*error_r = "the audit service refused the session's audit token";
-		i_close_fd(&client->fd);
+		audit_client_disconnect(client);
 		return -1;
 	}
 	client->said_hello = TRUE;
@@ -155,11 +169,11 @@ static int audit_client_exchange(struct stepup_audit_client *client,
 	if (write_full(client->fd, line, strlen(line)) < 0) {
 		*error_r = t_strdup_printf("write(%s) failed: %m",
 					   client->path);
-		i_close_fd(&client->fd);
+		audit_client_disconnect(client);
 		return -1;
 	}
 	if (audit_client_read_line(client, answer_r, error_r) < 0) {
-		i_close_fd(&client->fd);
+		audit_client_disconnect(client);
 		return -1;
 	}
 	return 0;
@@ -195,7 +209,7 @@ static int audit_client_request(struct stepup_audit_client *client,
 	if (strcmp(answer, STEPUP_AUDIT_PROTO_FAIL) == 0)
 		return 0;
 	*error_r = "unexpected answer from the audit service";
-	i_close_fd(&client->fd);
+	audit_client_disconnect(client);
 	return -1;
 }
 
@@ -215,11 +229,35 @@ int stepup_audit_client_send(struct stepup_audit_client *client,
 
 int stepup_audit_client_fetch(struct stepup_audit_client *client,
 			      const struct stepup_fetch_request *req,
+			      unsigned int *granted_r, time_t *end_r,
 			      const char **error_r)
 {
-	return audit_client_request(client,
-				    stepup_audit_proto_encode_fetch(req),
-				    error_r);
+	const char *answer;
+
+	if (audit_client_request_line(client,
+				      stepup_audit_proto_encode_fetch(req),
+				      &answer, error_r) < 0)
+		return -1;
+	if (stepup_audit_proto_decode_grant(answer, granted_r, end_r) < 0) {
+		*error_r = "unexpected answer from the audit service";
+		audit_client_disconnect(client);
+		return -1;
+	}
+	return *granted_r > 0 ? 1 : 0;
+}
+
+void stepup_audit_client_release(struct stepup_audit_client *client,
+				 const struct stepup_fetch_release *rel)
+{
+	const char *line;
+
+	/* only on the connection that was granted them (the service gives
+	   back no more than that); otherwise they stay counted */
+	if (client->fd == -1 || !client->said_hello)
+		return;
+	line = t_strconcat(stepup_audit_proto_encode_release(rel), "\n", NULL);
+	if (write_full(client->fd, line, strlen(line)) < 0)
+		audit_client_disconnect(client);
 }
 
 int stepup_audit_client_read(struct stepup_audit_client *client,
@@ -251,7 +289,7 @@ int stepup_audit_client_grant(struct stepup_audit_client *client,
 	if (stepup_approval_answer_decode(answer, answer_r) < 0 ||
 	    answer_r->type == STEPUP_APPROVAL_ANSWER_CODE) {
 		*error_r = "unexpected answer from the audit service";
-		i_close_fd(&client->fd);
+		audit_client_disconnect(client);
 		return -1;
 	}
 	return 0;

@@ -19,11 +19,19 @@ int stepup_audit_client_send(struct stepup_audit_client *client,
 			     const struct stepup_audit_record *rec,
 			     const char **error_r);
 
-/* Count one message body read against a fetch_limit: 1 = within the
-   limit, 0 = over it, -1 = no answer (error_r). */
+/* Count one message body read against a fetch_limit, and up to
+   req->want - 1 more reads the session may make without asking (a lease
+   good until end_r): 1 = granted_r reads counted, 0 = over the limit,
+   -1 = no answer (error_r). */
 int stepup_audit_client_fetch(struct stepup_audit_client *client,
 			      const struct stepup_fetch_request *req,
+			      unsigned int *granted_r, time_t *end_r,
 			      const char **error_r);
+/* Give back reads granted on the current connection and not made (the
+   session ends). Without a connection nothing is sent: they stay
+   counted. */
+void stepup_audit_client_release(struct stepup_audit_client *client,
+				 const struct stepup_fetch_release *rel);
 
 /* A message body read (event "read", audit/audit-proto.h): 0 = recorded,
    -1 = not (error_r). */

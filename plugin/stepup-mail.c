@@ -12,6 +12,8 @@
 #include "stepup-reads.h"
 #include "stepup-plugin-private.h"
 
+#include <time.h>
+
 struct stepup_mail_module stepup_mail_module =
 	MODULE_CONTEXT_INIT(&mail_module_register);
 
@@ -33,15 +35,87 @@ stepup_user_counted(struct mail_user *user, struct stepup_user *suser,
 	return &c->uids;
 }
 
+static struct stepup_fetch_lease *
+stepup_user_lease(struct mail_user *user, struct stepup_user *suser,
+		  const char *rule)
+{
+	struct stepup_rule_lease *l;
+
+	array_foreach_modifiable(&suser->leases, l) {
+		if (strcmp(l->rule, rule) == 0)
+			return &l->lease;
+	}
+	l = array_append_space(&suser->leases);
+	l->rule = p_strdup(user->pool, rule);
+	return &l->lease;
+}
+
+/* Count one read with the service: it counts a lease (this read and
+   some ahead). 1 = counted, 0 = over the limit, -1 = no answer. */
+static int
+stepup_mail_count_ask(struct stepup_mailbox *sbox, struct mailbox *box,
+		      struct stepup_user *suser,
+		      struct stepup_fetch_lease *lease, const char **error_r)
+{
+	struct stepup_fetch_request req;
+	struct stepup_fetch_release rel;
+	time_t now = time(NULL), old_end = lease->end, end;
+	unsigned int granted;
+	int ret;
+
+	i_zero(&req);
+	req.want = stepup_fetch_lease_want(lease, now, &rel.count);
+	if (rel.count > 0) {
+		/* left of other limits (a policy reload) */
+		rel.user = suser->who.user;
+		rel.session = suser->who.session;
+		rel.rule = sbox->fetch_rule;
+		rel.end = old_end;
+		stepup_audit_client_release(suser->audit, &rel);
+	}
+	req.rec = suser->who;
+	req.rec.mailbox = box->vname;
+	req.rec.rule = sbox->fetch_rule;
+	req.limit = sbox->fetch_limit;
+	req.window_secs = sbox->fetch_window;
+	req.enforce = sbox->fetch_enforce;
+	ret = stepup_audit_client_fetch(suser->audit, &req, &granted, &end,
+					error_r);
+	if (ret > 0) {
+		stepup_fetch_lease_set(lease, sbox->fetch_limit,
+				       sbox->fetch_window, granted, end, now);
+	}
+	return ret;
+}
+
+void stepup_mail_release_leases(struct stepup_user *suser)
+{
+	struct stepup_rule_lease *l;
+	struct stepup_fetch_release rel;
+	time_t now = time(NULL);
+
+	i_zero(&rel);
+	rel.user = suser->who.user;
+	rel.session = suser->who.session;
+	array_foreach_modifiable(&suser->leases, l) {
+		rel.rule = l->rule;
+		rel.end = l->lease.end;
+		rel.count = stepup_fetch_lease_unused(&l->lease, now);
+		if (rel.count > 0)
+			stepup_audit_client_release(suser->audit, &rel);
+	}
+}
+
 /* A message body of box is about to be read: count it against the
-   folder's fetch_limit. -1 = refused (storage error set). */
+   folder's fetch_limit, from the session's lease if it has reads left.
+   -1 = refused (storage error set). */
 int stepup_mail_count_uid(struct mailbox *box, uint32_t uid)
 {
 	struct stepup_mailbox *sbox = STEPUP_CONTEXT(box);
 	struct mail_user *user = box->storage->user;
 	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
 	ARRAY_TYPE(seq_range) *counted;
-	struct stepup_fetch_request req;
+	struct stepup_fetch_lease *lease;
 	const char *error;
 	int ret;
 
@@ -50,14 +124,14 @@ int stepup_mail_count_uid(struct mailbox *box, uint32_t uid)
 	counted = stepup_user_counted(user, suser, box->vname);
 	if (seq_range_exists(counted, uid))
 		return 0;
-	i_zero(&req);
-	req.rec = suser->who;
-	req.rec.mailbox = box->vname;
-	req.rec.rule = sbox->fetch_rule;
-	req.limit = sbox->fetch_limit;
-	req.window_secs = sbox->fetch_window;
-	req.enforce = sbox->fetch_enforce;
-	ret = stepup_audit_client_fetch(suser->audit, &req, &error);
+	lease = stepup_user_lease(user, suser, sbox->fetch_rule);
+	if (stepup_fetch_lease_take(lease, sbox->fetch_limit,
+				    sbox->fetch_window, time(NULL))) {
+		/* counted by the service when it granted the lease */
+		seq_range_array_add(counted, uid);
+		return 0;
+	}
+	ret = stepup_mail_count_ask(sbox, box, suser, lease, &error);
 	if (ret > 0 || (ret == 0 && !sbox->fetch_enforce)) {
 		seq_range_array_add(counted, uid);
 		return 0;

@@ -13,6 +13,7 @@
 #include "seq-range-array.h"
 #include "stepup-settings.h"
 #include "stepup-audit.h"
+#include "fetch-limit.h"
 #include "stepup-policy.h"
 #include "stepup-plugin.h"
 
@@ -56,6 +57,13 @@ struct stepup_counted {
 	ARRAY_TYPE(seq_range) uids;
 };
 
+/* fetch_limit reads of one rule the stepup-audit service counted for
+   the session ahead of time (audit/fetch-limit.h) */
+struct stepup_rule_lease {
+	const char *rule;
+	struct stepup_fetch_lease lease;
+};
+
 struct stepup_user {
 	union mail_user_module_context module_ctx;
 	/* facts from the passdb (userdb fields stepup_*) */
@@ -78,6 +86,7 @@ struct stepup_user {
 	struct stepup_audit_record who;
 	/* message bodies counted against a fetch_limit, each once */
 	ARRAY(struct stepup_counted) counted;
+	ARRAY(struct stepup_rule_lease) leases;
 	/* reads refused by a fetch_limit so far (for imap_stepup) */
 	unsigned int limit_refusals;
 	/* the messages read in this session (plugin/stepup-reads.h) */
@@ -159,5 +168,8 @@ int stepup_mail_count_read(struct mail *mail);
 int stepup_mail_record_read(struct mail *mail, const char *how);
 /* The same for message uid of box (a search that reads every message) */
 int stepup_mail_count_uid(struct mailbox *box, uint32_t uid);
+/* gives back the fetch_limit reads counted ahead and not made (the
+   session ends) */
+void stepup_mail_release_leases(struct stepup_user *suser);
 
 #endif

@@ -69,6 +69,8 @@ static void stepup_user_deinit(struct mail_user *user)
 {
 	struct stepup_user *suser = STEPUP_USER_CONTEXT(user);
 
+	/* reads counted ahead and not made */
+	stepup_mail_release_leases(suser);
 	stepup_policy_cache_deinit(&suser->policy_cache);
 	stepup_reads_deinit(&suser->reads);
 	stepup_audit_client_deinit(&suser->audit);
@@ -175,6 +177,7 @@ void stepup_mail_user_created(struct mail_user *user)
 		mail_user_plugin_getenv(user, STEPUP_FACT_AUDIT_TOKEN));
 	suser->reads = stepup_reads_init();
 	p_array_init(&suser->counted, user->pool, 4);
+	p_array_init(&suser->leases, user->pool, 2);
 	suser->client_fd = -1;
 	stepup_user_read_facts(user, suser);
 	suser->who.user = user->username;

@@ -59,6 +59,9 @@ struct audit_client {
 	   with the audit token the passdb made); NULL = unbound */
 	char *user, *session;
 	bool had_request;
+	/* fetch_limit reads granted on this connection and not given back:
+	   a release may give back no more */
+	unsigned int leased;
 	/* an approval this connection waits for (nothing else is asked on
 	   it meanwhile) */
 	struct approval_waiter *waiter;
@@ -188,6 +191,8 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 	struct stepup_fetch_request req;
 	struct stepup_audit_record *rec = &req.rec;
 	const char *error, *reason;
+	unsigned int granted;
+	time_t end;
 	bool first_over;
 
 	if (stepup_audit_proto_decode_fetch(line, &req, &error) < 0) {
@@ -196,9 +201,14 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 	}
 	if (!audit_client_may_send(client, rec, TRUE))
 		return FALSE;
-	if (stepup_fetch_count(fetch_counter, rec->user, rec->rule, req.limit,
-			       req.window_secs, ioloop_time, &first_over)) {
-		o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_OK "\n");
+	granted = stepup_fetch_grant(fetch_counter, rec->user, rec->rule,
+				     req.limit, req.window_secs, req.want,
+				     ioloop_time, &end, &first_over);
+	if (granted > 0) {
+		client->leased += I_MIN(granted, UINT_MAX - client->leased);
+		o_stream_nsend_str(client->output, t_strconcat(
+			stepup_audit_proto_encode_grant(granted, end), "\n",
+			NULL));
 		return TRUE;
 	}
 	if (first_over) {
@@ -221,6 +231,33 @@ static bool audit_client_fetch(struct audit_client *client, const char *line)
 		}
 	}
 	o_stream_nsend_str(client->output, STEPUP_AUDIT_PROTO_FAIL "\n");
+	return TRUE;
+}
+
+/* Reads of a lease the session did not make (it ends). No answer. */
+static bool audit_client_release(struct audit_client *client,
+				 const char *line)
+{
+	struct stepup_fetch_release rel;
+	const char *error;
+
+	if (stepup_audit_proto_decode_release(line, &rel, &error) < 0) {
+		e_error(audit_event, "refused a request: %s", error);
+		return FALSE;
+	}
+	/* only the connection's own session gives back its own reads */
+	if (client->user == NULL || strcmp(rel.user, client->user) != 0 ||
+	    null_strcmp(rel.session, client->session) != 0) {
+		e_error(audit_event, "refused a release for user %s: not the "
+			"connection's session", str_sanitize(rel.user, 80));
+		return FALSE;
+	}
+	rel.count = I_MIN(rel.count, client->leased);
+	client->leased -= rel.count;
+	if (rel.count > 0) {
+		stepup_fetch_release(fetch_counter, rel.user, rel.rule,
+				     rel.count, rel.end, ioloop_time);
+	}
 	return TRUE;
 }
 
@@ -332,6 +369,8 @@ static bool audit_client_request(struct audit_client *client,
 	}
 	if (stepup_audit_proto_is_fetch(line))
 		return audit_client_fetch(client, line);
+	if (stepup_audit_proto_is_release(line))
+		return audit_client_release(client, line);
 	if (stepup_audit_proto_is_read(line))
 		return audit_client_read(client, line);
 	if (stepup_audit_proto_is_approval(line))

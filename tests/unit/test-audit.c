@@ -769,6 +769,127 @@ static void test_audit_report(void)
 	test_end();
 }
 
+static void test_audit_fetch_lease(void)
+{
+	struct stepup_fetch_counter *c = stepup_fetch_counter_init(10);
+	struct stepup_fetch_lease lease;
+	struct stepup_fetch_release rel, out;
+	unsigned int granted, release, i;
+	time_t end;
+	const char *line, *error;
+	bool first;
+
+	test_begin("audit: fetch_limit leases");
+	/* a quarter of what is left at most, never more than asked */
+	test_assert(stepup_fetch_grant(c, "a", "r", 100, 60, 64, 1000, &end,
+				       &first) == 25);
+	test_assert(end == 1060 && !first);
+	test_assert(stepup_fetch_grant(c, "a", "r", 100, 60, 8, 1001, &end,
+				       &first) == 8);
+	/* 67 left: 16; then near the limit one at a time */
+	test_assert(stepup_fetch_grant(c, "a", "r", 100, 60, 64, 1002, &end,
+				       &first) == 16);
+	granted = 0;
+	for (i = 0; i < 100; i++) {
+		unsigned int g = stepup_fetch_grant(c, "a", "r", 100, 60, 64,
+						    1003, &end, &first);
+		if (g == 0)
+			break;
+		test_assert(g <= 64);
+		granted += g;
+	}
+	/* every read of the limit granted, none more */
+	test_assert(granted == 100 - 25 - 8 - 16);
+	test_assert(first);
+	/* given back: granted again, within the window only */
+	stepup_fetch_release(c, "a", "r", 8, 1060, 1004);
+	test_assert(stepup_fetch_grant(c, "a", "r", 100, 60, 1, 1004, &end,
+				       &first) == 1);
+	test_assert(!first);
+	stepup_fetch_release(c, "a", "r", 8, 1059, 1004); /* not this window */
+	stepup_fetch_release(c, "a", "r", 8, 1060, 1060); /* it has ended */
+	/* 7 left: one at a time */
+	test_assert(stepup_fetch_grant(c, "a", "r", 100, 60, 64, 1005, &end,
+				       &first) == 1);
+	/* a new window after the old one */
+	test_assert(stepup_fetch_grant(c, "a", "r", 100, 60, 64, 1060, &end,
+				       &first) == 25 && end == 1120);
+	/* all given back: the next read starts a new window */
+	stepup_fetch_release(c, "b", "r", 1, 1060, 1000);
+	test_assert(stepup_fetch_grant(c, "b", "r", 100, 60, 4, 1000, &end,
+				       &first) == 4);
+	stepup_fetch_release(c, "b", "r", 4, 1060, 1010);
+	test_assert(stepup_fetch_grant(c, "b", "r", 100, 60, 1, 1020, &end,
+				       &first) == 1 && end == 1080);
+	stepup_fetch_counter_deinit(&c);
+
+	/* the session's side: 1, 2, 4 ... reads asked for */
+	i_zero(&lease);
+	test_assert(!stepup_fetch_lease_take(&lease, 100, 60, 1000));
+	test_assert(stepup_fetch_lease_want(&lease, 1000, &release) == 1);
+	test_assert(release == 0);
+	stepup_fetch_lease_set(&lease, 100, 60, 1, 1060, 1000);
+	test_assert(!stepup_fetch_lease_take(&lease, 100, 60, 1000));
+	test_assert(stepup_fetch_lease_want(&lease, 1000, &release) == 2);
+	stepup_fetch_lease_set(&lease, 100, 60, 2, 1060, 1000);
+	test_assert(stepup_fetch_lease_take(&lease, 100, 60, 1000));
+	test_assert(!stepup_fetch_lease_take(&lease, 100, 60, 1000));
+	for (i = 0; i < 10; i++) {
+		test_assert(stepup_fetch_lease_want(&lease, 1000, &release) <=
+			    STEPUP_FETCH_LEASE_WANT_MAX);
+		stepup_fetch_lease_set(&lease, 100, 60, 30, 1060, 1000);
+	}
+	test_assert(stepup_fetch_lease_want(&lease, 1000, &release) ==
+		    STEPUP_FETCH_LEASE_WANT_MAX);
+	test_assert(release == 29);
+	/* not after the window's end (less a second), nor for other
+	   limits, nor after the clock went back */
+	stepup_fetch_lease_set(&lease, 100, 60, 30, 1060, 1000);
+	test_assert(!stepup_fetch_lease_take(&lease, 100, 60, 1059));
+	test_assert(stepup_fetch_lease_take(&lease, 100, 60, 1058));
+	test_assert(!stepup_fetch_lease_take(&lease, 50, 60, 1001));
+	test_assert(!stepup_fetch_lease_take(&lease, 100, 30, 1001));
+	test_assert(!stepup_fetch_lease_take(&lease, 100, 60, 999));
+	test_assert(stepup_fetch_lease_unused(&lease, 1001) == 28);
+	test_assert(stepup_fetch_lease_unused(&lease, 1001) == 0);
+	stepup_fetch_lease_set(&lease, 100, 60, 30, 1060, 1000);
+	test_assert(stepup_fetch_lease_unused(&lease, 1059) == 0);
+
+	/* the protocol */
+	line = stepup_audit_proto_encode_grant(12, 1060);
+	test_assert(stepup_audit_proto_decode_grant(line, &granted, &end) == 0);
+	test_assert(granted == 12 && end == 1060);
+	test_assert_strcmp(stepup_audit_proto_encode_grant(0, 1060), "-");
+	test_assert(stepup_audit_proto_decode_grant("-", &granted, &end) == 0);
+	test_assert(granted == 0);
+	test_assert(stepup_audit_proto_decode_grant("+", &granted, &end) < 0);
+	test_assert(stepup_audit_proto_decode_grant("+\t0\t5", &granted,
+						    &end) < 0);
+	i_zero(&rel);
+	rel.user = "al\tice";
+	rel.session = "S1";
+	rel.rule = "bulk";
+	rel.count = 7;
+	rel.end = 1060;
+	line = stepup_audit_proto_encode_release(&rel);
+	test_assert(stepup_audit_proto_is_release(line));
+	test_assert(!stepup_audit_proto_is_fetch(line));
+	test_assert(stepup_audit_proto_decode_release(line, &out, &error) == 0);
+	test_assert_strcmp(out.user, rel.user);
+	test_assert_strcmp(out.session, "S1");
+	test_assert_strcmp(out.rule, "bulk");
+	test_assert(out.count == 7 && out.end == 1060);
+	test_assert(stepup_audit_proto_decode_release(
+		"release\ta\tS\tr\t0\t1060", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_release(
+		"release\ta\tS\tr\t1025\t1060", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_release(
+		"release\ta\tS\t\t1\t1060", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_release(
+		"release\t\tS\tr\t1\t1060", &out, &error) < 0);
+	test_end();
+}
+
 static void test_audit_fetch_limit(void)
 {
 	struct stepup_fetch_counter *c = stepup_fetch_counter_init(3);
@@ -817,19 +938,27 @@ static void test_audit_fetch_limit(void)
 	test_assert(stepup_audit_proto_decode(line, &(struct stepup_audit_record){0},
 					      &error) < 0);
 	/* fetch user session service ip mailbox rule decision reason auth
-	   limit window enforce */
+	   limit window enforce want */
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\tr\t\t\t\t0\t60\t1", &out, &error) < 0);
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t0\t60\t1\t1", &out, &error) < 0);
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t2", &out, &error) < 0);
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t2\t1", &out, &error) < 0);
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\t\t\t\t\t5\t60\t1", &out, &error) < 0);
+		"fetch\ta\t\t\t\tM\t\t\t\t\t5\t60\t1\t1", &out, &error) < 0);
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\tr\t\t\troot\t5\t60\t1", &out, &error) < 0);
+		"fetch\ta\t\t\t\tM\tr\t\t\troot\t5\t60\t1\t1", &out, &error) < 0);
 	test_assert(stepup_audit_proto_decode_fetch(
-		"open\ta\t\t\t\tM\tr\t\t\t\t5\t60\t1", &out, &error) < 0);
+		"open\ta\t\t\t\tM\tr\t\t\t\t5\t60\t1\t1", &out, &error) < 0);
+	/* a lease of 0 or more than STEPUP_FETCH_LEASE_MAX, or none */
 	test_assert(stepup_audit_proto_decode_fetch(
-		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t0", &out, &error) == 0);
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t1\t0", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t1\t1025", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t1", &out, &error) < 0);
+	test_assert(stepup_audit_proto_decode_fetch(
+		"fetch\ta\t\t\t\tM\tr\t\t\t\t5\t60\t0\t16", &out, &error) == 0);
+	test_assert(out.want == 16);
 	test_assert(!out.enforce);
 	test_end();
 }
@@ -849,6 +978,7 @@ int main(void)
 		test_audit_proto,
 		test_audit_report,
 		test_audit_fetch_limit,
+		test_audit_fetch_lease,
 		test_audit_read_aggregate,
 		test_audit_proto_read,
 		test_audit_anomalies,
