@@ -21,6 +21,15 @@
 /* requests the service runs at once (each holds a little memory and, while
    polling, a connection): past it, asks fail (closed) */
 #define APPROVAL_MAX_REQUESTS 1000
+/* of them, one user's (whatever the folders and scope values) */
+#define APPROVAL_MAX_USER_REQUESTS 16
+/* pending requests (in the state store: also those nobody waits on any
+   more) one user may have for one folder, whatever the scope value (the
+   sessions of grant_scope "session", the addresses of "ip"), and for all
+   folders together: past it, a new request is refused (closed). One user
+   cannot fill the table or flood the approvers. */
+#define APPROVAL_MAX_FOLDER_PENDING 4
+#define APPROVAL_MAX_USER_PENDING 16
 /* a request not decided after this long is dropped; the next open makes
    a new one */
 #define APPROVAL_PENDING_MAX_SECS (15 * 60)
@@ -46,11 +55,19 @@ struct approval_request {
 	/* who asked first: the records of the request */
 	struct stepup_audit_record who;
 	struct stepup_approval_run run;
+	/* the JSON body of the POST: the same, byte for byte, every time the
+	   request is POSTed (also after a restart, from the pending entry) */
+	const char *body;
+	/* made from a pending entry of the state store */
+	bool resumed;
+	/* a POST got an answer (not 429/503): from now on polls are GETs */
+	bool posted;
 
-	/* the exchange in flight and the nonce it sent */
+	/* the exchange in flight (a POST or a GET) and the nonce it sent */
 	struct approval_http_exchange *exchange;
 	pool_t exchange_pool;
 	const char *nonce;
+	bool exchange_post;
 	struct timeout *to_next;
 	struct approval_waiter *waiters;
 };
@@ -70,6 +87,8 @@ struct approval_service {
 	struct stepup_state *state;
 	struct approval_http_client *http;
 	HASH_TABLE(const char *, struct approval_request *) requests;
+	/* user -> how many of the requests are theirs */
+	HASH_TABLE(char *, void *) user_counts;
 };
 
 static void approval_request_step(struct approval_request *req);
@@ -158,16 +177,66 @@ approval_waiter_add(struct approval_request *req, unsigned int wait_secs,
 
 /* ---- requests */
 
+static unsigned int
+user_count(struct approval_service *svc, const char *user)
+{
+	return POINTER_CAST_TO(hash_table_lookup(svc->user_counts, user),
+			       unsigned int);
+}
+
+static void user_count_add(struct approval_service *svc, const char *user)
+{
+	char *key, *orig;
+	void *value;
+
+	if (hash_table_lookup_full(svc->user_counts, user, &orig, &value)) {
+		hash_table_update(svc->user_counts, orig, POINTER_CAST(
+			POINTER_CAST_TO(value, unsigned int) + 1));
+	} else {
+		key = i_strdup(user);
+		hash_table_insert(svc->user_counts, key, POINTER_CAST(1));
+	}
+}
+
+static void user_count_remove(struct approval_service *svc, const char *user)
+{
+	char *orig;
+	void *value;
+	unsigned int count;
+
+	if (!hash_table_lookup_full(svc->user_counts, user, &orig, &value))
+		i_unreached();
+	count = POINTER_CAST_TO(value, unsigned int);
+	if (count > 1) {
+		hash_table_update(svc->user_counts, orig,
+				  POINTER_CAST(count - 1));
+	} else {
+		hash_table_remove(svc->user_counts, orig);
+		i_free(orig);
+	}
+}
+
+/* what a request holds besides its place in the tables */
+static void approval_request_destroy(struct approval_request *req)
+{
+	while (req->waiters != NULL) {
+		struct approval_waiter *waiter = req->waiters;
+		approval_waiter_free(&waiter);
+	}
+	approval_http_abort(&req->exchange);
+	pool_unref(&req->exchange_pool);
+	timeout_remove(&req->to_next);
+	pool_unref(&req->pool);
+}
+
 static void approval_request_free(struct approval_request *req)
 {
 	struct approval_service *svc = req->svc;
 
 	i_assert(req->waiters == NULL);
 	hash_table_remove(svc->requests, req->key);
-	approval_http_abort(&req->exchange);
-	pool_unref(&req->exchange_pool);
-	timeout_remove(&req->to_next);
-	pool_unref(&req->pool);
+	user_count_remove(svc, req->info.user);
+	approval_request_destroy(req);
 }
 
 static const char *
@@ -193,11 +262,26 @@ static const char *scope_value(const struct stepup_approval_ask *ask)
 	return "";
 }
 
+/* The request's identity and its POST body, for a new request_id. */
+static void
+approval_request_set_id(struct approval_request *req, const char *request_id,
+			time_t created)
+{
+	string_t *body = t_str_new(512);
+
+	req->info.request_id = p_strdup(req->pool, request_id);
+	req->info.created = created;
+	req->info.expires = created + req->rule_grant_secs;
+	stepup_approval_request_body(body, &req->info);
+	req->body = p_strdup(req->pool, str_c(body));
+}
+
+/* body: the stored body of a resumed request (NULL: a new request) */
 static struct approval_request *
 approval_request_create(struct approval_service *svc,
 			const struct stepup_approval_ask *ask,
 			const char *key, const char *request_id,
-			const char *code, time_t created)
+			const char *code, time_t created, const char *body)
 {
 	struct approval_request *req;
 	struct stepup_approval_request_info *info;
@@ -219,7 +303,6 @@ approval_request_create(struct approval_service *svc,
 	req->who.auth = p_strdup(pool, ask->rec.auth);
 
 	info = &req->info;
-	info->request_id = p_strdup(pool, request_id);
 	info->user = req->who.user;
 	info->mailbox = p_strdup(pool, ask->rec.mailbox);
 	info->session = req->who.session;
@@ -229,11 +312,19 @@ approval_request_create(struct approval_service *svc,
 	info->rule = p_strdup(pool, ask->rec.rule);
 	info->auth = req->who.auth;
 	info->binding_code = p_strdup(pool, code);
-	info->created = created;
-	info->expires = created + ask->grant_secs;
+	if (body == NULL)
+		approval_request_set_id(req, request_id, created);
+	else {
+		/* what the endpoint got the first time, whoever asks now */
+		info->request_id = p_strdup(pool, request_id);
+		info->created = created;
+		req->body = p_strdup(pool, body);
+		req->resumed = TRUE;
+	}
 
 	stepup_approval_run_init(&req->run, pool, ioloop_time, ask->wait_secs);
 	hash_table_insert(svc->requests, req->key, req);
+	user_count_add(svc, req->info.user);
 	return req;
 }
 
@@ -330,6 +421,66 @@ static void approval_request_finish(struct approval_request *req)
 	approval_request_free(req);
 }
 
+/* The pending entry of the request: the next open (also after a restart)
+   picks it up with the same request_id and body. */
+static int approval_request_store(struct approval_request *req,
+				  const char **error_r)
+{
+	struct stepup_approval_entry pending;
+
+	i_zero(&pending);
+	pending.type = STEPUP_APPROVAL_ENTRY_PENDING;
+	pending.mailbox = req->info.mailbox;
+	pending.scope = req->scope;
+	pending.scope_value = req->scope_value;
+	pending.request_id = req->info.request_id;
+	pending.binding_code = req->info.binding_code;
+	pending.created = ioloop_time;
+	pending.expires = ioloop_time + APPROVAL_PENDING_MAX_SECS;
+	pending.approver = "";
+	pending.body = req->body;
+	return stepup_state_approval_put(req->svc->state, req->info.user,
+					 &pending, ioloop_time, error_r);
+}
+
+static void approval_request_sent(struct approval_request *req,
+				  const struct stepup_audit_record *who,
+				  const char *what)
+{
+	i_info("stepup-audit: approval: user %s, mailbox %s: request %s sent "
+	       "(rule %s, scope %s)%s", str_sanitize(req->info.user, 80),
+	       str_sanitize(req->info.mailbox, 200), req->info.request_id,
+	       str_sanitize(req->info.rule, 80), req->scope, what);
+	approval_audit(req->svc, who, req->info.mailbox, req->info.rule,
+		       "pending", t_strdup_printf("request %s sent to the "
+		       "approval endpoint%s", req->info.request_id, what));
+}
+
+/* 409 to the POST of a request picked up from the state store: the
+   endpoint has another request under that request_id. Not a failure
+   that failmode may let through: the request starts again under a new
+   request_id (same binding code: the waiting clients have shown it). */
+static void approval_request_conflict(struct approval_request *req)
+{
+	const char *old_id = t_strdup(req->info.request_id), *error;
+
+	i_warning("stepup-audit: approval: user %s, mailbox %s: the endpoint "
+		  "has another request under request_id %s (409): asking "
+		  "again under a new one", str_sanitize(req->info.user, 80),
+		  str_sanitize(req->info.mailbox, 200), old_id);
+	req->resumed = FALSE;
+	approval_request_set_id(req, stepup_approval_random_hex(),
+				ioloop_time);
+	if (approval_request_store(req, &error) < 0) {
+		i_error("stepup-audit: approval: state: %s", error);
+		stepup_approval_run_failure(&req->run,
+					    STEPUP_APPROVAL_FAIL_INTERNAL);
+		return;
+	}
+	approval_request_sent(req, &req->who, t_strdup_printf(
+		" (request %s was refused as another request)", old_id));
+}
+
 static void
 approval_http_done(enum stepup_approval_failure failure, const char *error,
 		   const struct stepup_approval_http_response *http,
@@ -339,11 +490,18 @@ approval_http_done(enum stepup_approval_failure failure, const char *error,
 	struct stepup_approval_response resp;
 
 	req->exchange = NULL;
-	if (failure == STEPUP_APPROVAL_FAIL_NONE &&
+	if (failure == STEPUP_APPROVAL_FAIL_NONE && http->status == 409 &&
+	    req->exchange_post && req->resumed) {
+		approval_request_conflict(req);
+	} else if (failure == STEPUP_APPROVAL_FAIL_NONE &&
 	    stepup_approval_response_parse(req->pool, req->svc->keyring,
 					   req->info.request_id, req->nonce,
 					   ioloop_time, http, &resp, &failure,
 					   &error) == 0) {
+		/* a POST answered 429/503 may not have been stored: the
+		   next exchange POSTs again */
+		if (req->exchange_post && !resp.throttled)
+			req->posted = TRUE;
 		stepup_approval_run_response(&req->run, ioloop_time, &resp);
 	} else {
 		i_error("stepup-audit: approval: request %s: %s: %s",
@@ -362,16 +520,13 @@ static void approval_request_send(struct approval_request *req, bool post)
 	const struct stepup_approval_key *key =
 		stepup_approval_keyring_signer(svc->keyring);
 	struct stepup_approval_http_request http;
-	string_t *body;
 
 	i_assert(req->exchange == NULL);
 	req->exchange_pool = pool_alloconly_create("approval exchange", 4096);
+	req->exchange_post = post;
 	if (post) {
-		body = t_str_new(512);
-		stepup_approval_request_body(body, &req->info);
 		stepup_approval_http_post(req->exchange_pool, &svc->url, key,
-					  str_c(body), ioloop_time, NULL,
-					  &http);
+					  req->body, ioloop_time, NULL, &http);
 	} else {
 		stepup_approval_http_poll(req->exchange_pool, &svc->url, key,
 					  req->info.request_id, ioloop_time,
@@ -403,15 +558,17 @@ static void approval_request_step(struct approval_request *req)
 					   approval_request_poll_due, req);
 		break;
 	case STEPUP_APPROVAL_ACTION_POLL:
-		approval_request_send(req, req->run.exchanges == 0);
+		approval_request_send(req, !req->posted);
 		break;
 	case STEPUP_APPROVAL_ACTION_GIVE_UP:
 		/* the opens waiting now are told "still pending"; the
-		   request stays for the next open */
+		   request stays in the state store, and the next open picks
+		   it up from there (the same request_id and body) */
 		while (req->waiters != NULL) {
 			struct approval_waiter *waiter = req->waiters;
 			approval_waiter_timeout(waiter);
 		}
+		approval_request_free(req);
 		break;
 	case STEPUP_APPROVAL_ACTION_DONE:
 		approval_request_finish(req);
@@ -476,6 +633,45 @@ ask_grant(struct approval_service *svc, const struct stepup_approval_ask *ask,
 	return 1;
 }
 
+/* May the user have one more pending request for the folder? replacing:
+   it replaces one of them. -1: no (answered). */
+static int
+ask_request_limit(struct approval_service *svc,
+		  const struct stepup_approval_ask *ask, bool replacing,
+		  approval_answer_callback_t *callback, void *context)
+{
+	unsigned int folder_count, total;
+	const char *error;
+
+	if (stepup_state_approval_pending_count(svc->state, ask->rec.user,
+						ask->rec.mailbox, ioloop_time,
+						&folder_count, &total,
+						&error) < 0) {
+		ask_fail(svc, ask, STEPUP_APPROVAL_FAIL_INTERNAL,
+			 t_strconcat("state: ", error, NULL), callback, context);
+		return -1;
+	}
+	if (replacing) {
+		folder_count--;
+		total--;
+	}
+	if (folder_count >= APPROVAL_MAX_FOLDER_PENDING) {
+		ask_fail(svc, ask, STEPUP_APPROVAL_FAIL_INTERNAL, t_strdup_printf(
+			"the user has %u requests for the folder pending "
+			"already (at most %u, whatever the scope)",
+			folder_count, APPROVAL_MAX_FOLDER_PENDING),
+			callback, context);
+		return -1;
+	}
+	if (total >= APPROVAL_MAX_USER_PENDING) {
+		ask_fail(svc, ask, STEPUP_APPROVAL_FAIL_INTERNAL, t_strdup_printf(
+			"the user has %u requests pending already (at most %u)",
+			total, APPROVAL_MAX_USER_PENDING), callback, context);
+		return -1;
+	}
+	return 0;
+}
+
 /* The request this ask joins, or a new one (resuming one that is pending
    in the state store, e.g. from before a restart). NULL: failed
    (answered). */
@@ -489,6 +685,7 @@ ask_request(struct approval_service *svc,
 	const char *key, *error;
 	int ret;
 
+	i_zero(&pending);
 	key = request_key(ask->rec.user, ask->rec.mailbox, ask->scope,
 			  scope_value(ask));
 	ret = stepup_state_approval_get(svc->state, ask->rec.user,
@@ -522,43 +719,38 @@ ask_request(struct approval_service *svc,
 			callback, context);
 		return NULL;
 	}
-	if (ret > 0 && stepup_approval_is_hex_id(pending.request_id)) {
-		/* the same request again (a POST with the same request_id
-		   is the same request to the endpoint) */
+	if (user_count(svc, ask->rec.user) >= APPROVAL_MAX_USER_REQUESTS) {
+		ask_fail(svc, ask, STEPUP_APPROVAL_FAIL_INTERNAL, t_strdup_printf(
+			"more than %u requests of the user running",
+			APPROVAL_MAX_USER_REQUESTS), callback, context);
+		return NULL;
+	}
+	if (ret > 0 && stepup_approval_is_hex_id(pending.request_id) &&
+	    pending.body != NULL && pending.body[0] != '\0') {
+		/* the same request again: the same request_id and the body
+		   its first asker sent (a POST with the same request_id is
+		   the same request to the endpoint) */
 		return approval_request_create(svc, ask, key,
 					       pending.request_id,
 					       pending.binding_code,
-					       pending.created);
+					       pending.created, pending.body);
 	}
+	/* a new request (one of an older version without its body is
+	   replaced: its POST could not be repeated as it was) */
+	if (ask_request_limit(svc, ask, ret > 0, callback, context) < 0)
+		return NULL;
 
 	req = approval_request_create(svc, ask, key,
 				      stepup_approval_random_hex(),
 				      stepup_approval_binding_code(),
-				      ioloop_time);
-	i_zero(&pending);
-	pending.type = STEPUP_APPROVAL_ENTRY_PENDING;
-	pending.mailbox = req->info.mailbox;
-	pending.scope = req->scope;
-	pending.scope_value = req->scope_value;
-	pending.request_id = req->info.request_id;
-	pending.binding_code = req->info.binding_code;
-	pending.created = ioloop_time;
-	pending.expires = ioloop_time + APPROVAL_PENDING_MAX_SECS;
-	pending.approver = "";
-	if (stepup_state_approval_put(svc->state, ask->rec.user, &pending,
-				      ioloop_time, &error) < 0) {
+				      ioloop_time, NULL);
+	if (approval_request_store(req, &error) < 0) {
 		approval_request_free(req);
 		ask_fail(svc, ask, STEPUP_APPROVAL_FAIL_INTERNAL,
 			 t_strconcat("state: ", error, NULL), callback, context);
 		return NULL;
 	}
-	i_info("stepup-audit: approval: user %s, mailbox %s: request %s sent "
-	       "(rule %s, scope %s)", str_sanitize(ask->rec.user, 80),
-	       str_sanitize(ask->rec.mailbox, 200), req->info.request_id,
-	       str_sanitize(ask->rec.rule, 80), req->scope);
-	approval_audit(svc, &ask->rec, ask->rec.mailbox, ask->rec.rule,
-		       "pending", t_strdup_printf("request %s sent to the "
-		       "approval endpoint", req->info.request_id));
+	approval_request_sent(req, &ask->rec, "");
 	return req;
 }
 
@@ -611,6 +803,7 @@ approval_service_init(const struct stepup_policy *policy,
 	svc->pool = pool;
 	svc->audit_write = audit_write;
 	hash_table_create(&svc->requests, default_pool, 0, str_hash, strcmp);
+	hash_table_create(&svc->user_counts, default_pool, 0, str_hash, strcmp);
 	if (set == NULL || set->url == NULL) {
 		svc->config_error = policy == NULL ? "no policy" :
 			"the policy has no approval block";
@@ -660,21 +853,20 @@ void approval_service_deinit(struct approval_service **_svc)
 	struct hash_iterate_context *iter;
 	struct approval_request *req;
 	const char *key;
+	char *user;
+	void *count;
 
 	*_svc = NULL;
 	iter = hash_table_iterate_init(svc->requests);
-	while (hash_table_iterate(iter, svc->requests, &key, &req)) {
-		while (req->waiters != NULL) {
-			struct approval_waiter *waiter = req->waiters;
-			approval_waiter_free(&waiter);
-		}
-		approval_http_abort(&req->exchange);
-		pool_unref(&req->exchange_pool);
-		timeout_remove(&req->to_next);
-		pool_unref(&req->pool);
-	}
+	while (hash_table_iterate(iter, svc->requests, &key, &req))
+		approval_request_destroy(req);
 	hash_table_iterate_deinit(&iter);
 	hash_table_destroy(&svc->requests);
+	iter = hash_table_iterate_init(svc->user_counts);
+	while (hash_table_iterate(iter, svc->user_counts, &user, &count))
+		i_free(user);
+	hash_table_iterate_deinit(&iter);
+	hash_table_destroy(&svc->user_counts);
 	approval_http_client_deinit(&svc->http);
 	if (svc->state != NULL)
 		stepup_state_deinit(&svc->state);

@@ -27,7 +27,7 @@ static bool scope_is_valid(const char *scope)
 		strcmp(scope, "user") == 0;
 }
 
-int state_approval_entry_parse(const char *const *f,
+int state_approval_entry_parse(const char *const *f, unsigned int n,
 			       struct stepup_approval_entry *entry_r)
 {
 	i_zero(entry_r);
@@ -43,6 +43,7 @@ int state_approval_entry_parse(const char *const *f,
 	entry_r->request_id = f[4];
 	entry_r->binding_code = f[5];
 	entry_r->approver = f[8];
+	entry_r->body = n > 9 ? f[9] : "";
 	if (!scope_is_valid(entry_r->scope) || entry_r->mailbox[0] == '\0' ||
 	    parse_time(f[6], &entry_r->created) < 0 ||
 	    parse_time(f[7], &entry_r->expires) < 0)
@@ -69,6 +70,10 @@ void state_approval_entries_format(string_t *str,
 		str_printfa(str, "\t%ld\t%ld\t", (long)e->created,
 			    (long)e->expires);
 		str_append_tabescaped(str, e->approver);
+		if (e->body != NULL && e->body[0] != '\0') {
+			str_append_c(str, '\t');
+			str_append_tabescaped(str, e->body);
+		}
 		str_append_c(str, '\n');
 	}
 }
@@ -136,6 +141,31 @@ int stepup_state_approval_put(struct stepup_state *state, const char *user,
 	ret = txn_commit(&txn, error_r);
 	txn_end(&txn);
 	return ret < 0 ? -1 : 0;
+}
+
+int stepup_state_approval_pending_count(struct stepup_state *state,
+					const char *user, const char *mailbox,
+					time_t now,
+					unsigned int *mailbox_count_r,
+					unsigned int *total_r,
+					const char **error_r)
+{
+	struct state_record rec;
+	const struct stepup_approval_entry *e;
+	int ret;
+
+	*mailbox_count_r = *total_r = 0;
+	if ((ret = state_record_read(state, user, &rec, error_r)) <= 0)
+		return ret;
+	array_foreach(&rec.approvals, e) {
+		if (e->type != STEPUP_APPROVAL_ENTRY_PENDING || e->expires <= now)
+			continue;
+		(*total_r)++;
+		if (strcmp(e->mailbox, mailbox) == 0)
+			(*mailbox_count_r)++;
+	}
+	state_record_wipe(&rec);
+	return 0;
 }
 
 /* Remove the entries for which remove() says so; how many. */

@@ -50,7 +50,8 @@ struct state_record {
 };
 
 /* One "approval" line's fields after the name (state-approval.c) */
-int state_approval_entry_parse(const char *const *f,
+/* f: the n fields after "approval" (9, or 10 with the body) */
+int state_approval_entry_parse(const char *const *f, unsigned int n,
 			       struct stepup_approval_entry *entry_r);
 void state_approval_entries_format(string_t *str,
 				   const ARRAY_TYPE(stepup_approval_entry) *entries);

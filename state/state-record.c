@@ -11,7 +11,7 @@
      app<TAB>LABEL<TAB>CRYPT<TAB>CREATED<TAB>EXPIRES<TAB>NETS<TAB>PROTOS<TAB>LAST-USED<TAB>LAST-IP
      grant<TAB>HMAC<TAB>IP<TAB>CREATED<TAB>LAST-USED
      invite<TAB>SHA256<TAB>CREATED<TAB>EXPIRES<TAB>USED
-     approval<TAB>grant|pending<TAB>MAILBOX<TAB>SCOPE<TAB>SCOPE-VALUE<TAB>REQUEST-ID<TAB>CODE<TAB>CREATED<TAB>EXPIRES<TAB>APPROVER
+     approval<TAB>grant|pending<TAB>MAILBOX<TAB>SCOPE<TAB>SCOPE-VALUE<TAB>REQUEST-ID<TAB>CODE<TAB>CREATED<TAB>EXPIRES<TAB>APPROVER[<TAB>BODY]
 
    Values are tab-escaped. Anything else is corrupt. */
 
@@ -130,11 +130,11 @@ parse_line(struct state_record *rec, const char *const *f, unsigned int n,
 			parse_time(f[3], &rec->invite.expires) < 0 ||
 			parse_time(f[4], &rec->invite.used) < 0 ? -1 : 0;
 	}
-	if (strcmp(name, "approval") == 0 && n == 10) {
+	if (strcmp(name, "approval") == 0 && (n == 10 || n == 11)) {
 		struct stepup_approval_entry *e =
 			array_append_space(&rec->approvals);
 
-		return state_approval_entry_parse(f + 1, e);
+		return state_approval_entry_parse(f + 1, n - 1, e);
 	}
 	if (strcmp(name, "app") == 0 && n == 9) {
 		struct state_app *app = array_append_space(&rec->apps);

@@ -177,6 +177,10 @@ struct stepup_approval_entry {
 	const char *binding_code;	/* "" for grants */
 	time_t created, expires;
 	const char *approver;		/* who decided (grants), may be "" */
+	/* pending: the JSON body the request was first POSTed with (a
+	   retried POST sends it again, byte for byte); "" or NULL if
+	   unknown (grants, records of older versions) */
+	const char *body;
 };
 ARRAY_DEFINE_TYPE(stepup_approval_entry, struct stepup_approval_entry);
 /* entries kept per user; the oldest go first */
@@ -256,6 +260,13 @@ int stepup_state_approval_end_request(struct stepup_state *state,
 				      const char *user,
 				      const char *request_id,
 				      const char **error_r);
+/* The user's live pending entries: of mailbox, and of every folder. */
+int stepup_state_approval_pending_count(struct stepup_state *state,
+					const char *user, const char *mailbox,
+					time_t now,
+					unsigned int *mailbox_count_r,
+					unsigned int *total_r,
+					const char **error_r);
 /* End every grant and pending request of the folder (mailbox NULL: of
    every folder). Returns how many, -1 on error. */
 int stepup_state_approval_revoke(struct stepup_state *state, const char *user,

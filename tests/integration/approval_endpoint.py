@@ -11,7 +11,15 @@ answers in the mode the test sets:
   seconds), status429 / status503 (with Retry-After, then `then` if set),
   slow (sleeps `slow_secs`), redirect, status500, malformed, big (65 KiB),
   bad_signature, unknown_key, wrong_nonce, stale_timestamp, replay (an
-  earlier response again), wrong_host, unpinned.
+  earlier response again), wrong_host, unpinned; unstored503 (as the
+  reference service answers when it cannot store a request: the first POST
+  of each request_id gets 503 and is not kept, a GET of a request_id it
+  does not keep gets 404, later POSTs are kept and answered by `then`,
+  default approve).
+
+Like the reference service, it keeps the first POST of each request_id: a
+later POST of that request_id naming another user, folder, session, rule
+or binding code gets 409.
 
 Run as a program it serves until killed (the demo):
   approval_endpoint.py DIR PORT KEYFILE [MODE [DELAY]]
@@ -148,6 +156,8 @@ class Endpoint:
             self.reason = reason
             self.first_seen = {}
             self.calls = 0
+            # request_id -> the first POST's body kept (dict)
+            self.stored = {}
 
     def reset(self, mode="approve", **kw):
         with self.lock:
@@ -207,12 +217,37 @@ class Endpoint:
                 return ""
         return rec.path.rsplit("/", 1)[-1]
 
+    SAME_FIELDS = ("user", "mailbox", "session", "rule", "binding_code")
+
+    def keep(self, rec, rid):
+        """None, or the answer of a request_id the endpoint cannot take
+        (with self.lock held)."""
+        if self.mode == "unstored503":
+            if rec.method == "GET" and rid not in self.stored:
+                return 404, {}, None
+            if rec.method == "POST" and rid not in self.first_seen:
+                self.first_seen[rid] = time.time()
+                return 503, {}, None
+        if rec.method != "POST":
+            return None
+        body = rec.json if isinstance(rec.json, dict) else {}
+        kept = self.stored.setdefault(rid, body)
+        if any(kept.get(k) != body.get(k) for k in self.SAME_FIELDS):
+            return 409, {}, b'{"error":"request_id already names a ' \
+                b'different request"}'
+        return None
+
     def decide(self, rec):
         """(status, extra headers, decision dict or raw body, how to sign)"""
         with self.lock:
             self.calls += 1
             mode = self.mode
             rid = self.request_id_of(rec)
+            refused = self.keep(rec, rid)
+            if refused is not None:
+                return refused
+            if mode == "unstored503":
+                mode = self.then or "approve"
             first = self.first_seen.setdefault(rid, time.time())
             if mode in ("status429", "status503") and self.then and \
                time.time() - first >= self.delay:

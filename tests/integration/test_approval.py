@@ -244,10 +244,13 @@ def test_still_pending_after_wait_then_a_later_select_gets_the_decision(
     ep.set_mode("approve")
     typ, text, _ = select(imap, "Confidentiel")
     assert typ == "OK", text
-    # the same request: polled, never posted again
-    assert len(ep.posts()) == 1
-    rid = ep.posts()[0].json["request_id"]
-    assert ep.gets()[-1].path.endswith("/" + rid)
+    # the same request (polled, or POSTed again as it was if the service
+    # had let it go when the first SELECT gave up), never a second one
+    posts = ep.posts()
+    assert len({p.json["request_id"] for p in posts}) == 1
+    assert len({p.body for p in posts}) == 1
+    rid = posts[0].json["request_id"]
+    assert all(g.path.endswith("/" + rid) for g in ep.gets())
     imap.logout()
     assert [r["decision"] for r in approval_records(dc, user)] == \
         ["pending", "allow"]
@@ -326,15 +329,55 @@ def test_throttled_is_pending_then_approved(dc, ep, user):
         imap = session(dc, user)
         typ, text, _ = select(imap, "Short")
         assert typ == "OK", text
-        assert len(ep.posts()) == 1 and len(ep.gets()) >= 1
+        # a throttled POST may not have been kept: POSTed again, the
+        # same request, until it is answered
+        posts = ep.posts()
+        assert len(posts) >= 2 and not ep.gets()
+        assert len({p.body for p in posts}) == 1
         imap.logout()
         time.sleep(2.1)   # the 2 s grant of "short" ends
+
+
+def test_a_post_the_endpoint_did_not_keep_is_posted_again(dc, ep, user):
+    # 503 to the first POST: the endpoint did not keep the request, a GET
+    # of it would get 404
+    ep.reset("unstored503", then="approve")
+    imap = session(dc, user)
+    typ, text, _ = select(imap, "Confidentiel")
+    assert typ == "OK", text
+    with ep.lock:
+        sent = list(ep.requests)
+    assert [r.method for r in sent] == ["POST", "POST"]
+    assert sent[0].json["request_id"] == sent[1].json["request_id"]
+    assert sent[0].body == sent[1].body
+    imap.logout()
 
 
 @pytest.fixture(scope="module")
 def dc_open(dovecot_factory, ep, keydir):
     return start(dovecot_factory, ep, keydir, failmode="open",
                  name="apropen")
+
+
+def test_restart_then_another_session_resumes_the_same_request(
+        dc_open, ep, user):
+    # failmode open: a 409 for the picked-up request must not open it
+    ep.reset("pending_then_deny", delay=1.5, message="Not today")
+    select_and_leave(dc_open, user, "Confidentiel")
+    assert len(ep.wait_requests(1)) == 1
+    stop_service(dc_open)
+    # another session, the same address (grant_scope ip): the same
+    # request, POSTed as its first asker sent it
+    imap = session(dc_open, user)
+    typ, text, _ = select(imap, "Confidentiel")
+    assert typ == "NO" and "Not today" in text, text
+    imap.logout()
+    posts = ep.posts()
+    assert len(posts) == 2
+    assert posts[0].json["request_id"] == posts[1].json["request_id"]
+    assert posts[0].body == posts[1].body
+    recs = approval_records(dc_open, user)
+    assert not [r for r in recs if r["decision"] == "allow"], recs
 
 
 def test_failmode_open_allows_warns_and_audits(dc_open, ep):
@@ -435,10 +478,9 @@ def service_pids(dc):
     return pids
 
 
-def test_service_restart_keeps_the_grant(dc, ep, user):
-    ep.reset("approve")
-    imap = session(dc, user)
-    assert select(imap, "Confidentiel")[0] == "OK"
+def stop_service(dc):
+    """Stop stepup-audit (Dovecot starts it again for the next client);
+    its pids before."""
     pids = service_pids(dc)
     assert len(pids) == 1
     os.kill(pids[0], 15)
@@ -446,6 +488,14 @@ def test_service_restart_keeps_the_grant(dc, ep, user):
     while time.time() < deadline and pids[0] in service_pids(dc):
         time.sleep(0.05)
     assert pids[0] not in service_pids(dc)
+    return pids
+
+
+def test_service_restart_keeps_the_grant(dc, ep, user):
+    ep.reset("approve")
+    imap = session(dc, user)
+    assert select(imap, "Confidentiel")[0] == "OK"
+    pids = stop_service(dc)
     ep.set_mode("deny")
     assert imap.close()[0] == "OK"
     typ, text, _ = select(imap, "Confidentiel")
@@ -483,19 +533,25 @@ def test_totp_or_approval(dc, ep):
     imap.logout()
 
 
-def test_a_client_that_leaves_ends_its_wait(dc, ep, user):
-    ep.reset("pending")
-    mark = dc.log_mark()
+def select_and_leave(dc, user, mailbox):
+    """A session that SELECTs and closes its connection once the
+    [ALERT] line says the request is pending."""
     sock = socket.create_connection(("127.0.0.1", dc.imap_port), timeout=10)
     f = sock.makefile("rwb")
     f.readline()
-    f.write(b"a LOGIN %s %spw\r\nb SELECT Confidentiel\r\n" %
-            (user.encode(), user.encode()))
+    f.write(b"a LOGIN %s %spw\r\nb SELECT %s\r\n" %
+            (user.encode(), user.encode(), mailbox.encode()))
     f.flush()
     while b"[ALERT]" not in f.readline():
         pass
     f.close()
     sock.close()
+
+
+def test_a_client_that_leaves_ends_its_wait(dc, ep, user):
+    ep.reset("pending")
+    mark = dc.log_mark()
+    select_and_leave(dc, user, "Confidentiel")
     # the mail process notices at once, long before wait (6 s) ends
     assert dc.wait_log("imap(%s)" % user, mark)
     assert dc.wait_log("Disconnected", mark, timeout=3)

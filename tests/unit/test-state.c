@@ -553,7 +553,10 @@ static void test_state_approvals(void)
 	e.mailbox = "Other";
 	e.binding_code = "42";
 	e.approver = "";
+	/* the body of its POST, kept as it was */
+	e.body = "{\"user\":\"jo\tx\\n\",\n\"b\":1}";
 	test_assert(stepup_state_approval_put(state, "jo", &e, T0, &error) == 0);
+	e.body = NULL;
 	/* read back: the grant for its scope only, until it expires */
 	test_assert(stepup_state_approval_get(state, "jo",
 		STEPUP_APPROVAL_ENTRY_GRANT, "Odd/Quote\"d\tand\\tab", "ip",
@@ -569,6 +572,18 @@ static void test_state_approvals(void)
 		STEPUP_APPROVAL_ENTRY_PENDING, "Other", "ip", "192.0.2.1", T0,
 		&got, &error) == 1);
 	test_assert(strcmp(got.binding_code, "42") == 0);
+	test_assert(strcmp(got.body, "{\"user\":\"jo\tx\\n\",\n\"b\":1}") == 0);
+	{
+		unsigned int in_folder, total;
+
+		test_assert(stepup_state_approval_pending_count(state, "jo",
+			"Other", T0, &in_folder, &total, &error) == 0);
+		test_assert(in_folder == 1 && total == 1);
+		test_assert(stepup_state_approval_pending_count(state, "jo",
+			"Odd/Quote\"d\tand\\tab", T0, &in_folder, &total,
+			&error) == 0);
+		test_assert(in_folder == 0 && total == 1);
+	}
 	/* the request ends once */
 	test_assert(stepup_state_approval_end_request(state, "jo",
 		e.request_id, &error) == 1);
