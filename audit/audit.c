@@ -7,6 +7,7 @@
 #include "sha2.h"
 #include "unichar.h"
 #include "stepup-file.h"
+#include "stepup-flock.h"
 #include "stepup-audit.h"
 
 #include <ctype.h>
@@ -39,9 +40,13 @@ struct stepup_audit {
 	int fd, head_fd;
 	ino_t ino;
 	dev_t dev;
+	/* how long a write waits for another writer's lock */
+	unsigned int lock_timeout_msecs;
 };
 
-/* PATH.head, created with the log's owner and mode */
+/* PATH.head, created with the log's owner, mode 0600: whoever may open
+   it may lock it, and a lock held by another user would stop every
+   writer */
 static int audit_open_head(const char *path, const struct stat *log_st,
 			   const char **error_r)
 {
@@ -61,7 +66,7 @@ static int audit_open_head(const char *path, const struct stat *log_st,
 		return -1;
 	}
 	if (st.st_size == 0 &&
-	    fchmod(fd, log_st->st_mode & 0660) < 0) {
+	    fchmod(fd, 0600) < 0) {
 		*error_r = t_strdup_printf("fchmod(%s) failed: %m", head_path);
 		i_close_fd(&fd);
 		return -1;
@@ -100,8 +105,15 @@ int stepup_audit_open(const char *path, struct stepup_audit **audit_r,
 	audit->head_fd = head_fd;
 	audit->ino = st.st_ino;
 	audit->dev = st.st_dev;
+	audit->lock_timeout_msecs = STEPUP_AUDIT_DEFAULT_LOCK_TIMEOUT_MSECS;
 	*audit_r = audit;
 	return 0;
+}
+
+void stepup_audit_set_lock_timeout(struct stepup_audit *audit,
+				   unsigned int msecs)
+{
+	audit->lock_timeout_msecs = msecs;
 }
 
 void stepup_audit_close(struct stepup_audit **_audit)
@@ -455,6 +467,7 @@ audit_write_locked(struct stepup_audit *audit,
 	const char *prev, *line, *hash, *carry;
 	bool need_newline, start, followed;
 	struct stat st;
+	off_t log_size;
 	string_t *out;
 	ssize_t ret;
 
@@ -469,6 +482,7 @@ retry:
 					   audit->path);
 		return -1;
 	}
+	log_size = st.st_size;
 	out = t_str_new(1024);
 	if (need_newline)
 		str_append_c(out, '\n');
@@ -501,7 +515,7 @@ retry:
 					   audit->path);
 		/* no partial line: cut back to the last complete record
 		   (still under the lock) */
-		if (ret != 0 && ftruncate(audit->fd, st.st_size) < 0) {
+		if (ret != 0 && ftruncate(audit->fd, log_size) < 0) {
 			*error_r = t_strdup_printf("%s, and ftruncate(%s) to "
 				"the last complete record failed: %m",
 				*error_r, audit->path);
@@ -531,9 +545,17 @@ int stepup_audit_write(struct stepup_audit *audit,
 {
 	int result;
 
-	if (flock(audit->head_fd, LOCK_EX) < 0) {
+	result = stepup_flock_bounded(audit->head_fd,
+				      audit->lock_timeout_msecs);
+	if (result < 0) {
 		*error_r = t_strdup_printf("flock(%s" AUDIT_HEAD_SUFFIX
 					   ") failed: %m", audit->path);
+		return -1;
+	}
+	if (result == 0) {
+		*error_r = t_strdup_printf("audit log locked: another process "
+			"holds the lock on %s" AUDIT_HEAD_SUFFIX " (waited %u ms)",
+			audit->path, audit->lock_timeout_msecs);
 		return -1;
 	}
 	result = audit_write_locked(audit, rec, now, error_r);

@@ -72,14 +72,23 @@ stepup_audit_field_ptr(struct stepup_audit_record *rec,
 }
 
 /* Open (create, mode 0640) the log for appending, and its head file
-   PATH.head (created with the log's owner). Refuses symlinks and anything
-   but a regular file. */
+   PATH.head (created with the log's owner, mode 0600). Refuses symlinks
+   and anything but a regular file. */
 int stepup_audit_open(const char *path, struct stepup_audit **audit_r,
 		      const char **error_r);
+/* How long stepup_audit_write() waits for the lock another writer holds
+   before it fails ("audit log locked"): the default suits the service and
+   the CLI; the auth process, one loop serving every user, sets
+   STEPUP_AUDIT_AUTH_LOCK_TIMEOUT_MSECS. */
+#define STEPUP_AUDIT_DEFAULT_LOCK_TIMEOUT_MSECS 3000
+#define STEPUP_AUDIT_AUTH_LOCK_TIMEOUT_MSECS 50
+void stepup_audit_set_lock_timeout(struct stepup_audit *audit,
+				   unsigned int msecs);
 void stepup_audit_close(struct stepup_audit **audit);
 
 /* Append one record, chained to the last one written, under an exclusive
-   lock on the head file (several processes append to one file). Follows
+   lock on the head file (several processes append to one file), waited
+   for at most the handle's lock timeout. Follows
    a rotation: when the path names a new file (logrotate create) the
    record goes there; an empty file (new, or emptied by logrotate
    copytruncate) gets a start record linked to the head first. */

@@ -128,6 +128,9 @@ static void stepup_global_audit(const struct stepup_policy *policy)
 		global->audit_error = i_strdup(error);
 		return;
 	}
+	/* one event loop serves every user: never wait long for a lock */
+	stepup_audit_set_lock_timeout(global->audit,
+				      STEPUP_AUDIT_AUTH_LOCK_TIMEOUT_MSECS);
 }
 
 static void stepup_global_ref(const char *policy_path)

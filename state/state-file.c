@@ -23,6 +23,7 @@
 #include "randgen.h"
 #include "safe-memset.h"
 #include "stepup-file.h"
+#include "stepup-flock.h"
 #include "state-private.h"
 
 #include <stdio.h>
@@ -88,7 +89,7 @@ state_file_lock(struct stepup_state *state, const char *user, int *lock_r,
 	fd = state_file_open(fs, name, O_RDWR | O_CREAT, error_r);
 	if (fd == -1)
 		return -1;
-	ret = state_flock_bounded(fd, state->lock_timeout_msecs);
+	ret = stepup_flock_bounded(fd, state->lock_timeout_msecs);
 	if (ret <= 0) {
 		*error_r = ret < 0 ?
 			t_strdup_printf("flock(%s/%s) failed: %m",

@@ -115,10 +115,6 @@ struct stepup_state {
 	unsigned int lock_timeout_msecs;
 };
 
-/* flock(LOCK_EX), retried without blocking until timeout_msecs passed:
-   1 locked, 0 still held by another process, -1 error (errno set). */
-int state_flock_bounded(int fd, unsigned int timeout_msecs);
-
 /* Test hook: called at each step of a file write ("tmp-written",
    "tmp-synced", "renamed"); unit tests _exit() there to simulate a
    crash. */

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/resource.h>
@@ -208,6 +209,102 @@ static void test_audit_write_out_of_space(void)
 					       &error) == 0);
 	/* the start record, then both records */
 	test_assert(records == 3);
+	test_end();
+}
+
+/* A new file (or one emptied by copytruncate) whose first write does not
+   fit: the file is cut back to its own size (empty), not the head's. */
+static void test_audit_write_out_of_space_new_file(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/full-new.jsonl", NULL);
+	const char *head_path = t_strconcat(path, ".head", NULL);
+	struct timeval tv = { .tv_sec = 1764038400 };
+	const char *error, *data;
+	unsigned int records;
+	struct stat st;
+	size_t size;
+	int status;
+	pid_t pid;
+
+	test_begin("audit: a new file's write that does not fit leaves it empty");
+	pid = fork();
+	if (pid == 0) {
+		struct stepup_audit *audit;
+		struct rlimit rl;
+
+		if (stepup_audit_open(path, &audit, &error) < 0 ||
+		    stepup_audit_write(audit, &rec_login, &tv, &error) < 0)
+			_exit(1);
+		/* emptied (copytruncate): the next write begins the file */
+		if (truncate(path, 0) < 0 || stat(head_path, &st) < 0)
+			_exit(2);
+		(void)signal(SIGXFSZ, SIG_IGN);
+		rl.rlim_cur = rl.rlim_max = st.st_size + 100;
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+			_exit(3);
+		if (stepup_audit_write(audit, &rec_login, &tv, &error) == 0)
+			_exit(4);
+		if (stat(path, &st) < 0 || st.st_size != 0)
+			_exit(5);
+		_exit(0);
+	}
+	test_assert(waitpid(pid, &status, 0) == pid);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	{
+		struct stepup_audit *audit;
+
+		test_assert(stepup_audit_open(path, &audit, &error) == 0);
+		test_assert(stepup_audit_write(audit, &rec_login, &tv,
+					       &error) == 0);
+		stepup_audit_close(&audit);
+	}
+	data = read_file(path, &size);
+	test_assert(stepup_audit_verify_buffer(data, size, &records,
+					       &error) == 0);
+	test_end();
+}
+
+/* Anyone holding the head's lock (any lock: LOCK_SH too) delays a write
+   only up to the handle's bound; then it fails closed. */
+static void test_audit_write_lock_bounded(void)
+{
+	const char *path = t_strconcat(tmp_dir, "/locked.jsonl", NULL);
+	const char *head_path = t_strconcat(path, ".head", NULL);
+	struct timeval tv = { .tv_sec = 1764038400 };
+	struct stepup_audit *audit;
+	const char *error;
+	int fds[2], status;
+	struct stat st;
+	char c;
+	pid_t pid;
+
+	test_begin("audit: a held lock fails the write after the bound");
+	test_assert(stepup_audit_open(path, &audit, &error) == 0);
+	test_assert(stat(head_path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	test_assert(pipe(fds) == 0);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(head_path, O_RDONLY);
+
+		if (fd == -1 || flock(fd, LOCK_SH) < 0)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(2);
+		/* a bounded hold: a writer that waits gets through */
+		sleep(5);
+		_exit(0);
+	}
+	i_close_fd(&fds[1]);
+	test_assert(read(fds[0], &c, 1) == 1);
+	i_close_fd(&fds[0]);
+	stepup_audit_set_lock_timeout(audit, 50);
+	test_assert(stepup_audit_write(audit, &rec_login, &tv, &error) == -1);
+	test_assert(strstr(error, "audit log locked") != NULL);
+	(void)kill(pid, SIGKILL);
+	test_assert(waitpid(pid, &status, 0) == pid);
+	/* released: the write goes through */
+	test_assert(stepup_audit_write(audit, &rec_login, &tv, &error) == 0);
+	stepup_audit_close(&audit);
 	test_end();
 }
 
@@ -970,6 +1067,8 @@ int main(void)
 		test_audit_chain,
 		test_audit_partial_line_recovery,
 		test_audit_write_out_of_space,
+		test_audit_write_out_of_space_new_file,
+		test_audit_write_lock_bounded,
 		test_audit_concurrent_writers,
 		test_audit_rotation,
 		test_audit_copytruncate_window,
