@@ -583,6 +583,7 @@ stepup_verify_stage2(struct auth_request *request,
 		/* skip = never: the password was not verified by the
 		   passdbs before; recorded, and refused */
 		stepup_login_refuse_password(&env, &req);
+		event_unref(&env.event);
 		if (pending != NULL)
 			auth_fields_remove(request->fields.extra_fields,
 					   PENDING_FIELD);

@@ -326,3 +326,18 @@ def test_audit_mode_lets_through_and_logs(dovecot_factory):
     log = dc.log_since(mark)
     assert "audit mode: enforce would deny: enrollment required" in log
     assert "audit mode: enforce would deny: rule 'v6' requires deny" in log
+
+
+def test_wrong_password_leaks_no_event(dovecot_factory):
+    """A wrong password (the verify stage runs with skip = never) leaves
+    nothing behind in the auth process: Dovecot names every event still
+    referenced when a process ends."""
+    dc = dovecot_factory(name="login-leak", users=USERS,
+                         policy=POLICY.replace("MODE", "enforce"))
+    for _ in range(3):
+        ok, out = auth(dc, "bob", "wrongpw")
+        assert not ok
+    dc.stop()
+    leaks = [line for line in dc.log().splitlines()
+             if "leaked (parent=" in line]
+    assert leaks == []
