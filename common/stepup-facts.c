@@ -14,15 +14,16 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-int stepup_facts_load_key(const char *path, buffer_t *key,
-			  const char **error_r)
+static int
+facts_load_key(const char *path, const struct stepup_file_check *check,
+	       buffer_t *key, const char **error_r)
 {
 	unsigned char buf[256];
 	ssize_t ret;
 	int fd;
 
-	fd = stepup_file_open(AT_FDCWD, path, O_RDONLY, 0,
-			      &stepup_file_check_config, NULL, NULL, error_r);
+	fd = stepup_file_open(AT_FDCWD, path, O_RDONLY, 0, check, NULL, NULL,
+			      error_r);
 	if (fd == -1)
 		return -1;
 	ret = read(fd, buf, sizeof(buf));
@@ -39,39 +40,76 @@ int stepup_facts_load_key(const char *path, buffer_t *key,
 	return 0;
 }
 
-int stepup_facts_create_key(const char *path, const char **error_r)
+int stepup_facts_load_key(const char *path, buffer_t *key,
+			  const char **error_r)
 {
+	return facts_load_key(path, &stepup_file_check_config, key, error_r);
+}
+
+int stepup_facts_load_private_key(const char *path, buffer_t *key,
+				  const char **error_r)
+{
+	return facts_load_key(path, &stepup_file_check_private, key, error_r);
+}
+
+/* The key is written to a temporary file and linked into place: two
+   processes creating it at once (the auth process and the stepup-audit
+   service) never see a file without its whole key. */
+static int facts_create_key(const char *path, mode_t mode,
+			    const char **error_r)
+{
+	const char *tmp_path;
 	unsigned char key[32];
 	ssize_t ret;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0640);
+	if (access(path, F_OK) == 0)
+		return 0;
+	tmp_path = t_strdup_printf("%s.tmp.%s", path, dec2str(getpid()));
+	i_unlink_if_exists(tmp_path);
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		  O_CLOEXEC, mode);
 	if (fd == -1) {
-		if (errno == EEXIST)
-			return 0;
-		*error_r = t_strdup_printf("open(%s) failed: %m", path);
+		*error_r = t_strdup_printf("open(%s) failed: %m", tmp_path);
 		return -1;
 	}
-	/* the mode the mail processes' group needs, whatever the umask
-	   (Dovecot's master runs with 0077) */
-	if (fchmod(fd, 0640) < 0) {
-		*error_r = t_strdup_printf("fchmod(%s) failed: %m", path);
+	/* the mode it needs, whatever the umask (Dovecot's master runs with
+	   0077) */
+	if (fchmod(fd, mode) < 0) {
+		*error_r = t_strdup_printf("fchmod(%s) failed: %m", tmp_path);
 		i_close_fd(&fd);
-		i_unlink(path);
+		i_unlink(tmp_path);
 		return -1;
 	}
 	random_fill(key, sizeof(key));
 	ret = write(fd, key, sizeof(key));
 	safe_memset(key, 0, sizeof(key));
 	if (ret != (ssize_t)sizeof(key) || fsync(fd) < 0) {
-		*error_r = t_strdup_printf("write(%s) failed: %m", path);
+		*error_r = t_strdup_printf("write(%s) failed: %m", tmp_path);
 		i_close_fd(&fd);
-		i_unlink(path);
+		i_unlink(tmp_path);
 		return -1;
 	}
 	i_close_fd(&fd);
+	if (link(tmp_path, path) < 0) {
+		if (errno == EEXIST) {
+			/* another process made it first: theirs is used */
+			i_unlink(tmp_path);
+			return 0;
+		}
+		*error_r = t_strdup_printf("link(%s, %s) failed: %m",
+					   tmp_path, path);
+		i_unlink(tmp_path);
+		return -1;
+	}
+	i_unlink(tmp_path);
 	return 1;
+}
+
+int stepup_facts_create_key(const char *path, const char **error_r)
+{
+	/* the mode the mail processes' group needs */
+	return facts_create_key(path, 0640, error_r);
 }
 
 static void add(struct hmac_context *ctx, const char *str)
@@ -124,8 +162,8 @@ int stepup_facts_load_audit_key(const char *session_key_path, buffer_t *key,
 {
 	const char *path = stepup_facts_audit_key_path(session_key_path);
 
-	if (stepup_facts_create_key(path, error_r) < 0 ||
-	    stepup_facts_load_key(path, key, error_r) < 0)
+	if (facts_create_key(path, 0600, error_r) < 0 ||
+	    stepup_facts_load_private_key(path, key, error_r) < 0)
 		return -1;
 	return 0;
 }

@@ -28,6 +28,10 @@
    group or others, at least 32 bytes. */
 int stepup_facts_load_key(const char *path, buffer_t *key,
 			  const char **error_r);
+/* The same for a key only its owner may read (the audit token key): no
+   group or other mode bits at all. */
+int stepup_facts_load_private_key(const char *path, buffer_t *key,
+				  const char **error_r);
 /* Create a new random key file (mode 0640) if none exists: 1 created,
    0 existed, -1 error. */
 int stepup_facts_create_key(const char *path, const char **error_r);
@@ -49,7 +53,8 @@ bool stepup_facts_verify(const buffer_t *key, const char *user,
    can read the session key, cannot read this one). The key file is the
    session key's path with ".audit" appended, made on first start. */
 const char *stepup_facts_audit_key_path(const char *session_key_path);
-/* Create the key if missing (as root), then load it. */
+/* Create the key if missing (as root, mode 0600), then load it (only
+   with no group or other mode bits). */
 int stepup_facts_load_audit_key(const char *session_key_path, buffer_t *key,
 				const char **error_r);
 const char *stepup_facts_audit_token(const buffer_t *key, const char *user,

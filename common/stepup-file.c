@@ -11,6 +11,11 @@ const struct stepup_file_check stepup_file_check_config = {
 	.mode_hint = "not writable by group or others is required: chmod go-w",
 };
 
+const struct stepup_file_check stepup_file_check_private = {
+	.uid = (uid_t)-1, .forbidden_mode = 0077,
+	.mode_hint = "must be readable by its owner only: chmod 0600",
+};
+
 const struct stepup_file_check stepup_file_check_secret = {
 	.uid = (uid_t)-1, .forbidden_mode = 0027,
 	.mode_hint = "must not be writable by group or readable by others: "

@@ -18,6 +18,9 @@ struct stepup_file_check {
 /* Configuration (the policy, the session key): owned by root or this
    process, not writable by group or others. */
 extern const struct stepup_file_check stepup_file_check_config;
+/* A key only its owner (root, or this process) may read: no group or
+   other bits at all. */
+extern const struct stepup_file_check stepup_file_check_private;
 /* A secret (a key): owned by root or this process, not writable by group,
    not readable by others (0600 or 0640). */
 extern const struct stepup_file_check stepup_file_check_secret;

@@ -171,7 +171,7 @@ static void stepup_global_ref(const char *policy_path)
 		if (stepup_facts_load_key(global->facts_key_path,
 					  global->facts_key, &error) < 0)
 			buffer_set_used_size(global->facts_key, 0);
-		if (stepup_facts_load_key(stepup_facts_audit_key_path(
+		if (stepup_facts_load_private_key(stepup_facts_audit_key_path(
 				STEPUP_DEFAULT_SESSION_KEY_FILE),
 				global->audit_key, &error) < 0)
 			buffer_set_used_size(global->audit_key, 0);
@@ -227,8 +227,8 @@ static void stepup_global_check_facts_key(const struct stepup_policy *policy)
 			"level in the mail processes until `doveadm reload`",
 			path, error);
 	}
-	if (stepup_facts_load_key(stepup_facts_audit_key_path(path),
-				  global->audit_key, &error) < 0) {
+	if (stepup_facts_load_private_key(stepup_facts_audit_key_path(path),
+					  global->audit_key, &error) < 0) {
 		buffer_set_used_size(global->audit_key, 0);
 		e_error(global->event, "audit token key: %s: mail "
 			"processes cannot record folder decisions until "

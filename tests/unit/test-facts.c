@@ -124,12 +124,37 @@ static void test_facts_audit_token(void)
 	test_end();
 }
 
+/* The audit token key: made 0600, refused with any group or other bit. */
+static void test_facts_audit_key_private(void)
+{
+	const char *session_key = t_strconcat(tmp_dir, "/private.key", NULL);
+	const char *path = stepup_facts_audit_key_path(session_key);
+	buffer_t *key = t_buffer_create(64);
+	const char *error;
+	struct stat st;
+
+	test_begin("facts: the audit token key is private");
+	test_assert(stepup_facts_load_audit_key(session_key, key, &error) == 0);
+	test_assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	test_assert(chmod(path, 0640) == 0);
+	test_assert(stepup_facts_load_audit_key(session_key, key, &error) < 0);
+	test_assert(strstr(error, "chmod 0600") != NULL);
+	test_assert(stepup_facts_load_private_key(path, key, &error) < 0);
+	test_assert(chmod(path, 0604) == 0);
+	test_assert(stepup_facts_load_private_key(path, key, &error) < 0);
+	test_assert(chmod(path, 0600) == 0);
+	test_assert(stepup_facts_load_private_key(path, key, &error) == 0);
+
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
 		test_facts_sign_verify,
 		test_facts_key_file,
 		test_facts_audit_token,
+		test_facts_audit_key_private,
 		NULL
 	};
 	char template[] = "/tmp/stepup-facts-XXXXXX";
