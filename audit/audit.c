@@ -91,7 +91,7 @@ int stepup_audit_open(const char *path, struct stepup_audit **audit_r,
 	int fd, head_fd;
 
 	fd = stepup_file_open(AT_FDCWD, path, O_RDWR | O_APPEND | O_CREAT,
-			      0640, NULL, NULL, &st, error_r);
+			      0600, NULL, NULL, &st, error_r);
 	if (fd == -1)
 		return -1;
 	head_fd = audit_open_head(path, &st, error_r);

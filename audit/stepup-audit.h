@@ -71,7 +71,7 @@ stepup_audit_field_ptr(struct stepup_audit_record *rec,
 	return PTR_OFFSET(rec, field->offset);
 }
 
-/* Open (create, mode 0640) the log for appending, and its head file
+/* Open (create, mode 0600: every user's decisions) the log for appending, and its head file
    PATH.head (created with the log's owner, mode 0600). Refuses symlinks
    and anything but a regular file. */
 int stepup_audit_open(const char *path, struct stepup_audit **audit_r,

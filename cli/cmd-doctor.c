@@ -14,8 +14,10 @@
 #include "cli-common.h"
 #include "doveconf-read.h"
 #include "stepup-policy.h"
+#include "stepup-facts.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <unistd.h>
 #include <grp.h>
 #include <pwd.h>
@@ -30,6 +32,9 @@ struct doctor_user {
 	const char *name;	/* for messages */
 	uid_t uid;
 	gid_t gid;
+	/* mail users: mail_access_groups, the groups Dovecot adds to the
+	   mail processes (group names, space or comma separated) */
+	const char *extra_groups;
 	bool known;
 };
 
@@ -74,6 +79,25 @@ static bool user_by_name(const char *name, struct doctor_user *user_r)
 	return TRUE;
 }
 
+static int add_extra_groups(const char *names)
+{
+	gid_t gids[NGROUPS_MAX + 16];
+	const char *const *name;
+	struct group *gr;
+	int count;
+
+	count = getgroups(NGROUPS_MAX, gids);
+	if (count < 0)
+		return -1;
+	for (name = t_strsplit_spaces(names, " ,"); *name != NULL; name++) {
+		if ((gr = getgrnam(*name)) == NULL ||
+		    count >= (int)N_ELEMENTS(gids))
+			continue;
+		gids[count++] = gr->gr_gid;
+	}
+	return setgroups(count, gids);
+}
+
 /* Whether user may access(path, amode): checked in a child running as
    that user with its groups. */
 static bool user_can(const struct doctor_user *user, const char *path,
@@ -92,6 +116,9 @@ static bool user_can(const struct doctor_user *user, const char *path,
 		pw = getpwuid(user->uid);
 		if (pw != NULL ? initgroups(pw->pw_name, user->gid) < 0 :
 		    setgroups(1, &user->gid) < 0)
+			_exit(2);
+		if (user->extra_groups != NULL &&
+		    add_extra_groups(user->extra_groups) < 0)
 			_exit(2);
 		if (setgid(user->gid) < 0 || setuid(user->uid) < 0)
 			_exit(2);
@@ -183,6 +210,25 @@ mail_users(const struct doveconf_section *root, const char *mail_user,
 		*unknown_r = "the userdb does not say (passwd, sql, ldap): "
 			"run stepup doctor --mail-user USER with one of them";
 	}
+}
+
+/* mail_access_groups with Dovecot's variables for its groups resolved */
+static const char *mail_access_groups(const struct doveconf_section *root)
+{
+	const char *groups = doveconf_get(root, "mail_access_groups");
+	const char *internal = doveconf_get(root, "default_internal_group");
+	const char *const *name;
+	string_t *str = t_str_new(64);
+
+	if (groups == NULL)
+		return NULL;
+	for (name = t_strsplit_spaces(groups, " ,"); *name != NULL; name++) {
+		if (str_len(str) > 0)
+			str_append_c(str, ' ');
+		str_append(str, strcmp(*name, "$default_internal_group") != 0 ?
+			   *name : internal == NULL ? "dovecot" : internal);
+	}
+	return str_len(str) == 0 ? NULL : str_c(str);
 }
 
 static bool id_user(const char *id, struct doctor_user *user_r)
@@ -474,7 +520,7 @@ check_audit(struct doctor *doc, const struct stepup_policy *policy,
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		report(doc, FALSE, "audit log", t_strdup_printf(
 			"%s does not exist: logins are refused", dir),
-			t_strdup_printf("install -d -o %s -g %s -m 0750 %s",
+			t_strdup_printf("install -d -o %s -g %s -m 0700 %s",
 					writers[0].name, writers[0].name, dir));
 		return;
 	}
@@ -501,6 +547,43 @@ check_audit(struct doctor *doc, const struct stepup_policy *policy,
 	report(doc, TRUE, "audit log", t_strdup_printf(
 		"%s (opened as root by its writers at their start)", path),
 		NULL);
+}
+
+/* Files no mail process may read (also with mail_access_groups): the audit
+   log and its head (every user's decisions), the audit token key (with it
+   a mail process could write records for any user). */
+static void
+check_private(struct doctor *doc, const char *name,
+	      const char *const *paths, const struct doctor_user *mail,
+	      unsigned int mail_count)
+{
+	const char *const *path;
+	unsigned int i;
+	struct stat st;
+
+	for (path = paths; *path != NULL; path++) {
+		if (stat(*path, &st) < 0)
+			continue;
+		for (i = 0; i < mail_count; i++) {
+			if (!mail[i].known || !user_can(&mail[i], *path, R_OK))
+				continue;
+			report(doc, FALSE, name, t_strdup_printf(
+				"the mail processes (%s%s%s) can read %s",
+				mail[i].name, mail[i].extra_groups == NULL ?
+				"" : ", mail_access_groups ",
+				mail[i].extra_groups == NULL ? "" :
+				mail[i].extra_groups, *path),
+				t_strdup_printf("chmod 0600 %s; give the "
+				"stepup-audit socket a group of its own "
+				"(groupadd --system stepup-audit; "
+				"mail_access_groups = stepup-audit, "
+				"doc/admin-guide.md)", *path));
+			return;
+		}
+	}
+	report(doc, TRUE, name, t_strdup_printf(
+		"%s: no mail process can read %s", name,
+		t_strarray_join(paths, ", ")), NULL);
 }
 
 int cmd_doctor(struct stepup_cli *cli, int argc, char *argv[])
@@ -553,8 +636,10 @@ int cmd_doctor(struct stepup_cli *cli, int argc, char *argv[])
 	t_array_init(&mail, 8);
 	mail_users(root, mail_user, &ids, &mail_unknown);
 	array_foreach(&ids, id) {
-		if (id_user(*id, &u))
+		if (id_user(*id, &u)) {
+			u.extra_groups = mail_access_groups(root);
 			array_push_back(&mail, &u);
+		}
 	}
 
 	check_chain(&doc, root);
@@ -580,6 +665,18 @@ int cmd_doctor(struct stepup_cli *cli, int argc, char *argv[])
 		mu = array_get(&mail, &n);
 		check_key(&doc, policy, mu, n, mail_unknown);
 		check_audit(&doc, policy, writers, N_ELEMENTS(writers));
+		{
+			const char *key = stepup_facts_audit_key_path(
+				stepup_policy_get_session_key_file(policy));
+			const char *log = stepup_policy_get_audit_path(policy);
+			const char *files[] = {
+				key, log,
+				log == NULL ? NULL :
+				t_strconcat(log, ".head", NULL), NULL
+			};
+
+			check_private(&doc, "private files", files, mu, n);
+		}
 		stepup_policy_unref(&policy);
 	}
 	if (cli->json) {

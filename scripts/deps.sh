@@ -19,6 +19,16 @@ PACKAGES="
 [ -n "${STEPUP_IN_CHROOT:-}" ] ||
   PACKAGES="$PACKAGES chromium chromium-driver python3-selenium"
 
+# the stepup-audit socket's group (doc/admin-guide.md): the shipped
+# 90-stepup.conf gives it to the mail processes
+if ! getent group stepup-audit >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    groupadd --system stepup-audit
+  else
+    echo "deps: no group stepup-audit (run as root to create it)" >&2
+  fi
+fi
+
 missing=""
 for p in $PACKAGES; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -3,6 +3,7 @@ and that each mistake fails closed and is named where the admin looks.
 Full filesystems are small tmpfs mounts made (and removed) by the tests."""
 
 import contextlib
+import grp
 import imaplib
 import json
 import os
@@ -548,6 +549,79 @@ def test_wrong_password_leaves_a_deny_record_with_the_shipped_chain(
         subprocess.run(["rm", "-rf", d])
 
 
+def example_audit_service():
+    """The shipped 90-stepup.conf's stepup-audit part (mail_access_groups,
+    the service and its socket), with the test instance's paths."""
+    with open(EXAMPLE) as f:
+        text = f.read()
+    part = text[text.index("# Folder decisions reach the audit log"):]
+    return part.replace("executable = stepup-audit /etc/dovecot/stepup.conf",
+                        "executable = {t}/bin/stepup-audit "
+                        "{t}/etc/stepup.conf")
+
+
+def can_read_as(uid, gid, groups, path):
+    """Whether a process of uid:gid with these supplementary groups (a
+    mail process: its gid and mail_access_groups) can read path."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([gid] + [grp.getgrnam(g).gr_gid for g in groups])
+            os.setgid(gid)
+            os.setuid(uid)
+            with open(path, "rb"):
+                pass
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitpid(pid, 0)[1] == 0
+
+
+def test_debian_layout_audit_log_private_to_its_writers(dovecot_factory):
+    """The shipped service block: the mail processes reach the socket
+    through its own group, and cannot read the log, its head or the audit
+    token key; doctor names a log they can read."""
+    d, chain = debian_conf_d(comment_out_pam=True)
+    try:
+        dc = dovecot_factory(
+            passdbs="!include %s/10-auth.conf\n%s" % (d, chain),
+            policy=GUARDED.replace("KEY", "{t}/etc/session.key"),
+            extra=example_audit_service())
+        out = subprocess.run(["doveconf", "-c", dc.conf, "-h",
+                              "mail_access_groups"], capture_output=True,
+                             text=True).stdout.split()
+        assert out == ["stepup-audit"]
+        m = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
+        try:
+            m.login("alice", "alicepw")
+            # a password login: INBOX needs a code, refused and recorded
+            # through the service
+            typ, _ = m.select("INBOX")
+            assert typ == "NO"
+            m.logout()
+        finally:
+            with contextlib.suppress(Exception):
+                m.shutdown()
+        log = os.path.join(dc.t, "log", "audit.jsonl")
+        opens = [r for r in records(log)
+                 if r["event"] == "open" and r["user"] == "alice"]
+        assert opens and opens[-1]["decision"] == "deny"
+        key = os.path.join(dc.t, "etc", "session.key.audit")
+        for path in (log, log + ".head", key):
+            assert os.stat(path).st_mode & 0o077 == 0, path
+            assert not can_read_as(65534, 65534, out, path), path
+        rc, checks = doctor(dc)
+        assert checks["private files"]["ok"], checks["private files"]
+        # a log the mail processes can read is named, with the fix
+        os.chmod(log, 0o644)
+        rc, checks = doctor(dc)
+        assert rc == 1 and not checks["private files"]["ok"]
+        assert "can read " + log in checks["private files"]["detail"]
+        assert checks["private files"]["fix"].startswith("chmod 0600 " + log)
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
 # -- item 6: decisions at info level without auth_verbose
 
 def test_decisions_logged_without_auth_verbose(dovecot_factory):
@@ -713,7 +787,7 @@ def test_doctor_passes_a_good_setup_and_names_each_mistake(dovecot_factory):
     rc, checks = doctor(dc)
     assert rc == 1 and not checks["audit log"]["ok"]
     assert checks["audit log"]["fix"] == \
-        "install -d -o dovecot -g dovecot -m 0750 " + missing
+        "install -d -o dovecot -g dovecot -m 0700 " + missing
     r = run_stepup(dc.policy_path, "doctor", "--dovecot-config", dc.conf,
                    env=dc.client_env())
     assert r.returncode == 1 and "FAIL  audit log" in r.stdout
