@@ -111,11 +111,10 @@ static void audit_client_destroy(struct audit_client **_client)
 	master_service_client_connection_destroyed(master_service);
 }
 
-static int audit_write(const struct stepup_audit_record *rec,
-		       const char **error_r)
+/* The log, opened again while it cannot be (a directory created after the
+   start is picked up): every user of audit_log calls this first. */
+static int audit_log_ensure_open(const char **error_r)
 {
-	struct timeval now;
-
 	if (audit_log == NULL && audit_log_path != NULL &&
 	    stepup_audit_open(audit_log_path, &audit_log, error_r) == 0) {
 		e_info(audit_event, "%s opened: folder decisions are "
@@ -126,6 +125,16 @@ static int audit_write(const struct stepup_audit_record *rec,
 			*error_r = "no audit log open";
 		return -1;
 	}
+	return 0;
+}
+
+static int audit_write(const struct stepup_audit_record *rec,
+		       const char **error_r)
+{
+	struct timeval now;
+
+	if (audit_log_ensure_open(error_r) < 0)
+		return -1;
 	if (gettimeofday(&now, NULL) < 0)
 		i_fatal("gettimeofday() failed: %m");
 	return stepup_audit_write(audit_log, rec, &now, error_r);
@@ -279,9 +288,7 @@ static bool audit_client_read(struct audit_client *client, const char *line)
 	}
 	if (!audit_client_may_send(client, &rec, FALSE))
 		return FALSE;
-	if (audit_log == NULL)
-		error = "no audit log open";
-	if (audit_log == NULL ||
+	if (audit_log_ensure_open(&error) < 0 ||
 	    stepup_read_agg_add(read_agg, &rec, reads_per_session,
 				ioloop_time, client, &error) < 0) {
 		i_error("stepup-audit: %s: read not recorded (user %s, "
@@ -308,7 +315,7 @@ static void anchor_log(void *context ATTR_UNUSED)
 {
 	const char *hash, *ts, *error;
 
-	if (audit_log_path == NULL || audit_log == NULL)
+	if (audit_log_ensure_open(&error) < 0)
 		return;
 	if (stepup_audit_last_record(audit_log_path, &hash, &ts, &error) < 0) {
 		i_error("stepup-audit: anchor: %s", error);

@@ -8,6 +8,7 @@ import imaplib
 import json
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import time
@@ -241,6 +242,42 @@ def test_missing_audit_dir_refuses_then_is_picked_up(dovecot_factory):
         m.logout()
         assert typ == "NO"
         assert any(r["event"] == "open" and r["decision"] == "deny"
+                   for r in records(log))
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+def test_missing_audit_dir_reads_recorded_once_it_exists(dovecot_factory):
+    """audit.reads = "all": the stepup-audit service opens the log for a
+    read once the directory exists, as it does for folder decisions."""
+    d = tempfile.mkdtemp(prefix="su-noaudit-", dir="/tmp")
+    os.rmdir(d)
+    log = os.path.join(d, "audit.jsonl")
+    try:
+        dc = dovecot_factory(policy=POLICY_AT.replace(
+            'path = "AUDIT";', 'path = "%s"; reads = "all";' % log))
+        assert dc.wait_log("logins will be refused until it can be written")
+        # the service starts (at its first connection) without the log
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(dc.fmt("{t}/run/stepup-audit"))
+        assert dc.wait_log("folders with rules are refused) until it can "
+                           "be written by the stepup-audit service's user")
+        os.mkdir(d)
+        os.chmod(d, 0o777)
+        m = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
+        try:
+            m.login("alice", "alicepw")
+            assert m.append("INBOX", None, None,
+                            b"Subject: s\r\nMessage-ID: <r1@x>\r\n\r\n"
+                            b"body\r\n")[0] == "OK"
+            assert m.select("INBOX")[0] == "OK"
+            typ, data = m.fetch("1", "(BODY[])")
+            assert typ == "OK" and b"body" in data[0][1], data
+            m.logout()
+        finally:
+            with contextlib.suppress(Exception):
+                m.shutdown()
+        assert any(r["event"] == "read" and r["user"] == "alice"
                    for r in records(log))
     finally:
         subprocess.run(["rm", "-rf", d])
