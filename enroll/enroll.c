@@ -47,10 +47,21 @@ int stepup_enroll_audit(const struct stepup_enroll_env *env,
 		reason;
 	if (gettimeofday(&tv, NULL) < 0)
 		i_fatal("gettimeofday() failed: %m");
-	return stepup_audit_write(env->audit, &rec, &tv, error_r);
+	if (stepup_audit_write(env->audit, &rec, &tv, error_r) < 0) {
+		if (stepup_policy_audit_required(env->policy))
+			return -1;
+		/* as the tool's other changes (cli-common.c) */
+		i_warning("audit log: %s; audit.required = false: going on "
+			  "without the record", *error_r);
+	}
+	return 0;
 }
 
 /* A refusal: its deny record, reason_r for the user. */
+#define REENROLLED_REASON \
+	"TOTP re-enrolled: the old secret, recovery codes and grants are " \
+	"replaced"
+
 static int refuse(const struct stepup_enroll_env *env, const char *user,
 		  const char *reason, const char **reason_r,
 		  const char **error_r)
@@ -252,10 +263,33 @@ int stepup_enroll_finish(const struct stepup_enroll_env *env,
 		return -1;
 	}
 	if (enr->reenroll) {
+		/* the old secret cannot be brought back: the record first */
+		if (stepup_enroll_audit(env, "enroll", enr->user, "allow",
+					REENROLLED_REASON, error_r) < 0) {
+			safe_memset(enr->secret, 0, sizeof(enr->secret));
+			*error_r = t_strdup_printf("%s: %s not re-enrolled "
+				"(its audit record could not be written)",
+				*error_r, enr->user);
+			return -1;
+		}
 		ret = stepup_state_reenroll(env->state, enr->user, set,
 					    enr->secret, enr->secret_len,
 					    counter, now, recovery_codes_r,
 					    error_r);
+		if (ret < 0) {
+			const char *audit_error;
+
+			safe_memset(enr->secret, 0, sizeof(enr->secret));
+			if (stepup_enroll_audit(env, "enroll", enr->user,
+					"deny", "TOTP re-enrollment not made: "
+					"the state could not be changed",
+					&audit_error) < 0) {
+				*error_r = t_strdup_printf("%s; and its deny "
+					"record could not be written: %s",
+					*error_r, audit_error);
+			}
+			return -1;
+		}
 	} else {
 		ret = stepup_state_enroll(env->state, enr->user, set,
 					  enr->secret, enr->secret_len,
@@ -271,20 +305,18 @@ int stepup_enroll_finish(const struct stepup_enroll_env *env,
 			      "enrolled meanwhile by someone else",
 			      reason_r, error_r);
 	}
+	if (enr->reenroll)
+		return 1;
 	if (stepup_enroll_audit(env, "enroll", enr->user, "allow",
-				enr->reenroll ? "TOTP re-enrolled: the old "
-				"secret, recovery codes and grants are "
-				"replaced" : "TOTP enrolled", error_r) < 0) {
+				"TOTP enrolled", error_r) < 0) {
 		const char *undo_error;
 
-		/* no new enrollment without its record (a re-enrollment
-		   replaced the old secret: it cannot be undone) */
-		if (!enr->reenroll &&
-		    stepup_state_reset(env->state, enr->user,
+		/* no new enrollment without its record */
+		if (stepup_state_reset(env->state, enr->user,
 				       &undo_error) < 0) {
 			*error_r = t_strdup_printf("%s; undo failed: %s",
 						   *error_r, undo_error);
-		} else if (!enr->reenroll) {
+		} else {
 			*error_r = t_strdup_printf("%s: %s not enrolled (its "
 				"audit record could not be written)", *error_r,
 				enr->user);

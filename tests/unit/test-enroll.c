@@ -17,10 +17,13 @@
 #include <unistd.h>
 #include <time.h>
 #include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 static char tmp_dir[] = "/tmp/stepup-enroll-XXXXXX";
 static unsigned int dir_seq;
+/* the next fixture's policy says audit.required = false */
+static bool fixture_audit_optional;
 
 struct fixture {
 	struct stepup_enroll_env env;
@@ -41,10 +44,13 @@ static void fixture_init(struct fixture *f, const char *enrollment,
 		"version = 1;\n"
 		"totp = { reconnect = \"8h\"; reconnect_idle = \"30m\"; };\n"
 		"state = { path = \"%s\"; };\n"
+		"audit = { path = \"%s\"; required = %s; };\n"
 		"networks = { internal = [ \"10.0.0.0/8\" ]; };\n"
 		"%s\n"
 		"login = ( { name = \"default\"; require = \"totp\"; } );\n",
-		f->dir, enrollment);
+		f->dir, f->audit_path,
+		fixture_audit_optional ? "false" : "true", enrollment);
+	fixture_audit_optional = FALSE;
 	if (stepup_policy_parse_buffer("test", text, strlen(text),
 				       &f->env.policy, &error) < 0)
 		i_fatal("policy: %s", error);
@@ -425,6 +431,79 @@ static void test_enroll_reenroll(void)
 	test_end();
 }
 
+/* Holds the audit log's lock (another open file description: flock()
+   conflicts even within one process); the writes fail at once. */
+static int audit_lock_hold(struct fixture *f)
+{
+	int fd = open(t_strconcat(f->audit_path, ".head", NULL), O_RDONLY);
+
+	i_assert(fd != -1);
+	if (flock(fd, LOCK_SH) < 0)
+		i_fatal("flock: %m");
+	stepup_audit_set_lock_timeout(f->env.audit, 0);
+	return fd;
+}
+
+static void test_enroll_reenroll_needs_record(void)
+{
+	struct fixture f;
+	struct stepup_verify_info info;
+	struct stepup_enrollment *enr;
+	const struct stepup_totp_settings *set;
+	const char *const *old_codes, *const *codes, *reason, *error;
+	buffer_t *old_secret, *secret;
+	time_t now = time(NULL);
+	int fd;
+
+	test_begin("enroll: no re-enrollment without its record");
+	fixture_init(&f, "enrollment = { invite = false; };", TRUE);
+	set = stepup_policy_get_totp(f.env.policy);
+	old_codes = enroll_ok(&f, "alice", NULL, NULL, &old_secret);
+	test_assert(stepup_enroll_begin(&f.env, "alice", NULL, old_codes[0],
+					&enr, &reason, &error) == 1);
+	secret = uri_secret(stepup_enrollment_uri(enr));
+	fd = audit_lock_hold(&f);
+	test_assert(stepup_enroll_finish(&f.env, enr, code_for(secret, now),
+					 &codes, &reason, &error) == -1);
+	test_assert(strstr(error, "not re-enrolled") != NULL);
+	stepup_enroll_free(&enr);
+	i_close_fd(&fd);
+	/* the old secret is still the one */
+	test_assert(stepup_state_verify_code(f.env.state, "alice", set,
+		code_for(old_secret, now + 60), now + 60, &info, &error) == 0 &&
+		info.result == STEPUP_VERIFY_OK);
+	test_assert(stepup_state_verify_code(f.env.state, "alice", set,
+		code_for(secret, now + 90), now + 90, &info, &error) == 0 &&
+		info.result == STEPUP_VERIFY_WRONG);
+	fixture_deinit(&f);
+	test_end();
+}
+
+static void test_enroll_audit_not_required(void)
+{
+	struct fixture f;
+	struct stepup_enrollment *enr;
+	const char *const *codes, *reason, *error;
+	buffer_t *secret;
+	int fd;
+
+	test_begin("enroll: audit.required = false goes on without a record");
+	fixture_audit_optional = TRUE;
+	fixture_init(&f, "enrollment = { invite = false; };", FALSE);
+	test_assert(stepup_enroll_begin(&f.env, "bob", NULL, NULL, &enr,
+					&reason, &error) == 1);
+	secret = uri_secret(stepup_enrollment_uri(enr));
+	fd = audit_lock_hold(&f);
+	test_expect_error_string("going on without the record");
+	test_assert(stepup_enroll_finish(&f.env, enr,
+					 code_for(secret, time(NULL)),
+					 &codes, &reason, &error) == 1);
+	stepup_enroll_free(&enr);
+	i_close_fd(&fd);
+	fixture_deinit(&f);
+	test_end();
+}
+
 static void test_enroll_notice(void)
 {
 	const char *msg, *body;
@@ -462,6 +541,8 @@ int main(void)
 		test_enroll_networks,
 		test_enroll_policy_errors,
 		test_enroll_reenroll,
+		test_enroll_reenroll_needs_record,
+		test_enroll_audit_not_required,
 		test_enroll_notice,
 		NULL
 	};
