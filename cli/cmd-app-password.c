@@ -104,8 +104,8 @@ static int cmd_add(struct stepup_cli *cli, int argc, char *argv[])
 		return stepup_cli_audit_lost(cli, t_strdup_printf(
 			"app password '%s' for %s not added", label, user));
 	}
-	stepup_cli_notify(&ctx, STEPUP_NOTICE_APP_PASSWORD, user, label,
-			  FALSE);
+	/* shown before the notice: whatever happens to its delivery, the
+	   password that is now valid is not lost */
 	if (cli->json) {
 		printf("{\"user\":%s,\"label\":%s,\"password\":\"%s\"}\n",
 		       stepup_cli_json_str(user), stepup_cli_json_str(label),
@@ -115,6 +115,9 @@ static int cmd_add(struct stepup_cli *cli, int argc, char *argv[])
 		       "Use it in place of the account password on that "
 		       "device.\n", user, label, password);
 	}
+	fflush(stdout);
+	stepup_cli_notify(&ctx, STEPUP_NOTICE_APP_PASSWORD, user, label,
+			  FALSE);
 	stepup_cli_ctx_deinit(&ctx);
 	return STEPUP_EXIT_OK;
 }

@@ -231,6 +231,7 @@ int stepup_lmtp_deliver(const char *lmtp, const char *user,
 		return -1;
 	}
 	i_zero(&conn);
+	conn.fd = -1;
 	i_gettimeofday(&conn.deadline);
 	timeval_add_msecs(&conn.deadline, timeout_msecs);
 	if (lmtp_connect(&conn, lmtp, error_r) < 0) {

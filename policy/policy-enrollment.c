@@ -11,6 +11,7 @@
 #include "lib.h"
 #include "array.h"
 #include "hash.h"
+#include "net.h"
 #include "policy-schema.h"
 
 #define POLICY_DEFAULT_LMTP "/var/run/dovecot/lmtp"
@@ -49,14 +50,28 @@ static void enrollment_networks(struct policy_parser *p,
 		array_count(&policy->enrollment_net_list));
 }
 
-/* "/path/to/socket" or "host:port" (127.0.0.1:24, [::1]:24) */
+/* "/path/to/socket" or "IP:port" (127.0.0.1:24, [::1]:24): no host name,
+   which the notice (sent with a deadline) would have to resolve
+   without one */
 static void enrollment_lmtp(struct policy_parser *p,
 			    const struct policy_value *v,
 			    void *context ATTR_UNUSED)
 {
+	struct ip_addr ip;
+	in_port_t port;
+	const char *host;
+
 	if (v->str[0] != '/' && strrchr(v->str, ':') == NULL) {
 		policy_error(p, v->line, "enrollment.lmtp must be a socket "
 			     "path or host:port");
+		return;
+	}
+	if (v->str[0] != '/' &&
+	    (net_str2hostport(v->str, 24, &host, &port) < 0 ||
+	     net_addr2ip(host, &ip) < 0)) {
+		policy_error(p, v->line, "enrollment.lmtp must be a socket "
+			     "path or an IP address and port (127.0.0.1:24), "
+			     "not a host name: '%s'", v->str);
 		return;
 	}
 	p->policy->enrollment.lmtp = v->str;

@@ -321,6 +321,8 @@ static void test_enroll_policy_errors(void)
 		  "enrollment.networks: bad address or CIDR '10.0.0.0/33'" },
 		{ "lmtp = \"lmtp\";",
 		  "enrollment.lmtp must be a socket path or host:port" },
+		{ "lmtp = \"mail.example.org:24\";",
+		  "not a host name: 'mail.example.org:24'" },
 		{ "invite = \"yes\";", "invite must be true or false" },
 		{ "foo = true;", "enrollment.foo" },
 	};
@@ -504,6 +506,29 @@ static void test_enroll_audit_not_required(void)
 	test_end();
 }
 
+/* A target that is not IP:port fails before a socket exists: nothing is
+   closed that is not the client's (fd 0 stays open). */
+static void test_enroll_lmtp_bad_target(void)
+{
+	const char *error;
+	int fd;
+
+	test_begin("enroll: LMTP notice to a host name fails cleanly");
+	fd = open("/dev/null", O_RDONLY);
+	test_assert(fd != -1);
+	if (fd != 0 && fcntl(0, F_GETFD) == -1) {
+		/* make sure fd 0 is something to lose */
+		test_assert(dup2(fd, 0) == 0);
+	}
+	test_assert(stepup_lmtp_deliver("mail.example.org:24", "alice", "x",
+					100, &error) == -1);
+	test_assert(strstr(error, "is not IP:port") != NULL);
+	test_assert(fcntl(0, F_GETFD) != -1);
+	if (fd != 0)
+		i_close_fd(&fd);
+	test_end();
+}
+
 static void test_enroll_notice(void)
 {
 	const char *msg, *body;
@@ -544,6 +569,7 @@ int main(void)
 		test_enroll_reenroll_needs_record,
 		test_enroll_audit_not_required,
 		test_enroll_notice,
+		test_enroll_lmtp_bad_target,
 		NULL
 	};
 	return test_run_in_tmpdir(tmp_dir, test_functions);
