@@ -13,8 +13,8 @@ static const unsigned int durations_min[] = {
 	5, 15, 30, 60, 120, 240, 480, 1440
 };
 
-static void page_begin(string_t *out, const char *title,
-		       const struct asvc_session *session)
+void asvc_page_begin(string_t *out, const char *title,
+		     const struct asvc_session *session)
 {
 	str_append(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 		   "<meta charset=\"utf-8\">"
@@ -36,15 +36,22 @@ static void page_begin(string_t *out, const char *title,
 			    "value=\"%s\"><button type=\"submit\">Sign out"
 			    "</button></form>", session->csrf);
 	}
-	str_append(out, "</header>\n<main>\n");
+	str_append(out, "</header>\n");
+	if (session != NULL && session->role != ASVC_ROLE_ENROLL) {
+		/* signed in with a code: every page */
+		str_append(out, "<nav><a href=\"./\">Requests</a> "
+			   "<a href=\"enroll\">Two-step setup</a> "
+			   "<a href=\"app-passwords\">App passwords</a></nav>\n");
+	}
+	str_append(out, "<main>\n");
 }
 
-static void page_end(string_t *out)
+void asvc_page_end(string_t *out)
 {
 	str_append(out, "</main></body></html>\n");
 }
 
-static void page_notice(string_t *out, const char *notice, bool error)
+void asvc_page_notice(string_t *out, const char *notice, bool error)
 {
 	if (notice == NULL)
 		return;
@@ -57,13 +64,14 @@ static void page_notice(string_t *out, const char *notice, bool error)
 void asvc_page_signin(string_t *out, const char *csrf, const char *notice,
 		      bool error)
 {
-	page_begin(out, "Sign in — folder approvals", NULL);
-	page_notice(out, notice, error);
+	asvc_page_begin(out, "Sign in — folder approvals", NULL);
+	asvc_page_notice(out, notice, error);
 	str_append(out,
 		"<form class=\"card\" method=\"post\" action=\"signin\">"
 		"<h2>Sign in</h2>"
 		"<p>Approvers decide on requests to open protected folders. "
-		"Everyone else can confirm their own requests here.</p>"
+		"Everyone else can confirm their own requests, set up "
+		"two-step verification and manage app passwords here.</p>"
 		"<label>User name <input name=\"user\" "
 		"autocomplete=\"username\" autocapitalize=\"none\" "
 		"spellcheck=\"false\" required></label>"
@@ -71,12 +79,13 @@ void asvc_page_signin(string_t *out, const char *csrf, const char *notice,
 		"autocomplete=\"current-password\" required></label>"
 		"<label>One-time code <input name=\"code\" "
 		"inputmode=\"numeric\" pattern=\"[0-9]*\" "
-		"autocomplete=\"one-time-code\" maxlength=\"10\" required>"
-		"</label>");
+		"autocomplete=\"one-time-code\" maxlength=\"10\">"
+		"</label><p class=\"hint\">Not set up yet? Leave the code "
+		"empty to set up two-step verification.</p>");
 	str_printfa(out, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">",
 		    csrf);
 	str_append(out, "<button type=\"submit\">Sign in</button></form>\n");
-	page_end(out);
+	asvc_page_end(out);
 }
 
 const char *asvc_page_age(time_t secs)
@@ -188,8 +197,8 @@ void asvc_page_requests(string_t *out, const struct asvc_session *session,
 	bool own, approver = session->role == ASVC_ROLE_APPROVER;
 	unsigned int shown = 0;
 
-	page_begin(out, "Pending requests — folder approvals", session);
-	page_notice(out, notice, error);
+	asvc_page_begin(out, "Pending requests — folder approvals", session);
+	asvc_page_notice(out, notice, error);
 	str_append(out, "<h2>Pending requests</h2>\n");
 	array_foreach(requests, reqp) {
 		req = *reqp;
@@ -219,16 +228,16 @@ void asvc_page_requests(string_t *out, const struct asvc_session *session,
 	if (shown == 0)
 		str_append(out, "<p class=\"empty\">No pending requests.</p>\n");
 	str_append(out, "<p><a href=\"./\">Refresh</a></p>\n");
-	page_end(out);
+	asvc_page_end(out);
 }
 
 void asvc_page_message(string_t *out, const char *title, const char *text)
 {
-	page_begin(out, title, NULL);
+	asvc_page_begin(out, title, NULL);
 	str_append(out, "<section class=\"card\"><h2>");
 	asvc_html_append(out, title);
 	str_append(out, "</h2><p>");
 	asvc_html_append(out, text);
 	str_append(out, "</p><p><a href=\"./\">Back</a></p></section>\n");
-	page_end(out);
+	asvc_page_end(out);
 }

@@ -11,6 +11,15 @@ struct asvc_rules;
    proxy's prefix). Every string from a request or a person goes through
    asvc_html(). */
 
+/* Every page: the document head, the header (who is signed in, the
+   sign-out form; the links to the other pages for sessions signed in
+   with a code), then <main>; asvc_page_end() closes it. */
+void asvc_page_begin(string_t *out, const char *title,
+		     const struct asvc_session *session);
+void asvc_page_end(string_t *out);
+/* notice: a sentence to show (NULL: none); error: as an error */
+void asvc_page_notice(string_t *out, const char *notice, bool error);
+
 /* notice: a sentence to show above the form (NULL: none); error: TRUE
    shows it as an error */
 void asvc_page_signin(string_t *out, const char *csrf, const char *notice,

@@ -7,6 +7,7 @@
 #include "randgen.h"
 #include "sha2.h"
 #include "safe-memset.h"
+#include "asvc-enroll.h"
 #include "asvc-session.h"
 
 #define ASVC_TOKEN_BYTES 32
@@ -47,6 +48,7 @@ asvc_sessions_init(const struct asvc_session_settings *set)
 
 static void session_entry_free(struct asvc_session_entry *entry)
 {
+	asvc_enroll_session_free(&entry->session.enroll);
 	i_free(entry->user);
 	safe_memset(entry->session.csrf, 0, sizeof(entry->session.csrf));
 	i_free(entry);

@@ -14,7 +14,12 @@ enum asvc_role {
 	/* anyone else: sees only their own requests of self_approve
 	   rules */
 	ASVC_ROLE_SELF,
+	/* signed in with the password alone (a user who is not enrolled):
+	   only the enrollment page */
+	ASVC_ROLE_ENROLL,
 };
+
+struct asvc_enroll_session;
 
 struct asvc_session {
 	const char *user;
@@ -22,6 +27,8 @@ struct asvc_session {
 	time_t created, last_used;
 	/* 64 hex: every form carries it */
 	char csrf[ASVC_TOKEN_HEX_LEN + 1];
+	/* the enrollment page's steps (asvc-enroll.c); NULL: none */
+	struct asvc_enroll_session *enroll;
 };
 
 struct asvc_session_settings {

@@ -337,3 +337,29 @@ int asvc_store_use_nonce(struct asvc_store *store, const char *nonce,
 	}
 	return 1;
 }
+
+int asvc_store_end_user(struct asvc_store *store, const char *user,
+			time_t now, const char *reason, const char **error_r)
+{
+	struct asvc_request *const *reqp;
+	struct asvc_request *req;
+	int ret = 0;
+
+	array_foreach(&store->requests, reqp) {
+		req = *reqp;
+		if (strcmp(req->user, user) != 0 ||
+		    (req->status != ASVC_STATUS_PENDING &&
+		     req->status != ASVC_STATUS_APPROVED))
+			continue;
+		req->status = ASVC_STATUS_EXPIRED;
+		if (req->decided == 0)
+			req->decided = now;
+		if (req->grant_until > now)
+			req->grant_until = now;
+		req->reason = p_strdup(req->pool, reason);
+		if (asvc_store_update(store, req, error_r) < 0)
+			return -1;
+		ret++;
+	}
+	return ret;
+}

@@ -38,6 +38,13 @@ unsigned int asvc_store_expire(struct asvc_store *store, time_t now,
 			       unsigned int lifetime_secs,
 			       unsigned int keep_secs);
 
+/* The user's pending requests and live grants end (expired, with
+   reason): after a re-enrollment or a reset nothing the old secret
+   opened stays open. Returns how many, -1 if one could not be
+   persisted. */
+int asvc_store_end_user(struct asvc_store *store, const char *user,
+			time_t now, const char *reason, const char **error_r);
+
 /* Remember a request nonce. 1: first use (persisted), 0: seen before
    (a replay), -1: it could not be persisted (refuse the exchange).
    Nonces older than window_secs are dropped. */

@@ -4,11 +4,13 @@
 #include "array.h"
 #include "str.h"
 #include "str-sanitize.h"
+#include "stepup-state.h"
 #include "asvc-html.h"
 #include "asvc-session.h"
 #include "asvc-store.h"
 #include "asvc-decide.h"
 #include "asvc-page.h"
+#include "asvc-enroll.h"
 #include "asvc-web.h"
 
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
@@ -76,12 +78,41 @@ static void page_signin(const struct asvc_web_request *req,
 	asvc_page_signin(resp->body, asvc_html(pre), notice, error);
 }
 
+static const char *status_reason(unsigned int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 429: return "Too Many Requests";
+	}
+	return "Internal Server Error";
+}
+
+static void page_enroll(const struct asvc_web_env *env,
+			struct asvc_session *session,
+			struct asvc_web_response *resp)
+{
+	struct asvc_enroll_result res;
+
+	asvc_enroll_show(env->enroll, session, resp->body, &res);
+	html_response(resp, res.status, status_reason(res.status));
+	if (res.log != NULL)
+		resp->log = res.log;
+}
+
 static void page_list(const struct asvc_web_env *env,
 		      const struct asvc_web_request *req,
-		      const struct asvc_session *session,
+		      struct asvc_session *session,
 		      struct asvc_web_response *resp, unsigned int status,
 		      const char *notice, bool error)
 {
+	if (session->role == ASVC_ROLE_ENROLL && env->enroll != NULL) {
+		/* signed in with the password alone: nothing else */
+		page_enroll(env, session, resp);
+		return;
+	}
 	html_response(resp, status, status == 200 ? "OK" :
 		      status == 403 ? "Forbidden" : "Bad Request");
 	asvc_page_requests(resp->body, session,
@@ -117,7 +148,8 @@ static void handle_signin(const struct asvc_web_env *env,
 		return;
 	}
 	if (user == NULL || password == NULL || code == NULL ||
-	    user[0] == '\0' || password[0] == '\0' || code[0] == '\0' ||
+	    user[0] == '\0' || password[0] == '\0' ||
+	    (code[0] == '\0' && env->enroll == NULL) ||
 	    strlen(user) > 256) {
 		page_signin(req, resp, 200, "Enter your user name, password "
 			    "and the code from your authenticator app.", TRUE);
@@ -139,16 +171,43 @@ static void handle_signin(const struct asvc_web_env *env,
 	resp->signin.code = (char *)code;
 }
 
+/* A sign-in with the password alone: a session for the enrollment page
+   if the user is not enrolled. FALSE: refused (why_r). */
+static bool signin_password_only(const struct asvc_web_env *env,
+				 const struct asvc_web_request *req,
+				 const char *user, const char **why_r)
+{
+	const char *error;
+	int ret;
+
+	if (env->enroll == NULL) {
+		*why_r = "no code given";
+		return FALSE;
+	}
+	ret = stepup_state_is_enrolled(env->enroll->state, user, &error);
+	if (ret == 0)
+		return TRUE;
+	*why_r = ret < 0 ? t_strdup_printf("state: %s", error) :
+		"enrolled, but no code given";
+	asvc_enroll_audit(env->enroll, "enroll", user, req->remote_ip, "deny",
+		"sign-in with the password alone refused: enrolled users "
+		"sign in with a code");
+	return FALSE;
+}
+
 void asvc_web_signin_done(const struct asvc_web_env *env,
 			  const struct asvc_web_request *req,
-			  const char *user, bool ok, const char *why,
-			  struct asvc_web_response *resp)
+			  const char *user, enum asvc_signin_result result,
+			  const char *why, struct asvc_web_response *resp)
 {
 	struct asvc_session *session;
 	const char *token;
 	enum asvc_role role;
+	bool ok = result == ASVC_SIGNIN_TOTP;
 
 	response_init(resp);
+	if (result == ASVC_SIGNIN_PASSWORD)
+		ok = signin_password_only(env, req, user, &why);
 	if (!ok) {
 		asvc_signin_failed(env->sessions, user, req->remote_ip,
 				   req->now);
@@ -159,15 +218,21 @@ void asvc_web_signin_done(const struct asvc_web_env *env,
 			    TRUE);
 		return;
 	}
-	role = env->rules->is_approver(env->rules->context, user) ?
-		ASVC_ROLE_APPROVER : ASVC_ROLE_SELF;
+	if (result == ASVC_SIGNIN_PASSWORD)
+		role = ASVC_ROLE_ENROLL;
+	else if (env->rules->is_approver(env->rules->context, user))
+		role = ASVC_ROLE_APPROVER;
+	else
+		role = ASVC_ROLE_SELF;
 	session = asvc_session_create(env->sessions, user, role, req->now,
 				      &token);
 	set_cookie(resp, ASVC_COOKIE_SESSION, token, FALSE);
 	set_cookie(resp, ASVC_COOKIE_PRE, "", TRUE);
 	resp->log = t_strdup_printf("%s signed in as %s",
 		str_sanitize(user, 80),
-		role == ASVC_ROLE_APPROVER ? "approver" : "user");
+		role == ASVC_ROLE_APPROVER ? "approver" :
+		role == ASVC_ROLE_ENROLL ? "user to enroll (password only)" :
+		"user");
 	page_list(env, req, session, resp, 200, NULL, FALSE);
 }
 
@@ -176,7 +241,7 @@ void asvc_web_signin_done(const struct asvc_web_env *env,
 static struct asvc_request *
 form_request(const struct asvc_web_env *env,
 	     const struct asvc_web_request *req,
-	     const struct asvc_session *session, bool *own_r,
+	     struct asvc_session *session, bool *own_r,
 	     const char **error_r)
 {
 	const char *id = form(req, "id");
@@ -224,7 +289,7 @@ static const char *request_what(const struct asvc_request *r)
 
 static void handle_approve(const struct asvc_web_env *env,
 			   const struct asvc_web_request *req,
-			   const struct asvc_session *session,
+			   struct asvc_session *session,
 			   struct asvc_request *r, bool own,
 			   struct asvc_web_response *resp)
 {
@@ -252,7 +317,7 @@ static void handle_approve(const struct asvc_web_env *env,
 
 static void handle_deny(const struct asvc_web_env *env,
 			const struct asvc_web_request *req,
-			const struct asvc_session *session,
+			struct asvc_session *session,
 			struct asvc_request *r, bool own,
 			struct asvc_web_response *resp)
 {
@@ -272,7 +337,7 @@ static void handle_deny(const struct asvc_web_env *env,
 
 static void handle_confirm(const struct asvc_web_env *env,
 			   const struct asvc_web_request *req,
-			   const struct asvc_session *session,
+			   struct asvc_session *session,
 			   struct asvc_request *r, bool own,
 			   struct asvc_web_response *resp)
 {
@@ -309,6 +374,29 @@ static void handle_confirm(const struct asvc_web_env *env,
 		  "Confirmed: your mail program can open the folder now." :
 		  "Wrong code: the request was denied. Open the folder again "
 		  "to get a new code.", !match);
+}
+
+/* The enrollment page's forms: TRUE if req was one. */
+static bool handle_enroll_post(const struct asvc_web_env *env,
+			       const struct asvc_web_request *req,
+			       struct asvc_session *session,
+			       struct asvc_web_response *resp)
+{
+	struct asvc_enroll_result res;
+
+	if (strcmp(req->path, "/enroll-begin") == 0) {
+		asvc_enroll_begin(env->enroll, session, req->remote_ip,
+				  form(req, "invite"), form(req, "proof"),
+				  resp->body, &res);
+	} else if (strcmp(req->path, "/enroll-confirm") == 0) {
+		asvc_enroll_confirm(env->enroll, session, req->remote_ip,
+				    form(req, "code"), resp->body, &res);
+	} else {
+		return FALSE;
+	}
+	html_response(resp, res.status, status_reason(res.status));
+	resp->log = res.log;
+	return TRUE;
 }
 
 static void handle_post(const struct asvc_web_env *env,
@@ -351,6 +439,13 @@ static void handle_post(const struct asvc_web_env *env,
 		page_signin(req, resp, 200, "Signed out.", FALSE);
 		return;
 	}
+	if (env->enroll != NULL && handle_enroll_post(env, req, session, resp))
+		return;
+	asvc_enroll_forget(session);
+	if (session->role == ASVC_ROLE_ENROLL) {
+		page_list(env, req, session, resp, 200, NULL, FALSE);
+		return;
+	}
 	if (strcmp(req->path, "/approve") != 0 &&
 	    strcmp(req->path, "/deny") != 0 &&
 	    strcmp(req->path, "/confirm") != 0) {
@@ -367,6 +462,49 @@ static void handle_post(const struct asvc_web_env *env,
 		handle_deny(env, req, session, r, own, resp);
 	else
 		handle_confirm(env, req, session, r, own, resp);
+}
+
+#define DOWNLOAD_PREFIX "/recovery-codes/"
+
+/* GET enroll and the recovery codes' download: TRUE if req was one. */
+static bool handle_enroll_get(const struct asvc_web_env *env,
+			      const struct asvc_web_request *req,
+			      struct asvc_web_response *resp)
+{
+	struct asvc_session *session;
+	const char *text;
+	bool download = str_begins(req->path, DOWNLOAD_PREFIX);
+
+	if (strcmp(req->path, "/enroll") != 0 && !download)
+		return FALSE;
+	session = asvc_session_lookup(env->sessions,
+		asvc_cookie_get(req->cookie, ASVC_COOKIE_SESSION), req->now);
+	if (session == NULL) {
+		page_signin(req, resp, 200, NULL, FALSE);
+		return TRUE;
+	}
+	if (!download) {
+		page_enroll(env, session, resp);
+		return TRUE;
+	}
+	text = asvc_enroll_download(session,
+				    req->path + strlen(DOWNLOAD_PREFIX));
+	if (text == NULL) {
+		html_response(resp, 404, "Not Found");
+		asvc_page_message(resp->body, "Not found", "The recovery "
+				  "codes can be downloaded once, right after "
+				  "they are shown.");
+		return TRUE;
+	}
+	resp->status = 200;
+	resp->reason = "OK";
+	resp->content_type = "text/plain; charset=utf-8";
+	add_header(resp, "Content-Disposition",
+		   "attachment; filename=\"recovery-codes.txt\"");
+	str_append(resp->body, text);
+	resp->log = t_strdup_printf("%s downloaded the recovery codes",
+				    str_sanitize(session->user, 80));
+	return TRUE;
 }
 
 void asvc_web_handle(const struct asvc_web_env *env,
@@ -395,6 +533,8 @@ void asvc_web_handle(const struct asvc_web_env *env,
 		str_append(resp->body, env->css);
 		return;
 	}
+	if (env->enroll != NULL && handle_enroll_get(env, req, resp))
+		return;
 	if (strcmp(req->path, "/") != 0) {
 		html_response(resp, 404, "Not Found");
 		asvc_page_message(resp->body, "Not found", "No such page.");
@@ -404,6 +544,8 @@ void asvc_web_handle(const struct asvc_web_env *env,
 		asvc_cookie_get(req->cookie, ASVC_COOKIE_SESSION), req->now);
 	if (session == NULL)
 		page_signin(req, resp, 200, NULL, FALSE);
-	else
+	else {
+		asvc_enroll_forget(session);
 		page_list(env, req, session, resp, 200, NULL, FALSE);
+	}
 }

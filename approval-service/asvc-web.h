@@ -18,10 +18,15 @@ struct asvc_rules;
 /* a form body larger than this is refused */
 #define ASVC_WEB_FORM_MAX 8192
 
+struct asvc_enroll_env;
+
 struct asvc_web_env {
 	struct asvc_store *store;
 	struct asvc_sessions *sessions;
 	const struct asvc_rules *rules;
+	/* the enrollment page (asvc-enroll.h); NULL: none, and every
+	   sign-in needs a code */
+	const struct asvc_enroll_env *enroll;
 	/* the style sheet served at approval.css */
 	const char *css;
 };
@@ -66,11 +71,20 @@ void asvc_web_handle(const struct asvc_web_env *env,
 		     const struct asvc_web_request *req,
 		     struct asvc_web_response *resp);
 
-/* The result of the sign-in check: ok only if the password and a fresh
-   one-time code were accepted. */
+enum asvc_signin_result {
+	ASVC_SIGNIN_FAILED = 0,
+	/* the password and a one-time code verified by this sign-in */
+	ASVC_SIGNIN_TOTP,
+	/* the password alone (no code was given, the login level is
+	   "password"): only a user who is not enrolled gets a session,
+	   for the enrollment page only */
+	ASVC_SIGNIN_PASSWORD,
+};
+
+/* The result of the sign-in check. */
 void asvc_web_signin_done(const struct asvc_web_env *env,
 			  const struct asvc_web_request *req,
-			  const char *user, bool ok, const char *why,
-			  struct asvc_web_response *resp);
+			  const char *user, enum asvc_signin_result result,
+			  const char *why, struct asvc_web_response *resp);
 
 #endif

@@ -15,7 +15,7 @@ struct stepup_state;
 struct stepup_audit;
 
 struct stepup_enroll_env {
-	struct stepup_policy *policy;
+	const struct stepup_policy *policy;
 	struct stepup_state *state;
 	/* NULL: no audit log configured */
 	struct stepup_audit *audit;

@@ -1,6 +1,8 @@
 #ifndef STEPUP_APPROVAL_ENDPOINT_H
 #define STEPUP_APPROVAL_ENDPOINT_H
 
+#include "stepup-enroll.h"
+
 struct asvc_request;
 struct asvc_rules;
 struct stepup_policy;
@@ -39,5 +41,18 @@ void stepup_approval_notify_init(const char *command,
 				 struct event *event);
 void stepup_approval_notify_deinit(void);
 void stepup_approval_notify(const struct asvc_request *req);
+
+/* stepup-approval-notice.c: enrollment.notify for the enrollment page,
+   delivered by a child process (the service never waits for LMTP);
+   failed is called (in the service) for a notice that was not
+   delivered */
+typedef void stepup_approval_notice_failed_t(const char *user,
+					     const char *error);
+void stepup_approval_notice_init(stepup_approval_notice_failed_t *failed,
+				 struct event *event);
+void stepup_approval_notice_deinit(void);
+void stepup_approval_notice_send(const char *lmtp,
+				 enum stepup_notice_kind kind,
+				 const char *user, const char *detail);
 
 #endif

@@ -39,6 +39,7 @@
 #include "stepup-policy.h"
 #include "stepup-state.h"
 #include "stepup-facts.h"
+#include "stepup-audit.h"
 #include "approval-key.h"
 #include "approval-request.h"
 #include "approval-response.h"
@@ -48,6 +49,7 @@
 #include "asvc-session.h"
 #include "asvc-decide.h"
 #include "asvc-web.h"
+#include "asvc-enroll.h"
 #include "approval-css.h"
 #include "stepup-approval-signin.h"
 #include "stepup-approval-endpoint.h"
@@ -88,6 +90,11 @@ static struct asvc_rules rules;
 static struct stepup_approval_signin *signin;
 static buffer_t *facts_key;
 static struct timeout *to_expire;
+/* the enrollment page's records (opened as the service's user, like
+   the stepup-audit service; tried again while it cannot be opened) */
+static struct stepup_audit *audit;
+static char *audit_path;
+static struct asvc_enroll_env enroll_env;
 
 static void expire_requests(void)
 {
@@ -175,6 +182,54 @@ static void handle_proto(struct approval_req *ctx)
 	http_server_response_submit(resp);
 }
 
+static void audit_reopen(void)
+{
+	const char *error;
+
+	if (audit != NULL || audit_path == NULL)
+		return;
+	if (stepup_audit_open(audit_path, &audit, &error) < 0) {
+		e_error(event, "audit log: %s (enrollment refused until it "
+			"can be opened)", error);
+	}
+}
+
+static void notice_send(enum stepup_notice_kind kind, const char *user,
+			const char *detail, void *context ATTR_UNUSED)
+{
+	const struct stepup_policy *policy = enroll_env.policy;
+
+	if (policy == NULL)
+		return;
+	stepup_approval_notice_send(stepup_policy_get_enrollment(policy)->lmtp,
+				    kind, user, detail);
+}
+
+static void notice_failed(const char *user, const char *error)
+{
+	asvc_enroll_audit(&enroll_env, "admin", user, NULL, "deny",
+			  t_strdup_printf("notice not delivered: %s", error));
+}
+
+/* the enrollment page's view of the policy and the stores, now */
+static const struct asvc_enroll_env *enroll_env_get(void)
+{
+	const struct stepup_policy *policy;
+	const char *error;
+
+	if (stepup_policy_cache_get(policy_cache, ioloop_time, &policy,
+				    &error) < 0)
+		policy = NULL;
+	audit_reopen();
+	enroll_env.policy = policy;
+	enroll_env.state = state;
+	enroll_env.audit = audit;
+	enroll_env.audit_unavailable = audit_path != NULL && audit == NULL;
+	enroll_env.store = store;
+	enroll_env.notify = notice_send;
+	return &enroll_env;
+}
+
 static struct asvc_web_env web_env(void)
 {
 	struct asvc_web_env env = {
@@ -182,6 +237,7 @@ static struct asvc_web_env web_env(void)
 		.sessions = sessions,
 		.rules = &rules,
 		.css = stepup_approval_css,
+		.enroll = enroll_env_get(),
 	};
 	return env;
 }
@@ -198,7 +254,7 @@ static void web_send(struct approval_req *ctx,
 		      resp->content_type, &resp->headers, str_c(resp->body));
 }
 
-static void signin_done(bool ok, const char *user, const char *why,
+static void signin_done(const char *level, const char *user, const char *why,
 			void *context)
 {
 	struct approval_req *ctx = context;
@@ -209,7 +265,10 @@ static void signin_done(bool ok, const char *user, const char *why,
 	T_BEGIN {
 		ctx->web.now = ioloop_time;
 		expire_requests();
-		asvc_web_signin_done(&env, &ctx->web, user, ok,
+		asvc_web_signin_done(&env, &ctx->web, user,
+				     level == NULL ? ASVC_SIGNIN_FAILED :
+				     strcmp(level, "totp") == 0 ?
+				     ASVC_SIGNIN_TOTP : ASVC_SIGNIN_PASSWORD,
 				     why == NULL ? "" : why, &resp);
 		if (!http_server_request_is_finished(ctx->sreq))
 			web_send(ctx, &resp);
@@ -391,6 +450,11 @@ static void open_store(const char *policy_path)
 		i_fatal("stepup-approval: state: %s", error);
 	if (asvc_store_init(state, event, &store, &error) < 0)
 		i_fatal("stepup-approval: approval store: %s", error);
+	path = stepup_policy_get_audit_path(policy);
+	if (path != NULL) {
+		audit_path = i_strdup(path);
+		audit_reopen();
+	}
 	stepup_policy_unref(&policy);
 }
 
@@ -444,6 +508,7 @@ int main(int argc, char *argv[])
 				     set.notify_timeout_secs, keyring, event);
 	stepup_approval_notify_init(set.notify_command,
 				    set.notify_timeout_secs, event);
+	stepup_approval_notice_init(notice_failed, event);
 
 	http_server_settings_init(null_pool, &http_set);
 	http_set.max_client_idle_time_msecs = 60 * 1000;
@@ -460,10 +525,14 @@ int main(int argc, char *argv[])
 	stepup_approval_admin_deinit();
 	http_server_deinit(&http_server);
 	stepup_approval_notify_deinit();
+	stepup_approval_notice_deinit();
 	stepup_approval_webhook_deinit();
 	asvc_sessions_deinit(&sessions);
 	asvc_store_deinit(&store);
 	stepup_state_deinit(&state);
+	if (audit != NULL)
+		stepup_audit_close(&audit);
+	i_free(audit_path);
 	stepup_policy_cache_deinit(&policy_cache);
 	stepup_approval_keyring_free(&keyring);
 	safe_memset(buffer_get_modifiable_data(facts_key, NULL), 0,

@@ -40,6 +40,8 @@ struct stepup_approval_signin_check {
 	/* waiting for the master socket: the check may not be freed
 	   before its reply */
 	bool master_pending;
+	/* the sign-in gave no code */
+	bool no_code;
 };
 
 struct stepup_approval_signin *
@@ -77,15 +79,15 @@ static void check_free(struct stepup_approval_signin_check *check)
 	pool_unref(&check->pool);
 }
 
-static void check_finish(struct stepup_approval_signin_check *check, bool ok,
-			 const char *why)
+static void check_finish(struct stepup_approval_signin_check *check,
+			 const char *level, const char *why)
 {
 	stepup_approval_signin_callback_t *callback = check->callback;
 
 	check->callback = NULL;
 	timeout_remove(&check->to);
 	if (callback != NULL)
-		callback(ok, check->user, why, check->context);
+		callback(level, check->user, why, check->context);
 }
 
 /* The facts of the login, as imap would get them. */
@@ -95,7 +97,7 @@ master_callback(const char *const *auth_args, const char *errormsg,
 {
 	struct stepup_approval_signin_check *check = context;
 	const char *level = "", *mfa_time = "", *rule = "", *sig = NULL;
-	const char *why = NULL;
+	const char *why = NULL, *granted = NULL;
 	unsigned int i;
 	time_t t;
 
@@ -122,15 +124,21 @@ master_callback(const char *const *auth_args, const char *errormsg,
 					 check->user, check->session, level,
 					 mfa_time, rule, sig))
 			why = "the login's facts are not signed";
+		else if (check->no_code && strcmp(level, "password") == 0)
+			granted = "password";
 		else if (strcmp(level, "totp") != 0)
 			why = t_strdup_printf("login level is %s, not totp",
 				level[0] == '\0' ? "none" :
 				str_sanitize(level, 20));
-		else if (str_to_time(mfa_time, &t) < 0 ||
+		else if (check->no_code || str_to_time(mfa_time, &t) < 0 ||
 			 t + 1 < check->started)
 			why = "the code was not verified by this sign-in";
+		else
+			granted = "totp";
 	}
-	check_finish(check, why == NULL, why);
+	if (granted == NULL && why == NULL)
+		why = "refused";
+	check_finish(check, why == NULL ? granted : NULL, why);
 	check_free(check);
 }
 
@@ -154,7 +162,7 @@ auth_callback(struct auth_client_request *request,
 	}
 	check->request = NULL;
 	if (status != AUTH_REQUEST_STATUS_OK) {
-		check_finish(check, FALSE,
+		check_finish(check, NULL,
 			status == AUTH_REQUEST_STATUS_FAIL ?
 			"wrong password or code, or refused by the login rule" :
 			status == AUTH_REQUEST_STATUS_ABORT ? "aborted" :
@@ -176,7 +184,7 @@ auth_callback(struct auth_client_request *request,
 	buffer_create_from_data(&buf, req.cookie, sizeof(req.cookie));
 	if (cookie == NULL || strlen(cookie) != sizeof(req.cookie) * 2 ||
 	    hex_to_binary(cookie, &buf) < 0) {
-		check_finish(check, FALSE, "auth sent no valid cookie");
+		check_finish(check, NULL, "auth sent no valid cookie");
 		check_free(check);
 		return;
 	}
@@ -187,7 +195,7 @@ auth_callback(struct auth_client_request *request,
 
 static void check_timeout(struct stepup_approval_signin_check *check)
 {
-	check_finish(check, FALSE, "auth did not answer in time");
+	check_finish(check, NULL, "auth did not answer in time");
 	if (check->request != NULL) {
 		/* calls back with ABORT, which frees the check */
 		auth_client_request_abort(&check->request, "timeout");
@@ -218,6 +226,7 @@ void stepup_approval_signin_begin(struct stepup_approval_signin *signin,
 	check->remote_ip = *remote_ip;
 	check->local_ip = *local_ip;
 	check->started = ioloop_time;
+	check->no_code = code[0] == '\0';
 	check->callback = callback;
 	check->context = context;
 

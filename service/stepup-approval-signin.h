@@ -13,7 +13,11 @@
 
 struct stepup_approval_signin;
 
-typedef void stepup_approval_signin_callback_t(bool ok, const char *user,
+/* level: NULL refused (why says why), "totp" the password and a code
+   this very sign-in verified, "password" the password alone (only when
+   no code was given, at login level password: the caller decides) */
+typedef void stepup_approval_signin_callback_t(const char *level,
+					       const char *user,
 					       const char *why,
 					       void *context);
 
@@ -23,7 +27,8 @@ stepup_approval_signin_init(const char *auth_socket,
 			    const buffer_t *facts_key, struct event *event);
 void stepup_approval_signin_deinit(struct stepup_approval_signin **signin);
 
-/* Check user's password and code (both wiped here). The callback runs
+/* Check user's password and code (both wiped here; code "" for a
+   sign-in with the password alone). The callback runs
    exactly once, later (also when the service shuts down first); user
    is the name Dovecot's auth settled on. */
 void stepup_approval_signin_begin(struct stepup_approval_signin *signin,

@@ -443,6 +443,9 @@ state_enroll(struct stepup_state *state, const char *user,
 	txn.rec.failures = 0;
 	txn.rec.locked_until = 0;
 	array_clear(&txn.rec.grants);
+	/* approval grants and pending requests too (SPEC: stepup reset
+	   and a new enrollment end them) */
+	array_clear(&txn.rec.approvals);
 	*recovery_codes_r = new_recovery_codes(&txn.rec);
 	ret = txn_commit(&txn, error_r);
 	txn_end(&txn);

@@ -277,7 +277,8 @@ static void web_do(struct web_ctx *ctx, const char *method, const char *path,
 		bool ok = strcmp(resp->signin.password, "pw") == 0 &&
 			strcmp(resp->signin.code, "123456") == 0;
 
-		asvc_web_signin_done(&ctx->env, &req, resp->signin.user, ok,
+		asvc_web_signin_done(&ctx->env, &req, resp->signin.user,
+				     ok ? ASVC_SIGNIN_TOTP : ASVC_SIGNIN_FAILED,
 				     ok ? NULL : "wrong", resp);
 	}
 	take_cookies(ctx, resp);

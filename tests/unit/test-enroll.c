@@ -27,6 +27,7 @@ static bool fixture_audit_optional;
 
 struct fixture {
 	struct stepup_enroll_env env;
+	struct stepup_policy *policy;
 	const char *dir, *audit_path;
 };
 
@@ -52,8 +53,9 @@ static void fixture_init(struct fixture *f, const char *enrollment,
 		fixture_audit_optional ? "false" : "true", enrollment);
 	fixture_audit_optional = FALSE;
 	if (stepup_policy_parse_buffer("test", text, strlen(text),
-				       &f->env.policy, &error) < 0)
+				       &f->policy, &error) < 0)
 		i_fatal("policy: %s", error);
+	f->env.policy = f->policy;
 	if (stepup_state_init_dir(f->dir, &f->env.state, &error) < 0 ||
 	    stepup_audit_open(f->audit_path, &f->env.audit, &error) < 0)
 		i_fatal("%s", error);
@@ -65,7 +67,7 @@ static void fixture_deinit(struct fixture *f)
 {
 	stepup_audit_close(&f->env.audit);
 	stepup_state_deinit(&f->env.state);
-	stepup_policy_unref(&f->env.policy);
+	stepup_policy_unref(&f->policy);
 }
 
 static const char *read_file(const char *path)

@@ -600,6 +600,22 @@ static void test_state_approvals(void)
 	test_assert(stepup_state_approval_put(state, "jo", &e, T0, &error) == 0);
 	test_assert(stepup_state_reset(state, "jo", &error) == 1);
 	test_assert(stepup_state_get_status(state, "jo", &st, &error) == 0);
+
+	/* a re-enrollment (new phone) ends them too */
+	{
+		struct stepup_totp_settings set;
+		const char *const *codes;
+
+		(void)enroll(state, "jo");
+		test_assert(stepup_state_approval_put(state, "jo", &e, T0,
+						      &error) == 0);
+		set_defaults(&set);
+		test_assert(stepup_state_reenroll(state, "jo", &set,
+			(const void *)SECRET, 20, 1, T0, &codes, &error) == 1);
+		test_assert(stepup_state_get_status(state, "jo", &st,
+						    &error) == 1);
+		test_assert(st.enrolled && array_count(&st.approvals) == 0);
+	}
 	stepup_state_deinit(&state);
 	test_end();
 }
