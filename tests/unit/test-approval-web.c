@@ -11,6 +11,12 @@
 #include "test-tmpdir.h"
 #include "stepup-compat.h"
 #include "stepup-state.h"
+#include "stepup-policy.h"
+#include "stepup-audit.h"
+#include "stepup-totp.h"
+#include "buffer.h"
+#include "asvc-enroll.h"
+#include "asvc-qr.h"
 #include "asvc-html.h"
 #include "asvc-session.h"
 #include "asvc-store.h"
@@ -18,6 +24,7 @@
 #include "asvc-web.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -164,6 +171,12 @@ struct web_ctx {
 	struct asvc_store *store;
 	struct asvc_sessions *sessions;
 	struct asvc_web_env env;
+	/* the enrollment page (web_init_enroll) */
+	struct stepup_policy *policy;
+	struct stepup_audit *audit;
+	struct asvc_enroll_env enroll;
+	const char *dir, *audit_path;
+	unsigned int notices;
 	/* the browser: its cookies */
 	const char *session_cookie, *pre_cookie;
 };
@@ -193,6 +206,7 @@ static void web_init(struct web_ctx *ctx)
 	const char *error;
 
 	i_zero(ctx);
+	ctx->dir = dir;
 	if (mkdir(dir, 0700) < 0)
 		i_fatal("mkdir: %m");
 	if (stepup_state_init_dir(dir, &ctx->state, &error) < 0)
@@ -211,6 +225,10 @@ static void web_init(struct web_ctx *ctx)
 
 static void web_deinit(struct web_ctx *ctx)
 {
+	if (ctx->audit != NULL)
+		stepup_audit_close(&ctx->audit);
+	if (ctx->policy != NULL)
+		stepup_policy_unref(&ctx->policy);
 	asvc_sessions_deinit(&ctx->sessions);
 	asvc_store_deinit(&ctx->store);
 	stepup_state_deinit(&ctx->state);
@@ -276,9 +294,13 @@ static void web_do(struct web_ctx *ctx, const char *method, const char *path,
 		   password is "pw" and the code "123456" */
 		bool ok = strcmp(resp->signin.password, "pw") == 0 &&
 			strcmp(resp->signin.code, "123456") == 0;
+		/* no code: the level of the login is "password" */
+		bool pw_only = strcmp(resp->signin.password, "pw") == 0 &&
+			resp->signin.code[0] == '\0';
 
 		asvc_web_signin_done(&ctx->env, &req, resp->signin.user,
-				     ok ? ASVC_SIGNIN_TOTP : ASVC_SIGNIN_FAILED,
+				     ok ? ASVC_SIGNIN_TOTP : pw_only ?
+				     ASVC_SIGNIN_PASSWORD : ASVC_SIGNIN_FAILED,
 				     ok ? NULL : "wrong", resp);
 	}
 	take_cookies(ctx, resp);
@@ -487,6 +509,284 @@ static void test_web_self(void)
 	test_end();
 }
 
+/* ---- the enrollment page */
+
+static void t_notify(enum stepup_notice_kind kind ATTR_UNUSED,
+		     const char *user ATTR_UNUSED,
+		     const char *detail ATTR_UNUSED, void *context)
+{
+	struct web_ctx *ctx = context;
+
+	ctx->notices++;
+}
+
+static void web_init_enroll(struct web_ctx *ctx, const char *enrollment)
+{
+	const char *text, *error;
+
+	web_init(ctx);
+	ctx->audit_path = t_strconcat(ctx->dir, "/audit.jsonl", NULL);
+	text = t_strdup_printf(
+		"version = 1;\n"
+		"state = { path = \"%s\"; };\n"
+		"networks = { internal = [ \"192.0.2.0/24\" ]; };\n"
+		"enrollment = { %s };\n"
+		"login = ( { name = \"default\"; require = \"totp\"; } );\n",
+		ctx->dir, enrollment);
+	if (stepup_policy_parse_buffer("test", text, strlen(text),
+				       &ctx->policy, &error) < 0 ||
+	    stepup_audit_open(ctx->audit_path, &ctx->audit, &error) < 0)
+		i_fatal("%s", error);
+	ctx->enroll.policy = ctx->policy;
+	ctx->enroll.state = ctx->state;
+	ctx->enroll.audit = ctx->audit;
+	ctx->enroll.store = ctx->store;
+	ctx->enroll.notify = t_notify;
+	ctx->enroll.notify_context = ctx;
+	ctx->env.enroll = &ctx->enroll;
+}
+
+static const char *read_all(const char *path)
+{
+	string_t *str = t_str_new(4096);
+	char buf[1024];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return "";
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		str_append_data(str, buf, n);
+	fclose(f);
+	return str_c(str);
+}
+
+/* the code of the secret in the page's otpauth URI, now */
+static const char *page_code(const struct asvc_web_response *resp)
+{
+	struct stepup_totp_settings set;
+	const char *p = strstr(str_c(resp->body), "secret="), *error;
+	buffer_t *secret = t_buffer_create(64);
+	char code[9];
+
+	if (p == NULL)
+		return "none";
+	p += strlen("secret=");
+	if (stepup_base32_decode(t_strcut(t_strcut(p, '&'), '"'), secret) < 0)
+		return "none";
+	i_zero(&set);
+	set.algorithm = STEPUP_TOTP_SHA1;
+	set.digits = 6;
+	set.period = 30;
+	set.window = 1;
+	if (stepup_totp_generate(&set, secret->data, secret->used, time(NULL),
+				 code, &error) < 0)
+		i_fatal("%s", error);
+	return t_strdup(code);
+}
+
+static void enroll_sign_in(struct web_ctx *ctx, const char *user,
+			   const char *code, struct asvc_web_response *resp)
+{
+	web_do(ctx, "GET", "/", "", resp);
+	web_do(ctx, "POST", "/signin", t_strdup_printf(
+		"user=%s&password=pw&code=%s&csrf=%s", user, code,
+		page_csrf(resp)), resp);
+}
+
+static void test_qr(void)
+{
+	string_t *out = t_str_new(4096);
+	char long_text[4000];
+
+	test_begin("enrollment page: QR code as inline SVG");
+	test_assert(asvc_qr_svg(out, "otpauth://totp/T:a?secret=AAAA") == 0);
+	test_assert(str_begins(str_c(out), "<svg class=\"qr\""));
+	test_assert(strstr(str_c(out), "<path fill=\"#000\" d=\"M") != NULL);
+	test_assert(strstr(str_c(out), "otpauth") == NULL);
+	memset(long_text, 'a', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	str_truncate(out, 0);
+	test_assert(asvc_qr_svg(out, long_text) < 0);
+	test_end();
+}
+
+static void test_enroll_invite(void)
+{
+	struct web_ctx ctx;
+	struct asvc_web_response resp;
+	const char *invite, *csrf, *error, *body, *link, *token, *audit;
+	char *download;
+
+	test_begin("enrollment page: invitation, confirm, recovery codes once");
+	web_init_enroll(&ctx, "invite = true; notify = true;");
+	test_assert(stepup_state_invite_add(ctx.state, "zoe", 0, time(NULL),
+					    &invite, &error) == 0);
+	invite = t_strdup(invite);
+	/* not enrolled: the password alone signs in, for this page only */
+	enroll_sign_in(&ctx, "zoe", "", &resp);
+	test_assert(ctx.session_cookie != NULL);
+	body = str_c(resp.body);
+	test_assert(strstr(body, "name=\"invite\"") != NULL);
+	test_assert(strstr(body, "<nav>") == NULL);
+	csrf = t_strdup(page_csrf(&resp));
+	/* nothing else for that session */
+	web_do(&ctx, "POST", "/approve", t_strdup_printf(
+		"csrf=%s&id=" ID_BOB "&minutes=5", csrf), &resp);
+	test_assert(asvc_store_find(ctx.store, ID_BOB)->status ==
+		    ASVC_STATUS_PENDING);
+	test_assert(strstr(str_c(resp.body), "name=\"invite\"") != NULL);
+	/* CSRF */
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"invite=%s", invite), &resp);
+	test_assert(resp.status == 403);
+	/* no invitation, a wrong one: refused, recorded */
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"csrf=%s&invite=", csrf), &resp);
+	test_assert(strstr(str_c(resp.body),
+			   "Refused: an invitation code is needed") != NULL);
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"csrf=%s&invite=abcd-efgh-jkmn-pqrs", csrf), &resp);
+	test_assert(strstr(str_c(resp.body), "Refused: wrong invitation "
+			   "code") != NULL);
+	test_assert(strstr(str_c(resp.body), "otpauth://") == NULL);
+	/* the right one: the secret, then a wrong code ends the try */
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"csrf=%s&invite=%s", csrf, invite), &resp);
+	test_assert(strstr(str_c(resp.body), "<svg class=\"qr\"") != NULL);
+	test_assert(strstr(str_c(resp.body), "otpauth://totp/") != NULL);
+	web_do(&ctx, "POST", "/enroll-confirm", t_strdup_printf(
+		"csrf=%s&code=000000", csrf), &resp);
+	test_assert(strstr(str_c(resp.body), "wrong confirmation code") !=
+		    NULL);
+	test_assert(stepup_state_is_enrolled(ctx.state, "zoe", &error) == 0);
+	/* the invitation is still good */
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"csrf=%s&invite=%s", csrf, invite), &resp);
+	web_do(&ctx, "POST", "/enroll-confirm", t_strdup_printf(
+		"csrf=%s&code=%s", csrf, page_code(&resp)), &resp);
+	body = str_c(resp.body);
+	test_assert(strstr(body, "id=\"recovery-codes\"") != NULL);
+	test_assert(stepup_state_is_enrolled(ctx.state, "zoe", &error) == 1);
+	test_assert(ctx.notices == 1);
+	/* the download, once */
+	link = strstr(body, "href=\"recovery-codes/");
+	test_assert(link != NULL);
+	if (link != NULL) {
+		token = t_strndup(link + strlen("href=\"recovery-codes/"),
+				  ASVC_TOKEN_HEX_LEN);
+		web_do(&ctx, "GET", "/recovery-codes/0", "", &resp);
+		test_assert(resp.status == 404);
+		web_do(&ctx, "GET", t_strconcat("/recovery-codes/", token,
+						NULL), "", &resp);
+		test_assert(resp.status == 200);
+		test_assert(strncmp(resp.content_type, "text/plain", 10) == 0);
+		download = str_c_modifiable(resp.body);
+		test_assert(strstr(download, "Recovery codes for zoe") != NULL);
+		web_do(&ctx, "GET", t_strconcat("/recovery-codes/", token,
+						NULL), "", &resp);
+		test_assert(resp.status == 404);
+	}
+	/* enrolled now: the password-only session can do nothing more, a
+	   new password-only sign-in is refused */
+	web_do(&ctx, "GET", "/enroll", "", &resp);
+	test_assert(strstr(str_c(resp.body), "Sign out, then sign in") !=
+		    NULL);
+	ctx.session_cookie = NULL;
+	enroll_sign_in(&ctx, "zoe", "", &resp);
+	test_assert(ctx.session_cookie == NULL);
+	audit = read_all(ctx.audit_path);
+	test_assert(strstr(audit, "\"reason\":\"by=self: wrong invitation "
+			   "code\"") != NULL);
+	test_assert(strstr(audit, "\"reason\":\"by=self: TOTP enrolled\"") !=
+		    NULL);
+	test_assert(strstr(audit, "password alone refused") != NULL);
+	test_assert(strstr(audit, invite) == NULL);
+	test_assert(strstr(audit, "\"service\":\"stepup-approval\"") != NULL);
+	web_deinit(&ctx);
+	test_end();
+}
+
+static void test_enroll_networks_and_reenroll(void)
+{
+	struct web_ctx ctx;
+	struct asvc_web_response resp;
+	const char *csrf, *error;
+	struct asvc_request *req;
+
+	test_begin("enrollment page: networks, re-enrollment ends grants");
+	/* web_do comes from 192.0.2.99 */
+	web_init_enroll(&ctx, "invite = false; networks = [ \"internal\" ];");
+	enroll_sign_in(&ctx, "bob", "", &resp);
+	csrf = t_strdup(page_csrf(&resp));
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf("csrf=%s", csrf),
+	       &resp);
+	web_do(&ctx, "POST", "/enroll-confirm", t_strdup_printf(
+		"csrf=%s&code=%s", csrf, page_code(&resp)), &resp);
+	test_assert(stepup_state_is_enrolled(ctx.state, "bob", &error) == 1);
+	test_assert(ctx.notices == 0);
+	/* bob's approved request ... */
+	req = asvc_store_find(ctx.store, ID_BOB);
+	test_assert(asvc_approve(ctx.store, req, "carol", 600, NULL, NOW,
+				 &error) == 0);
+	/* ... signed in with a code: re-enrollment needs a current one */
+	ctx.session_cookie = NULL;
+	sign_in(&ctx, "bob", &resp);
+	test_assert(strstr(str_c(resp.body), "<nav>") != NULL);
+	web_do(&ctx, "GET", "/enroll", "", &resp);
+	test_assert(strstr(str_c(resp.body), "name=\"proof\"") != NULL);
+	csrf = t_strdup(page_csrf(&resp));
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"csrf=%s&proof=", csrf), &resp);
+	test_assert(strstr(str_c(resp.body), "needs a current code") != NULL);
+	{
+		struct stepup_user_status st;
+		const char *const *codes;
+
+		/* new recovery codes: one of them is the proof */
+		test_assert(stepup_state_new_recovery_codes(ctx.state, "bob",
+			&codes, &error) == 1);
+		web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+			"csrf=%s&proof=%s", csrf, codes[0]), &resp);
+		test_assert(strstr(str_c(resp.body), "otpauth://") != NULL);
+		web_do(&ctx, "POST", "/enroll-confirm", t_strdup_printf(
+			"csrf=%s&code=%s", csrf, page_code(&resp)), &resp);
+		test_assert(strstr(str_c(resp.body), "moved to your new "
+				   "phone") != NULL);
+		test_assert(stepup_state_get_status(ctx.state, "bob", &st,
+						    &error) == 1);
+		test_assert(st.recovery_codes_left == 10);
+	}
+	req = asvc_store_find(ctx.store, ID_BOB);
+	test_assert(req->status == ASVC_STATUS_EXPIRED);
+	test_assert(asvc_store_find(ctx.store, ID_ALICE)->status ==
+		    ASVC_STATUS_PENDING);
+	web_deinit(&ctx);
+
+	/* from outside enrollment.networks: refused */
+	web_init_enroll(&ctx, "invite = false; networks = [ \"10.0.0.0/8\" ];");
+	enroll_sign_in(&ctx, "dan", "", &resp);
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"csrf=%s", page_csrf(&resp)), &resp);
+	test_assert(strstr(str_c(resp.body), "not allowed from this "
+			   "network") != NULL);
+	test_assert(strstr(read_all(ctx.audit_path), "\"ip\":\"192.0.2.99\"") !=
+		    NULL);
+	web_deinit(&ctx);
+
+	/* no audit log that can be written: no enrollment */
+	web_init_enroll(&ctx, "invite = false;");
+	ctx.enroll.audit_unavailable = TRUE;
+	enroll_sign_in(&ctx, "dan", "", &resp);
+	web_do(&ctx, "POST", "/enroll-begin", t_strdup_printf(
+		"csrf=%s", page_csrf(&resp)), &resp);
+	test_assert(strstr(str_c(resp.body), "not possible right now") !=
+		    NULL);
+	test_assert(strstr(str_c(resp.body), "otpauth://") == NULL);
+	web_deinit(&ctx);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -498,6 +798,9 @@ int main(void)
 		test_web_rate_limit,
 		test_web_approver,
 		test_web_self,
+		test_qr,
+		test_enroll_invite,
+		test_enroll_networks_and_reenroll,
 		NULL
 	};
 	return test_run_in_tmpdir(tmp_dir, test_functions);
