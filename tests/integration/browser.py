@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import tempfile
 
+import pytest
+
 from dovecot_harness import build_dir
 
 CHROMIUM = "/usr/bin/chromium"
@@ -120,3 +122,19 @@ class Browser:
             self.driver.quit()
         finally:
             shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browsers(dc):
+    """A test's browsers (import it into the test module, which defines
+    dc with an approval_ca): new() opens one, all quit at the end."""
+    opened = []
+
+    def new():
+        b = Browser(dc.approval_ca)
+        opened.append(b)
+        return b
+
+    yield new
+    for b in opened:
+        b.quit()

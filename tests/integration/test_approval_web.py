@@ -20,6 +20,7 @@ import pytest
 
 import approval_service as asvc
 import browser
+from browser import browsers  # noqa: F401 (a fixture)
 from dovecot_harness import built
 from test_login import enroll, imap_login
 
@@ -95,20 +96,6 @@ def carol(dc):
     b.signin_text = sign_in(dc, b, "carol")
     yield b
     b.quit()
-
-
-@pytest.fixture
-def browsers(dc):
-    opened = []
-
-    def new():
-        b = browser.Browser(dc.approval_ca)
-        opened.append(b)
-        return b
-
-    yield new
-    for b in opened:
-        b.quit()
 
 
 def sign_in(dc, b, user, password=None, code=None):

@@ -8,11 +8,8 @@ the notices in the INBOX (enrollment.notify, fetched over IMAP) and the
 audit records of every step. Screenshots go to the build directory
 (doc/enrollment.md refers to them)."""
 
-import email
-import email.policy
 import hashlib
 import http.client
-import imaplib
 import json
 import os
 import re
@@ -25,8 +22,10 @@ import pytest
 
 import approval_service as asvc
 import browser
+from browser import browsers  # noqa: F401 (a fixture)
 from dovecot_harness import built
 from test_login import enroll, imap_login
+from test_notify import inbox
 
 pytestmark = pytest.mark.skipif(not browser.available(),
                                 reason="chromium, chromium-driver or "
@@ -69,20 +68,6 @@ def dc(dovecot_factory):
     inst.client = asvc.Client(port, inst.approval_ca)
     inst.client.wait_up()
     return inst
-
-
-@pytest.fixture
-def browsers(dc):
-    opened = []
-
-    def new():
-        b = browser.Browser(dc.approval_ca)
-        opened.append(b)
-        return b
-
-    yield new
-    for b in opened:
-        b.quit()
 
 
 def stepup(dc, *args, stdin=None):
@@ -182,20 +167,6 @@ def next_code(secret):
     step's (window = 1 accepts it)."""
     totp = pyotp.TOTP(secret)
     return totp.at(time.time() + totp.interval)
-
-
-def inbox(dc, user, password):
-    """Every message in the user's INBOX, parsed (one IMAP login)."""
-    with imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10) as imap:
-        imap.login(user, password)
-        imap.select("INBOX", readonly=True)
-        _, data = imap.search(None, "ALL")
-        msgs = []
-        for num in data[0].split():
-            _, parts = imap.fetch(num, "(RFC822)")
-            msgs.append(email.message_from_bytes(
-                parts[0][1], policy=email.policy.default))
-        return msgs
 
 
 def wait_notices(dc, user, count, recovery_codes):
@@ -372,6 +343,15 @@ def state_file(dc, user):
                         .hexdigest())
 
 
+def refused_invitation(dc, browsers, user, code, reason):
+    b = browsers()
+    sign_in(dc, b, user)
+    text = begin(b, invite_code=code)
+    assert "Refused: %s" % reason in text
+    assert b.find_all("svg.qr") == []
+    assert last_record(dc, user)["reason"] == "by=self: " + reason
+
+
 def test_bad_invitations_refused_and_audited(dc, browsers):
     # replayed: used by an enrollment, then the admin resets the user
     code = invite(dc, "erin")
@@ -379,22 +359,14 @@ def test_bad_invitations_refused_and_audited(dc, browsers):
     sign_in(dc, b, "erin")
     enroll_on_page(dc, b, "erin", invite_code=code)
     assert stepup(dc, "reset", "erin").returncode == 0
-    b = browsers()
-    sign_in(dc, b, "erin")
-    text = begin(b, invite_code=code)
-    assert "Refused: invitation code already used" in text
-    assert last_record(dc, "erin")["reason"] == \
-        "by=self: invitation code already used"
+    refused_invitation(dc, browsers, "erin", code,
+                       "invitation code already used")
 
     # another user's
     frank = invite(dc, "frank")
     invite(dc, "gail")
-    b = browsers()
-    sign_in(dc, b, "gail")
-    text = begin(b, invite_code=frank)
-    assert "Refused: wrong invitation code" in text
-    assert last_record(dc, "gail")["reason"] == \
-        "by=self: wrong invitation code"
+    refused_invitation(dc, browsers, "gail", frank,
+                       "wrong invitation code")
 
     # expired: a day later (the record's expiry moved into the past)
     code = invite(dc, "hank", "--expires", "1d")
@@ -405,12 +377,7 @@ def test_bad_invitations_refused_and_audited(dc, browsers):
     with open(path, "w") as f:
         f.write(text.replace(fields.group(0), "invite\t%s\t%s\t%d\t0" % (
             fields.group(1), fields.group(2), int(fields.group(2)) - 1)))
-    b = browsers()
-    sign_in(dc, b, "hank")
-    text = begin(b, invite_code=code)
-    assert "Refused: invitation code expired" in text
-    assert last_record(dc, "hank")["reason"] == \
-        "by=self: invitation code expired"
+    refused_invitation(dc, browsers, "hank", code, "invitation code expired")
     for user in ("erin", "gail", "hank"):
         assert json.loads(stepup(dc, "status", user, "--json").stdout)[
             "enrolled"] is False

@@ -49,10 +49,10 @@ def enroll(dc, user, policy=None):
     return secret, json.loads(out)["recovery_codes"], err
 
 
-def inbox(dc, user):
+def inbox(dc, user, password=None):
     """Every message in the user's INBOX, parsed."""
     with imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10) as imap:
-        imap.login(user, USERS[user])
+        imap.login(user, password or USERS[user])
         imap.select("INBOX", readonly=True)
         _, data = imap.search(None, "ALL")
         msgs = []
