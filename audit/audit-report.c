@@ -21,6 +21,8 @@ entry_field(struct stepup_audit_entry *entry, const char *key)
 	}
 	if (strcmp(key, "message_id") == 0)
 		return &entry->rec.message_id;
+	if (strcmp(key, "by") == 0)
+		return &entry->rec.by;
 	if (strcmp(key, "uids") == 0)
 		return &entry->rec.uids;
 	return NULL;	/* prev, hash, and the numbers below */

@@ -217,6 +217,8 @@ const char *stepup_audit_format(const struct stepup_audit_record *rec,
 	for (field = stepup_audit_fields;
 	     field < stepup_audit_fields + STEPUP_AUDIT_FIELD_COUNT; field++)
 		json_add(str, field->name, stepup_audit_field_get(rec, field));
+	if (rec->by != NULL)
+		json_add(str, "by", rec->by);
 	if (rec->uid != 0)
 		str_printfa(str, ",\"uid\":%u", rec->uid);
 	if (rec->message_id != NULL)

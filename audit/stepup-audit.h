@@ -34,6 +34,11 @@ struct stepup_audit_record {
 	const char *decision;	/* allow, deny, pending */
 	const char *reason;
 	const char *auth;	/* password, app, totp */
+	/* who acted, written only when set: "self" for a user acting
+	   for themself (self-service enrollment, the enrollment page's
+	   app passwords); absent for the admin's tool and everything
+	   else */
+	const char *by;
 
 	/* event "read" only (written only when set): one message read
 	   (uid, message_id, size), or an aggregate of count reads (uids as

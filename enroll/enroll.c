@@ -42,9 +42,9 @@ int stepup_enroll_audit(const struct stepup_enroll_env *env,
 	rec.ip = env->remote_ip.family == 0 ? NULL :
 		net_ip2addr(&env->remote_ip);
 	rec.decision = decision;
+	rec.reason = reason;
 	/* who acted: the user themself, or an admin at the tool */
-	rec.reason = env->by_self ? t_strconcat("by=self: ", reason, NULL) :
-		reason;
+	rec.by = env->by_self ? "self" : NULL;
 	if (gettimeofday(&tv, NULL) < 0)
 		i_fatal("gettimeofday() failed: %m");
 	if (stepup_audit_write(env->audit, &rec, &tv, error_r) < 0) {

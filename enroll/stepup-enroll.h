@@ -22,7 +22,7 @@ struct stepup_enroll_env {
 	/* the audit record's service ("stepup", "stepup-approval") */
 	const char *service;
 	/* the user enrolls themself: invitation, networks and
-	   re-enrollment with a current code; records say by=self */
+	   re-enrollment with a current code; records have "by":"self" */
 	bool by_self;
 	/* where the user is (family 0: unknown, refused where
 	   enrollment.networks is set) */
@@ -58,8 +58,8 @@ int stepup_enroll_finish(const struct stepup_enroll_env *env,
 			 const char **reason_r, const char **error_r);
 void stepup_enroll_free(struct stepup_enrollment **enr);
 
-/* An enroll or admin record for env (by=self or an admin). -1 if it could
-   not be written (error_r). */
+/* An enroll or admin record for env ("by":"self", or an admin's without
+   "by"). -1 if it could not be written (error_r). */
 int stepup_enroll_audit(const struct stepup_enroll_env *env,
 			const char *event, const char *user,
 			const char *decision, const char *reason,

@@ -202,7 +202,7 @@ static void test_enroll_admin(void)
 	audit = read_file(f.audit_path);
 	test_assert(strstr(audit, "\"reason\":\"TOTP enrolled\"") != NULL);
 	test_assert(strstr(audit, "wrong confirmation code") != NULL);
-	test_assert(strstr(audit, "by=self") == NULL);
+	test_assert(strstr(audit, "\"by\":") == NULL);
 	test_assert(strstr(audit, stepup_base32_encode(secret->data,
 						       secret->used)) == NULL);
 	fixture_deinit(&f);
@@ -268,13 +268,14 @@ static void test_enroll_invite(void)
 	test_assert(enroll_ok(&f, "bob", code, NULL, NULL) != NULL);
 
 	audit = read_file(f.audit_path);
-	test_assert(strstr(audit, "\"reason\":\"by=self: wrong invitation "
-			   "code\"") != NULL);
-	test_assert(strstr(audit, "by=self: invitation code already "
-			   "used") != NULL);
-	test_assert(strstr(audit, "by=self: invitation code expired") != NULL);
-	test_assert(strstr(audit, "\"reason\":\"by=self: TOTP enrolled\"") !=
-		    NULL);
+	test_assert(strstr(audit, "\"reason\":\"wrong invitation code\","
+			   "\"auth\":null,\"by\":\"self\"") != NULL);
+	test_assert(strstr(audit, "\"reason\":\"invitation code already "
+			   "used\"") != NULL);
+	test_assert(strstr(audit, "\"reason\":\"invitation code "
+			   "expired\"") != NULL);
+	test_assert(strstr(audit, "\"reason\":\"TOTP enrolled\","
+			   "\"auth\":null,\"by\":\"self\"") != NULL);
 	test_assert(strstr(audit, code) == NULL);
 	fixture_deinit(&f);
 	test_end();
@@ -429,7 +430,7 @@ static void test_enroll_reenroll(void)
 	test_assert(stepup_state_verify_code(f.env.state, "alice", set,
 		code_for(secret, now + 60), now + 60, &info, &error) == 0 &&
 		info.result == STEPUP_VERIFY_OK);
-	test_assert(strstr(read_file(f.audit_path), "by=self: TOTP "
+	test_assert(strstr(read_file(f.audit_path), "\"reason\":\"TOTP "
 			   "re-enrolled") != NULL);
 	fixture_deinit(&f);
 	test_end();
