@@ -294,17 +294,25 @@ int asvc_enroll_end_grants(const struct asvc_enroll_env *env,
 		-1 : 0;
 }
 
-void asvc_enroll_audit(const struct asvc_enroll_env *env, const char *event,
-		       const char *user, const char *remote_ip,
-		       const char *decision, const char *reason)
+int asvc_enroll_audit(const struct asvc_enroll_env *env, const char *event,
+		      const char *user, const char *remote_ip,
+		      const char *decision, const char *reason)
 {
 	struct stepup_enroll_env core;
 	const char *error;
 
-	(void)enroll_env(env, remote_ip, &core);
+	if (!enroll_env(env, remote_ip, &core)) {
+		i_error("stepup-approval: an audit record of %s is lost (%s): "
+			"the audit log is not open", str_sanitize(user, 80),
+			str_sanitize(reason, 200));
+		return -1;
+	}
 	if (stepup_enroll_audit(&core, event, user, decision, reason,
 				&error) < 0) {
 		i_error("stepup-approval: an audit record of %s is lost (%s): "
-			"%s", str_sanitize(user, 80), reason, error);
+			"%s", str_sanitize(user, 80), str_sanitize(reason, 200),
+			error);
+		return -1;
 	}
+	return 0;
 }

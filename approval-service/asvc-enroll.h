@@ -16,7 +16,7 @@ struct asvc_session;
    download them once as text). An enrolled user (signed in with a code)
    re-enrolls a new phone with a current code or a recovery code. The
    decisions are the enrollment core's (enroll/enroll.c): invitation,
-   networks, audit records with by=self. */
+   networks, audit records with "by":"self". */
 
 typedef void asvc_notify_func_t(enum stepup_notice_kind kind,
 				const char *user, const char *detail,
@@ -74,12 +74,12 @@ const char *asvc_enroll_download(struct asvc_session *session,
    afterwards forgets them. */
 void asvc_enroll_forget(struct asvc_session *session);
 
-/* A record (by=self) outside the steps: a refused sign-in with the
-   password alone of an enrolled user, a notice not delivered. A lost
-   record is logged. */
-void asvc_enroll_audit(const struct asvc_enroll_env *env, const char *event,
-		       const char *user, const char *remote_ip,
-		       const char *decision, const char *reason);
+/* A record ("by":"self") outside the steps: a refused sign-in with the
+   password alone of an enrolled user, a notice not delivered, app
+   passwords. A lost record is logged, -1. */
+int asvc_enroll_audit(const struct asvc_enroll_env *env, const char *event,
+		      const char *user, const char *remote_ip,
+		      const char *decision, const char *reason);
 
 /* The user's approval grants and pending requests in the service's
    store end after a re-enrollment (and an admin reset): -1 on error. */

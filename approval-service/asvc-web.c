@@ -11,6 +11,7 @@
 #include "asvc-decide.h"
 #include "asvc-page.h"
 #include "asvc-enroll.h"
+#include "asvc-apppw.h"
 #include "asvc-web.h"
 
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
@@ -189,7 +190,8 @@ static bool signin_password_only(const struct asvc_web_env *env,
 		return TRUE;
 	*why_r = ret < 0 ? t_strdup_printf("state: %s", error) :
 		"enrolled, but no code given";
-	asvc_enroll_audit(env->enroll, "enroll", user, req->remote_ip, "deny",
+	(void)asvc_enroll_audit(env->enroll, "enroll", user, req->remote_ip,
+		"deny",
 		"sign-in with the password alone refused: enrolled users "
 		"sign in with a code");
 	return FALSE;
@@ -376,6 +378,55 @@ static void handle_confirm(const struct asvc_web_env *env,
 		  "to get a new code.", !match);
 }
 
+/* The protocols ticked on the app password form: proto_imap=1 ...
+   (NULL: none ticked, any protocol; "?" a malformed form) */
+static const char *form_protocols(const struct asvc_web_request *req)
+{
+	static const char *const names[] = {
+		"imap", "pop3", "sieve", "submission"
+	};
+	string_t *list = t_str_new(64);
+	const char *value;
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(names); i++) {
+		value = form(req, t_strconcat("proto_", names[i], NULL));
+		if (value == NULL)
+			continue;
+		if (strcmp(value, "1") != 0)
+			return "?";
+		if (str_len(list) > 0)
+			str_append_c(list, ',');
+		str_append(list, names[i]);
+	}
+	return str_len(list) == 0 ? NULL : str_c(list);
+}
+
+/* The app passwords page's forms: TRUE if req was one. */
+static bool handle_apppw_post(const struct asvc_web_env *env,
+			      const struct asvc_web_request *req,
+			      struct asvc_session *session,
+			      struct asvc_web_response *resp)
+{
+	struct asvc_enroll_result res;
+
+	if (strcmp(req->path, "/app-password-add") == 0) {
+		asvc_apppw_add(env->enroll, session, req->remote_ip,
+			       form(req, "label"), form(req, "days"),
+			       form(req, "networks"), form_protocols(req),
+			       req->now, resp->body, &res);
+	} else if (strcmp(req->path, "/app-password-revoke") == 0) {
+		asvc_apppw_revoke(env->enroll, session, req->remote_ip,
+				  form(req, "label"), req->now, resp->body,
+				  &res);
+	} else {
+		return FALSE;
+	}
+	html_response(resp, res.status, status_reason(res.status));
+	resp->log = res.log;
+	return TRUE;
+}
+
 /* The enrollment page's forms: TRUE if req was one. */
 static bool handle_enroll_post(const struct asvc_web_env *env,
 			       const struct asvc_web_request *req,
@@ -446,6 +497,8 @@ static void handle_post(const struct asvc_web_env *env,
 		page_list(env, req, session, resp, 200, NULL, FALSE);
 		return;
 	}
+	if (env->enroll != NULL && handle_apppw_post(env, req, session, resp))
+		return;
 	if (strcmp(req->path, "/approve") != 0 &&
 	    strcmp(req->path, "/deny") != 0 &&
 	    strcmp(req->path, "/confirm") != 0) {
@@ -475,12 +528,28 @@ static bool handle_enroll_get(const struct asvc_web_env *env,
 	const char *text;
 	bool download = str_begins(req->path, DOWNLOAD_PREFIX);
 
-	if (strcmp(req->path, "/enroll") != 0 && !download)
+	bool apppw = strcmp(req->path, "/app-passwords") == 0;
+
+	if (strcmp(req->path, "/enroll") != 0 && !download && !apppw)
 		return FALSE;
 	session = asvc_session_lookup(env->sessions,
 		asvc_cookie_get(req->cookie, ASVC_COOKIE_SESSION), req->now);
 	if (session == NULL) {
 		page_signin(req, resp, 200, NULL, FALSE);
+		return TRUE;
+	}
+	if (apppw) {
+		struct asvc_enroll_result res;
+
+		asvc_enroll_forget(session);
+		if (session->role == ASVC_ROLE_ENROLL) {
+			page_enroll(env, session, resp);
+			return TRUE;
+		}
+		asvc_apppw_show(env->enroll, session, req->now, resp->body,
+				&res);
+		html_response(resp, res.status, status_reason(res.status));
+		resp->log = res.log;
 		return TRUE;
 	}
 	if (!download) {

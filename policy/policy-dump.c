@@ -142,6 +142,7 @@ static void dump_enrollment(const struct stepup_policy *policy,
 		append_nets(out, "  ", &policy->enrollment_net_list);
 	str_printfa(out, "  notify = %s;\n", set->notify ? "true" : "false");
 	append_kv(out, "  ", "lmtp", set->lmtp);
+	append_secs(out, "  ", "app_password_max", set->app_password_max_secs);
 	str_append(out, "};\n");
 }
 

@@ -82,6 +82,8 @@ static const struct policy_key enrollment_keys[] = {
 	{ "networks", POLICY_KEY_STRINGS, .func = enrollment_networks },
 	{ "notify", POLICY_KEY_BOOL, ENROLLMENT(notify) },
 	{ "lmtp", POLICY_KEY_STRING, .func = enrollment_lmtp },
+	{ "app_password_max", POLICY_KEY_DURATION,
+	  ENROLLMENT(app_password_max_secs) },
 	{ .name = NULL }
 };
 const struct policy_block policy_enrollment_block = {
@@ -92,6 +94,7 @@ void policy_enrollment_defaults(struct stepup_policy *policy)
 {
 	policy->enrollment.invite = TRUE;
 	policy->enrollment.lmtp = POLICY_DEFAULT_LMTP;
+	policy->enrollment.app_password_max_secs = 365 * 86400;
 }
 
 const struct stepup_enrollment_settings *

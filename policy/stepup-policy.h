@@ -47,6 +47,9 @@ struct stepup_enrollment_settings {
 	bool notify;
 	/* Dovecot's LMTP: a socket path or host:port */
 	const char *lmtp;
+	/* the longest lifetime of an app password a user creates on the
+	   enrollment page (default 365 days) */
+	unsigned int app_password_max_secs;
 };
 
 /* grant_scope of a folder rule: who an approval opens the folder for */

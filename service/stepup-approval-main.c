@@ -205,10 +205,12 @@ static void notice_send(enum stepup_notice_kind kind, const char *user,
 				    kind, user, detail);
 }
 
+static const struct asvc_enroll_env *enroll_env_get(void);
+
 static void notice_failed(const char *user, const char *error)
 {
-	asvc_enroll_audit(&enroll_env, "admin", user, NULL, "deny",
-			  t_strdup_printf("notice not delivered: %s", error));
+	(void)asvc_enroll_audit(enroll_env_get(), "admin", user, NULL, "deny",
+		t_strdup_printf("notice not delivered: %s", error));
 }
 
 /* the enrollment page's view of the policy and the stores, now */

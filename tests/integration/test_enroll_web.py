@@ -39,14 +39,15 @@ state = { path = "{t}/state"; };
 audit = { path = "{t}/log/audit.jsonl"; };
 networks = { internal = [ "NETWORK" ]; };
 enrollment = { invite = true; networks = [ "internal" ]; notify = true;
-               lmtp = "{t}/run/lmtp"; };
+               lmtp = "{t}/run/lmtp"; app_password_max = "30d"; };
 APPROVAL
 login = ( { name = "default"; require = "totp"; enroll_by = "2099-12-31"; } );
 folders = ( { name = "rest"; mailbox = "*"; require = "none"; } );
 """
 
 USERS = {u: u + "pw" for u in ("alice", "bob", "carol", "dave", "erin",
-                                "frank", "gail", "hank", "ivan")}
+                                "frank", "gail", "hank", "ivan",
+                                "frank2")}
 SESSION_COOKIE = "__Host-stepup-approval"
 
 
@@ -227,7 +228,7 @@ def test_enroll_with_invitation(dc, browsers):
 
     rec = last_record(dc, "alice")
     assert rec["decision"] == "allow" and rec["service"] == "stepup-approval"
-    assert rec["reason"] == "by=self: TOTP enrolled"
+    assert rec["reason"] == "TOTP enrolled" and rec["by"] == "self"
     assert rec["ip"] == "127.0.0.1"
     log = open(os.path.join(dc.t, "log", "audit.jsonl")).read()
     assert secret not in log and code not in log
@@ -256,7 +257,7 @@ def test_without_invitation_refused(dc, browsers):
     b.screenshot("enroll-04-refused")
     rec = last_record(dc, "bob")
     assert (rec["decision"], rec["reason"]) == (
-        "deny", "by=self: an invitation code is needed")
+        "deny", "an invitation code is needed")
     assert json.loads(stepup(dc, "status", "bob", "--json").stdout)[
         "enrolled"] is False
 
@@ -274,7 +275,7 @@ def test_outside_networks_refused(dc, browsers):
         dc.write_policy(policy_text(dc.port))
     rec = last_record(dc, "carol")
     assert rec["decision"] == "deny"
-    assert rec["reason"] == ("by=self: enrollment is not allowed from "
+    assert rec["reason"] == ("enrollment is not allowed from "
                              "this network")
     # the invitation was not used up: from inside it works
     b = browsers()
@@ -301,14 +302,14 @@ def test_second_enrollment_needs_current_code(dc, browsers):
     assert b.find_all("svg.qr") == []
     b.screenshot("enroll-05-new-phone")
     assert last_record(dc, "dave")["reason"] == \
-        "by=self: re-enrollment: wrong code"
+        "re-enrollment: wrong code"
     # a recovery code of the old phone: a new secret
     new, codes, text = enroll_on_page(dc, b, "dave", proof=old_codes[0],
                                       shots="enroll-06")
     assert "moved to your new phone" in text
     assert new != old and not set(codes) & set(old_codes)
     assert last_record(dc, "dave")["reason"].startswith(
-        "by=self: TOTP re-enrolled")
+        "TOTP re-enrolled")
     # the old secret and recovery codes are gone
     ok, _, _ = imap_login(dc, "dave", USERS["dave"] + old_codes[1])
     assert not ok
@@ -349,7 +350,7 @@ def refused_invitation(dc, browsers, user, code, reason):
     text = begin(b, invite_code=code)
     assert "Refused: %s" % reason in text
     assert b.find_all("svg.qr") == []
-    assert last_record(dc, user)["reason"] == "by=self: " + reason
+    assert last_record(dc, user)["reason"] == reason
 
 
 def test_bad_invitations_refused_and_audited(dc, browsers):
@@ -382,3 +383,76 @@ def test_bad_invitations_refused_and_audited(dc, browsers):
         assert json.loads(stepup(dc, "status", user, "--json").stdout)[
             "enrolled"] is False
     assert stepup(dc, "audit", "verify").returncode == 0
+
+
+def test_app_password_self_service(dc, browsers):
+    secret, codes = enroll(dc, "frank2")
+    b = browsers()
+    sign_in(dc, b, "frank2", code=pyotp.TOTP(secret).now())
+    b.get(dc.url + "app-passwords")
+    assert "None." in b.find("#app-passwords").text
+    b.find("input[name=label]").send_keys("phone <b>")
+    # at most the policy's app_password_max (30d): longer is not offered
+    days = [o.get_attribute("value") for o in
+            b.find_all("select[name=days] option")]
+    assert days == ["7", "30"]
+    b.find("input[name=networks]").send_keys("127.0.0.0/8, ::1/128")
+    b.find("input[name=proto_imap]").click()
+    b.submit(b.find("form[action=app-password-add] button"))
+    password = b.find("#app-password").text
+    assert re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3,}", password) or \
+        len(password) >= 16, password
+    row = b.find("#app-passwords tbody tr").text
+    assert "phone <b>" in row and "127.0.0.0/8,::1/128" in row
+    assert "imap" in row
+    assert b.find_all("#app-passwords b") == []
+    assert b.fits_screen()
+    b.screenshot("enroll-07-app-password")
+    # shown once: not on the next view
+    b.get(dc.url + "app-passwords")
+    assert password not in b.text()
+    rec = last_record(dc, "frank2", event="admin")
+    assert rec["decision"] == "allow" and rec["reason"].startswith(
+        "app password 'phone <b>' added (30 days")
+    assert rec["by"] == "self" and rec["service"] == "stepup-approval"
+    assert password not in open(os.path.join(dc.t, "log",
+                                              "audit.jsonl")).read()
+
+    # it logs in over IMAP (no code), POP3 is not allowed for it
+    ok, text, _ = imap_login(dc, "frank2", password)
+    assert ok, text
+    st = json.loads(stepup(dc, "status", "frank2", "--json").stdout)
+    assert [a["label"] for a in st["app_passwords"]] == ["phone <b>"]
+
+    # with notify: the notice is in the INBOX (read with the app password)
+    deadline = time.monotonic() + 20
+    while True:
+        msgs = inbox(dc, "frank2", password)
+        if any("A new app password" in m.get_content() for m in msgs) or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    notice = [m for m in msgs if "A new app password" in m.get_content()]
+    assert len(notice) == 1
+    assert "Device: phone <b>" in notice[0].get_content()
+    assert password not in notice[0].as_string()
+
+    # revoked: refused
+    b.submit(b.find("#app-passwords form[action=app-password-revoke] "
+                    "button"))
+    assert "Revoked: phone <b>." in b.text()
+    assert "None." in b.find("#app-passwords").text
+    ok, _, _ = imap_login(dc, "frank2", password)
+    assert not ok
+    rec = last_record(dc, "frank2", event="admin")
+    assert rec["reason"] == "app password 'phone <b>' revoked"
+    assert stepup(dc, "audit", "verify").returncode == 0
+
+
+def test_app_passwords_need_a_code_sign_in(dc, browsers):
+    # a password-only session (not enrolled) has no app passwords page
+    b = browsers()
+    sign_in(dc, b, "gail")
+    b.get(dc.url + "app-passwords")
+    assert b.find_all("form[action=app-password-add]") == []
+    assert "two-step verification" in b.text().lower()

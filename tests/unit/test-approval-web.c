@@ -696,10 +696,9 @@ static void test_enroll_invite(void)
 	enroll_sign_in(&ctx, "zoe", "", &resp);
 	test_assert(ctx.session_cookie == NULL);
 	audit = read_all(ctx.audit_path);
-	test_assert(strstr(audit, "\"reason\":\"by=self: wrong invitation "
-			   "code\"") != NULL);
-	test_assert(strstr(audit, "\"reason\":\"by=self: TOTP enrolled\"") !=
-		    NULL);
+	test_assert(strstr(audit, "\"reason\":\"wrong invitation code\","
+			   "\"auth\":null,\"by\":\"self\"") != NULL);
+	test_assert(strstr(audit, "\"reason\":\"TOTP enrolled\"") != NULL);
 	test_assert(strstr(audit, "password alone refused") != NULL);
 	test_assert(strstr(audit, invite) == NULL);
 	test_assert(strstr(audit, "\"service\":\"stepup-approval\"") != NULL);
@@ -787,6 +786,102 @@ static void test_enroll_networks_and_reenroll(void)
 	test_end();
 }
 
+static void test_apppw(void)
+{
+	struct web_ctx ctx;
+	struct asvc_web_response resp;
+	struct stepup_user_status st;
+	const char *csrf, *error, *body, *p, *password, *label;
+	int ret;
+
+	test_begin("app passwords page: create within limits, shown once, revoke");
+	web_init_enroll(&ctx, "invite = false; notify = true; "
+			"app_password_max = \"30d\";");
+	/* a password-only session has no app passwords */
+	enroll_sign_in(&ctx, "erin", "", &resp);
+	csrf = t_strdup(page_csrf(&resp));
+	web_do(&ctx, "POST", "/app-password-add", t_strdup_printf(
+		"csrf=%s&label=x&days=7", csrf), &resp);
+	test_assert(stepup_state_get_status(ctx.state, "erin", &st,
+					    &error) == 0);
+	web_do(&ctx, "GET", "/app-passwords", "", &resp);
+	test_assert(strstr(str_c(resp.body), "app-password-add") == NULL);
+
+	ctx.session_cookie = NULL;
+	sign_in(&ctx, "erin", &resp);
+	web_do(&ctx, "GET", "/app-passwords", "", &resp);
+	body = str_c(resp.body);
+	test_assert(strstr(body, "value=\"30\"") != NULL);
+	test_assert(strstr(body, "value=\"90\"") == NULL);
+	csrf = t_strdup(page_csrf(&resp));
+	/* over the policy's limit, a bad network, a bad label, no CSRF */
+	web_do(&ctx, "POST", "/app-password-add", t_strdup_printf(
+		"csrf=%s&label=phone&days=31", csrf), &resp);
+	test_assert(strstr(str_c(resp.body), "at most 30 days") != NULL);
+	web_do(&ctx, "POST", "/app-password-add", t_strdup_printf(
+		"csrf=%s&label=phone&days=7&networks=10.0.0.0/33", csrf), &resp);
+	test_assert(strstr(str_c(resp.body), "Networks:") != NULL);
+	web_do(&ctx, "POST", "/app-password-add", t_strdup_printf(
+		"csrf=%s&label=a%%2Cb&days=7", csrf), &resp);
+	test_assert(strstr(str_c(resp.body), "Give the device a name") !=
+		    NULL);
+	web_do(&ctx, "POST", "/app-password-add", "label=phone&days=7", &resp);
+	test_assert(resp.status == 403);
+	test_assert(stepup_state_get_status(ctx.state, "erin", &st,
+					    &error) == 0);
+	/* right */
+	web_do(&ctx, "POST", "/app-password-add", t_strdup_printf(
+		"csrf=%s&label=%%3Cb%%3Ephone&days=7&networks=192.0.2.0%%2F24"
+		"&proto_imap=1&proto_pop3=1", csrf), &resp);
+	body = str_c(resp.body);
+	p = strstr(body, "id=\"app-password\">");
+	test_assert(p != NULL);
+	password = p == NULL ? "" : t_strcut(p + strlen("id=\"app-password\">"),
+					     '<');
+	test_assert(strlen(password) >= 16);
+	test_assert(strstr(body, "<b>phone") == NULL);
+	test_assert(ctx.notices == 1);
+	ret = stepup_state_get_status(ctx.state, "erin", &st, &error);
+	test_assert(ret == 1 && array_count(&st.app_passwords) == 1);
+	if (ret == 1 && array_count(&st.app_passwords) == 1) {
+		const struct stepup_app_password_info *app =
+			array_front(&st.app_passwords);
+
+		test_assert_strcmp(app->label, "<b>phone");
+		test_assert_strcmp(app->networks, "192.0.2.0/24");
+		test_assert_strcmp(app->protocols, "imap,pop3");
+		test_assert(app->expires == NOW + 7 * 86400);
+	}
+	/* taken */
+	web_do(&ctx, "POST", "/app-password-add", t_strdup_printf(
+		"csrf=%s&label=%%3Cb%%3Ephone&days=7", csrf), &resp);
+	test_assert(strstr(str_c(resp.body), "already have") != NULL);
+	/* shown once */
+	web_do(&ctx, "GET", "/app-passwords", "", &resp);
+	test_assert(strstr(str_c(resp.body), password) == NULL);
+	test_assert(strstr(str_c(resp.body), "&lt;b&gt;phone") != NULL);
+	/* revoke */
+	label = "%3Cb%3Ephone";
+	web_do(&ctx, "POST", "/app-password-revoke", t_strdup_printf(
+		"csrf=%s&label=%s", csrf, label), &resp);
+	test_assert(strstr(str_c(resp.body), "Revoked") != NULL);
+	test_assert(stepup_state_get_status(ctx.state, "erin", &st,
+					    &error) == 1 &&
+		    array_count(&st.app_passwords) == 0);
+	web_do(&ctx, "POST", "/app-password-revoke", t_strdup_printf(
+		"csrf=%s&label=%s", csrf, label), &resp);
+	test_assert(strstr(str_c(resp.body), "Nothing was revoked") != NULL);
+	body = read_all(ctx.audit_path);
+	test_assert(strstr(body, "\"reason\":\"app password '<b>phone' added "
+			   "(7 days, networks 192.0.2.0/24, protocols imap,"
+			   "pop3)\",\"auth\":null,\"by\":\"self\"") != NULL);
+	test_assert(strstr(body, "app password '<b>phone' revoked") != NULL);
+	test_assert(strstr(body, "not revoked: no such label") != NULL);
+	test_assert(strstr(body, password) == NULL);
+	web_deinit(&ctx);
+	test_end();
+}
+
 int main(void)
 {
 	static void (*const test_functions[])(void) = {
@@ -801,6 +896,7 @@ int main(void)
 		test_qr,
 		test_enroll_invite,
 		test_enroll_networks_and_reenroll,
+		test_apppw,
 		NULL
 	};
 	return test_run_in_tmpdir(tmp_dir, test_functions);
