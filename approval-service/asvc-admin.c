@@ -58,6 +58,15 @@ void asvc_admin_handle(struct asvc_store *store,
 		admin_list(store, out);
 		return;
 	}
+	if (count == 3 && strcmp(args[0], "end") == 0) {
+		ret = asvc_store_end_user(store, args[1], now,
+					  field_text(args[2]), &error);
+		if (ret < 0)
+			reply_fail(out, error);
+		else
+			str_printfa(out, "OK\t%d\n", ret);
+		return;
+	}
 	if (!((count == 5 && strcmp(args[0], "approve") == 0) ||
 	      (count == 4 && strcmp(args[0], "deny") == 0))) {
 		reply_fail(out, "unknown command");

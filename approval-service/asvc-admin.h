@@ -11,6 +11,9 @@ struct asvc_rules;
      list                             -> one "ID STATUS USER MAILBOX RULE
                                          REMOTE_IP BINDING_CODE RECEIVED"
                                          line per request, then "."
+     end USER REASON                  -> OK COUNT | FAIL TEXT
+                                         (stepup reset: the user's pending
+                                         requests and live grants end)
    SECS 0: the longest the rule allows (and never more). */
 
 #define ASVC_ADMIN_MAX_LINE 8192

@@ -62,6 +62,14 @@ struct stepup_cli_option {
 	bool *flag;
 };
 
+/* The stepup-approval service's admin socket (cmd-approval-decide.c):
+   one request line, the reply until "\n" (multi: until ".\n"),
+   bounded in time. */
+#define STEPUP_CLI_APPROVAL_SOCKET "/run/dovecot/stepup-approval"
+int stepup_cli_approval_exchange(const char *path, const char *line,
+				 bool multi, const char **reply_r,
+				 const char **error_r);
+
 /* Parse argv[first..]: the options in opts (NULL name ends the list) and
    at most one positional argument, which must come first (*positional_r,
    left alone if there is none). -1 on anything else. */

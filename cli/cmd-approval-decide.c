@@ -23,7 +23,6 @@
 #include <poll.h>
 #include <pwd.h>
 
-#define ADMIN_SOCKET_DEFAULT "/run/dovecot/stepup-approval"
 #define ADMIN_TIMEOUT_MSECS (10 * 1000)
 #define ADMIN_REPLY_MAX (1024 * 1024)
 
@@ -68,9 +67,9 @@ static const char *terminal_approver(void)
 	return t_strconcat(name, " (terminal)", NULL);
 }
 
-/* One request line, the reply until "\n" (list: until ".\n"). */
-static int admin_exchange(const char *path, const char *line, bool multi,
-			  const char **reply_r, const char **error_r)
+int stepup_cli_approval_exchange(const char *path, const char *line,
+				 bool multi, const char **reply_r,
+				 const char **error_r)
 {
 	string_t *reply = t_str_new(256);
 	struct pollfd pfd;
@@ -190,7 +189,7 @@ static int print_list(struct stepup_cli *cli, const char *reply)
 int cmd_approval_decide(struct stepup_cli *cli, int argc, char *argv[])
 {
 	const char *id = NULL, *duration = NULL, *reason = "", *socket_path =
-		ADMIN_SOCKET_DEFAULT, *error, *reply;
+		STEPUP_CLI_APPROVAL_SOCKET, *error, *reply;
 	const struct stepup_cli_option opts[] = {
 		{ "--for", &duration, NULL },
 		{ "--reason", &reason, NULL },
@@ -226,8 +225,8 @@ int cmd_approval_decide(struct stepup_cli *cli, int argc, char *argv[])
 		str_append_tabescaped(line, reason);
 		str_append_c(line, '\n');
 	}
-	if (admin_exchange(socket_path, str_c(line), list, &reply,
-			   &error) < 0) {
+	if (stepup_cli_approval_exchange(socket_path, str_c(line), list,
+					 &reply, &error) < 0) {
 		fprintf(stderr, "stepup: %s\n", error);
 		return STEPUP_EXIT_REFUSED;
 	}

@@ -28,8 +28,9 @@ static const struct stepup_command commands[] = {
 	  "enrollment, last use, failures and lockout, app passwords" },
 	{ "unlock", cmd_unlock, "unlock USER [--json]\t"
 	  "end a lockout; the enrollment stays" },
-	{ "reset", cmd_reset, "reset USER [--json]\t"
-	  "remove TOTP, recovery codes, lockout and reconnect grants" },
+	{ "reset", cmd_reset, "reset USER [--socket PATH] [--json]\t"
+	  "remove TOTP, recovery codes, lockout and grants (reconnect, "
+	  "approval; also in a running stepup-approval service)" },
 	{ "recovery-codes", cmd_recovery_codes, "recovery-codes USER [--json]\t"
 	  "replace the recovery codes with 10 new ones" },
 	{ "app-password", cmd_app_password,

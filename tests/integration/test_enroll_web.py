@@ -337,6 +337,17 @@ def test_reenrollment_ends_approval_grants(dc, browsers):
     b.get(dc.url + "enroll")
     enroll_on_page(dc, b, "ivan", proof=codes[0])
     assert dc.client.poll(rid)[1]["decision"] == "expired"
+    # and one approved afterwards ends with stepup reset
+    rid = "cd" * 16
+    assert dc.client.post(asvc.request_body(rid, user="ivan",
+                                            rule="rest"))[0] == 200
+    socket = os.path.join(dc.t, "run", "stepup-approval")
+    assert stepup(dc, "approval", "approve", rid, "--socket",
+                  socket).returncode == 0
+    assert dc.client.poll(rid)[1]["decision"] == "approved"
+    r = stepup(dc, "reset", "ivan", "--socket", socket)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert dc.client.poll(rid)[1]["decision"] == "expired"
 
 
 def state_file(dc, user):

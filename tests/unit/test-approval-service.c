@@ -588,6 +588,24 @@ static void test_admin(void)
 	str_truncate(out, 0);
 	asvc_admin_handle(store, &rules, "delete\t" EX_ID, NOW, out);
 	test_assert(str_begins_with(str_c(out), "FAIL\tunknown command"));
+	/* stepup reset: the user's live grant ends (the denied one stays
+	   denied), persisted */
+	str_truncate(out, 0);
+	asvc_admin_handle(store, &rules, "end\talice@example.org\treset",
+			  NOW + 1, out);
+	test_assert_strcmp(str_c(out), "OK\t1\n");
+	test_assert(asvc_store_find(store, EX_ID)->status ==
+		    ASVC_STATUS_EXPIRED);
+	test_assert(asvc_store_find(store, EX_ID)->grant_until == NOW + 1);
+	test_assert(asvc_store_find(store, ID2)->status == ASVC_STATUS_DENIED);
+	str_truncate(out, 0);
+	asvc_admin_handle(store, &rules, "end\talice@example.org\treset",
+			  NOW + 2, out);
+	test_assert_strcmp(str_c(out), "OK\t0\n");
+	asvc_store_deinit(&store);
+	store = open_store(state);
+	test_assert(asvc_store_find(store, EX_ID)->status ==
+		    ASVC_STATUS_EXPIRED);
 	asvc_store_deinit(&store);
 	stepup_state_deinit(&state);
 	test_end();
