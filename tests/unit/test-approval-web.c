@@ -865,9 +865,10 @@ static void test_apppw(void)
 	web_do(&ctx, "POST", "/app-password-revoke", t_strdup_printf(
 		"csrf=%s&label=%s", csrf, label), &resp);
 	test_assert(strstr(str_c(resp.body), "Revoked") != NULL);
-	test_assert(stepup_state_get_status(ctx.state, "erin", &st,
-					    &error) == 1 &&
-		    array_count(&st.app_passwords) == 0);
+	/* (erin is not enrolled: no state is left at all) */
+	ret = stepup_state_get_status(ctx.state, "erin", &st, &error);
+	test_assert(ret == 0 ||
+		    (ret == 1 && array_count(&st.app_passwords) == 0));
 	web_do(&ctx, "POST", "/app-password-revoke", t_strdup_printf(
 		"csrf=%s&label=%s", csrf, label), &resp);
 	test_assert(strstr(str_c(resp.body), "Nothing was revoked") != NULL);

@@ -345,20 +345,23 @@ static void test_enroll_policy_errors(void)
 	test_assert(stepup_policy_enrollment_network_allows(policy, NULL));
 	test_assert(strstr(stepup_policy_dump(policy), "enrollment = {\n"
 		"  invite = true;\n  notify = false;\n"
-		"  lmtp = \"/var/run/dovecot/lmtp\";\n};\n") != NULL);
+		"  lmtp = \"/var/run/dovecot/lmtp\";\n"
+		"  app_password_max = \"31536000s\";\n};\n") != NULL);
 	stepup_policy_unref(&policy);
 
 	/* the dump parses back to the same block */
 	text = "version = 1;\nnetworks = { internal = [ \"10.0.0.0/8\" ]; };\n"
 		"enrollment = { invite = false; networks = [ \"internal\", "
-		"\"2001:db8::/32\" ]; notify = true; lmtp = \"127.0.0.1:24\"; };\n"
+		"\"2001:db8::/32\" ]; notify = true; lmtp = \"127.0.0.1:24\"; "
+		"app_password_max = \"30d\"; };\n"
 		"login = ( { name = \"d\"; require = \"totp\"; } );\n";
 	test_assert(stepup_policy_parse_buffer("t", text, strlen(text),
 					       &policy, &error) == 0);
 	dump = stepup_policy_dump(policy);
 	test_assert(strstr(dump, "enrollment = {\n  invite = false;\n"
 		"  networks = [ \"10.0.0.0/8\", \"2001:db8::/32\" ];\n"
-		"  notify = true;\n  lmtp = \"127.0.0.1:24\";\n};\n") != NULL);
+		"  notify = true;\n  lmtp = \"127.0.0.1:24\";\n"
+		"  app_password_max = \"2592000s\";\n};\n") != NULL);
 	stepup_policy_unref(&policy);
 	test_assert(stepup_policy_parse_buffer("t", dump, strlen(dump),
 					       &policy, &error) == 0);
