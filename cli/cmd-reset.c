@@ -60,6 +60,10 @@ int cmd_reset(struct stepup_cli *cli, int argc, char *argv[])
 	if (stepup_cli_parse_options(argc, argv, 1, opts, &user) < 0 ||
 	    user == NULL || !stepup_cli_user_valid(user))
 		return stepup_cli_usage_error(RESET_USAGE);
+	/* first, as root (the socket is root's; the state and the log are
+	   then used as the state directory's owner): ending grants early
+	   only ever takes access away */
+	reset_approval_service(socket_path, user);
 	ret = stepup_cli_ctx_init(cli, &ctx);
 	if (ret != STEPUP_EXIT_OK)
 		return ret;
@@ -85,7 +89,6 @@ int cmd_reset(struct stepup_cli *cli, int argc, char *argv[])
 		       "recovery codes, lockout and grants (reconnect, "
 		       "approval) removed" :
 		       "nothing to reset");
-	reset_approval_service(socket_path, user);
 	if (ret > 0)
 		stepup_cli_notify(&ctx, STEPUP_NOTICE_RESET, user, NULL,
 				  FALSE);
