@@ -4,6 +4,7 @@
 #include "array.h"
 #include "str.h"
 #include "str-sanitize.h"
+#include "stepup-compat.h"
 #include "stepup-state.h"
 #include "asvc-html.h"
 #include "asvc-session.h"
@@ -526,7 +527,7 @@ static bool handle_enroll_get(const struct asvc_web_env *env,
 {
 	struct asvc_session *session;
 	const char *text;
-	bool download = str_begins(req->path, DOWNLOAD_PREFIX);
+	bool download = str_begins_with(req->path, DOWNLOAD_PREFIX);
 
 	bool apppw = strcmp(req->path, "/app-passwords") == 0;
 

@@ -601,7 +601,7 @@ static void test_qr(void)
 
 	test_begin("enrollment page: QR code as inline SVG");
 	test_assert(asvc_qr_svg(out, "otpauth://totp/T:a?secret=AAAA") == 0);
-	test_assert(str_begins(str_c(out), "<svg class=\"qr\""));
+	test_assert(str_begins_with(str_c(out), "<svg class=\"qr\""));
 	test_assert(strstr(str_c(out), "<path fill=\"#000\" d=\"M") != NULL);
 	test_assert(strstr(str_c(out), "otpauth") == NULL);
 	memset(long_text, 'a', sizeof(long_text) - 1);
