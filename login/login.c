@@ -26,6 +26,9 @@
 
 #define REASON_WRONG_CODE \
 	"The one-time code is wrong or has expired."
+/* the audit reason and warning while this server's clock is behind the
+   last accepted code's step */
+#define CLOCK_BEHIND "server clock behind the last accepted code"
 #define REASON_REPLAY \
 	"This one-time code was already used: wait for the next one."
 #define REASON_MISSING \
@@ -462,6 +465,10 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 		return;
 	}
 	login_lockout_log(env, req, rule, &info, FALSE);
+	if (info.clock_behind) {
+		e_warning(env->event, "user %s: " CLOCK_BEHIND ": check the "
+			  "server's time (NTP)", str_sanitize(req->user, 80));
+	}
 	switch (info.result) {
 	case STEPUP_VERIFY_RECONNECT:
 		/* the original verification time: folder max_age counts
@@ -484,7 +491,9 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 				   t_strdup_printf(
 					"recovery code accepted (%u left)",
 					info.recovery_codes_left) :
-				   "totp code verified", result_r);
+				   info.clock_behind ? "totp code verified ("
+				   CLOCK_BEHIND ")" : "totp code verified",
+				   result_r);
 		return;
 	case STEPUP_VERIFY_WRONG:
 		stage2_refuse(env, req, audit, rule, REASON_WRONG_CODE,
@@ -495,7 +504,8 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 		return;
 	case STEPUP_VERIFY_REPLAY:
 		stage2_refuse(env, req, audit, rule, REASON_REPLAY,
-			      "replayed code", result_r);
+			      info.clock_behind ? "replayed code ("
+			      CLOCK_BEHIND ")" : "replayed code", result_r);
 		return;
 	case STEPUP_VERIFY_LOCKED:
 		stage2_refuse(env, req, audit, rule, t_strdup_printf(

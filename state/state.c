@@ -296,6 +296,7 @@ int stepup_state_verify_code_reconnect(struct stepup_state *state,
 	struct state_record *rec;
 	uint64_t counter = 0;
 	int ret, idx;
+	bool behind;
 
 	i_zero(info_r);
 	if (txn_begin(state, user, &txn, error_r) < 0)
@@ -351,8 +352,14 @@ int stepup_state_verify_code_reconnect(struct stepup_state *state,
 		ret = stepup_totp_verify(&rec_set, rec->secret->data,
 					 rec->secret->used, now, code,
 					 &counter, error_r);
-		if (ret == 0 && rec->last_counter > 0 && rec_set.period > 0 &&
-		    (uint64_t)now / rec_set.period < rec->last_counter) {
+		behind = rec->last_counter > 0 && rec_set.period > 0 &&
+			(uint64_t)now / rec_set.period < rec->last_counter;
+		/* behind by more than a code within the window explains
+		   (a phone a step ahead is not the server's clock) */
+		info_r->clock_behind = behind &&
+			(uint64_t)now / rec_set.period + rec_set.window <
+			rec->last_counter;
+		if (ret == 0 && behind) {
 			/* This server's clock is behind the step of the last
 			   accepted code (stepped back): the user's current
 			   code is "in the future" here. Look around that

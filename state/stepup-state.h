@@ -56,6 +56,10 @@ struct stepup_verify_info {
 	time_t lock_ended;
 	unsigned int failures;
 	uint64_t counter;
+	/* this server's clock is behind the step of the last accepted code
+	   (stepped back): a code for that step or an older one is a replay,
+	   never a failure; the caller warns */
+	bool clock_behind;
 	/* OK: now; RECONNECT: when the code was really verified */
 	time_t mfa_time;
 };

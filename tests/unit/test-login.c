@@ -2,6 +2,7 @@
 
 #include "lib.h"
 #include "net.h"
+#include "str.h"
 #include "test-common.h"
 #include "stepup-policy.h"
 #include "stepup-state.h"
@@ -245,6 +246,54 @@ static void test_login_audit_required(void)
 	test_end();
 }
 
+/* The server's clock stepped back behind the last accepted code: a code
+   of that step is "already used" (no failure), and both the warning and
+   the audit record name the clock. */
+static void test_login_clock_behind(void)
+{
+	struct stepup_login_result r1, r2;
+	struct stepup_login_request req;
+	const char *const *codes, *error, *path;
+	struct stepup_login_env saved = env;
+	string_t *log = t_str_new(4096);
+	char buf[4096];
+	ssize_t ret;
+	int fd;
+
+	test_begin("login: a clock behind the last code is named, no failure");
+	path = t_strconcat(tmp_dir, "/clock.jsonl", NULL);
+	test_assert(stepup_audit_open(path, &env.audit, &error) == 0);
+	test_assert(stepup_state_enroll(env.state, "clock",
+		stepup_policy_get_totp(policy), (const void *)SECRET, 20,
+		T0 / 30 - 2, T0, &codes, &error) == 1);
+	login("clock", "192.0.2.1", t_strconcat("clockpw", code_at(T0), NULL),
+	      &r1, &r2);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_OK);
+	/* 5 minutes back */
+	req_init(&req, "clock", "192.0.2.1");
+	req.now = T0 - 300;
+	stepup_login_stage1(&env, &req, t_strconcat("clockpw", code_at(T0),
+						    NULL), &r1);
+	test_assert(r1.action == STEPUP_LOGIN_ACTION_CONTINUE);
+	req.rule = r1.rule;
+	test_expect_error_string("server clock behind the last accepted code");
+	stepup_login_stage2(&env, &req, r1.pending, &r2);
+	test_expect_no_more_errors();
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_FAIL &&
+		    strstr(r2.client_reason, "already used") != NULL);
+	stepup_audit_close(&env.audit);
+	fd = open(path, O_RDONLY);
+	test_assert(fd != -1);
+	while ((ret = read(fd, buf, sizeof(buf))) > 0)
+		str_append_data(log, buf, ret);
+	i_close_fd(&fd);
+	test_assert(strstr(str_c(log), "replayed code (server clock behind "
+			   "the last accepted code)") != NULL);
+	test_assert(strstr(str_c(log), "consecutive failures") == NULL);
+	env = saved;
+	test_end();
+}
+
 static void setup(void)
 {
 	struct stepup_state *state;
@@ -278,6 +327,7 @@ int main(void)
 		test_login_stage2_needs_stage1,
 		test_login_no_policy,
 		test_login_audit_required,
+		test_login_clock_behind,
 		teardown,
 		NULL
 	};

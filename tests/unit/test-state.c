@@ -107,6 +107,7 @@ static void test_state_single_use(void)
 	test_assert(verify(state, "alice", code_at(T0), T0, &info) ==
 		    STEPUP_VERIFY_OK);
 	test_assert(info.counter == T0 / 30);
+	test_assert(!info.clock_behind);
 	test_assert(verify(state, "alice", code_at(T0), T0, &info) ==
 		    STEPUP_VERIFY_REPLAY);
 	test_assert(verify(state, "alice", code_at(T0), T0 + 30, &info) ==
@@ -121,10 +122,13 @@ static void test_state_single_use(void)
 	   and neither counts as a failure */
 	test_assert(verify(state, "alice", code_at(T0 + 60), T0 - 30, &info) ==
 		    STEPUP_VERIFY_OK);
+	test_assert(info.clock_behind);
 	test_assert(verify(state, "alice", code_at(T0 + 60), T0 - 30, &info) ==
 		    STEPUP_VERIFY_REPLAY);
+	test_assert(info.clock_behind);
 	test_assert(verify(state, "alice", code_at(T0 + 30), T0 - 30, &info) ==
 		    STEPUP_VERIFY_REPLAY);
+	test_assert(info.clock_behind && info.failures == 0);
 	test_assert(verify(state, "alice", code_at(T0 + 90), T0 - 20, &info) ==
 		    STEPUP_VERIFY_OK);
 	test_assert(info.failures == 0);
