@@ -16,8 +16,9 @@
 
 #include <time.h>
 
-/* What stage 1 leaves for stage 2, after "<nonce>:" and an optional "a:"
-   (audit mode: never refuse, log what enforce would have done). */
+/* What stage 1 leaves for stage 2, after "<nonce>:<hex user>:" (the name
+   stage 1 decided for) and an optional "a:" (audit mode: never refuse,
+   log what enforce would have done). */
 #define PENDING_PASSWORD "pw"		/* nothing left to check */
 #define PENDING_CODE "code:"		/* verify this code */
 #define PENDING_MISSING "missing"	/* the rule needs a code, none came */
@@ -189,7 +190,8 @@ stage1_continue(const struct stepup_login_env *env,
 	result_r->action = STEPUP_LOGIN_ACTION_CONTINUE;
 	result_r->password_len = password_len;
 	result_r->pending = t_strconcat(env->nonce, ":",
-					audit ? PENDING_AUDIT : "", what, NULL);
+		binary_to_hex((const void *)req->user, strlen(req->user)), ":",
+		audit ? PENDING_AUDIT : "", what, NULL);
 	result_r->level = STEPUP_AUTH_PASSWORD;
 	result_r->rule = d->rule;
 	(void)login_record(env, req, "1", "pending", STEPUP_AUTH_PASSWORD,
@@ -408,6 +410,19 @@ void stepup_login_stage2(const struct stepup_login_env *env,
 		return;
 	}
 	what = pending + strlen(env->nonce) + 1;
+	p = strchr(what, ':');
+	if (p == NULL || strcmp(t_strdup_until(what, p), binary_to_hex(
+		(const void *)req->user, strlen(req->user))) != 0) {
+		/* a passdb between the stages set user=: stage 1 chose the
+		   rule and the enrollment for another name */
+		login_fail_internal(env, req, "2", rule,
+			"the user name changed between the stepup stages (a "
+			"passdb between them returned user=): login refused; "
+			"rename before the first stage (auth_username_format)",
+			result_r);
+		return;
+	}
+	what = p + 1;
 	if (str_begins_with(what, PENDING_AUDIT)) {
 		audit = TRUE;
 		what += strlen(PENDING_AUDIT);

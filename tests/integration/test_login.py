@@ -341,3 +341,24 @@ def test_wrong_password_leaks_no_event(dovecot_factory):
     leaks = [line for line in dc.log().splitlines()
              if "leaked (parent=" in line]
     assert leaks == []
+
+
+def test_user_renamed_by_the_password_passdb_is_refused(dovecot_factory):
+    """The passdb between the stages renames the login (passwd-file extra
+    field user=): stage 1 decided for the typed name (password only), so
+    stage 2 must not vouch for the other account, whose rule needs a
+    code."""
+    policy = POLICY.replace("MODE", "enforce").replace(
+        'groups = { cabinet = [ "carol" ]; };',
+        'groups = { cabinet = [ "carol", "boss" ]; };').replace(
+        '{ name = "default"; require = "totp"; enroll_by = "2099-12-31"; }',
+        '{ name = "default"; require = "password"; }')
+    dc = dovecot_factory(name="login-rename",
+                         users={"alias": "aliaspw", "boss": "bosspw"},
+                         policy=policy,
+                         userdb_extra={"alias": "user=boss"})
+    ok, out = auth(dc, "boss", "bosspw")
+    assert not ok
+    ok, out = auth(dc, "alias", "aliaspw")
+    assert not ok, out
+    assert dc.wait_log("the user name changed between the stepup stages")

@@ -159,6 +159,32 @@ static void test_login_stage2_needs_stage1(void)
 	test_end();
 }
 
+/* A passdb between the stages renamed the user (user=): stage 1 chose
+   the rule of the typed name (here: password only, from the office),
+   stage 2 would vouch for another one. */
+static void test_login_user_renamed_between_stages(void)
+{
+	struct stepup_login_request req;
+	struct stepup_login_result r1, r2;
+
+	test_begin("login: a user renamed between the stages is refused");
+	req_init(&req, "bob", "10.1.2.3");
+	stepup_login_stage1(&env, &req, "bobpw", &r1);
+	test_assert(r1.action == STEPUP_LOGIN_ACTION_CONTINUE);
+	req.user = "alice";
+	req.rule = r1.rule;
+	test_expect_error_string("the user name changed between the stepup "
+				 "stages");
+	stepup_login_stage2(&env, &req, r1.pending, &r2);
+	test_expect_no_more_errors();
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_INTERNAL_FAIL);
+	/* the same name: accepted */
+	req.user = "bob";
+	stepup_login_stage2(&env, &req, r1.pending, &r2);
+	test_assert(r2.action == STEPUP_LOGIN_ACTION_OK);
+	test_end();
+}
+
 static void test_login_no_policy(void)
 {
 	struct stepup_login_env env2 = env;
@@ -328,6 +354,7 @@ int main(void)
 		test_login_no_policy,
 		test_login_audit_required,
 		test_login_clock_behind,
+		test_login_user_renamed_between_stages,
 		teardown,
 		NULL
 	};
