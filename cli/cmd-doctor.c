@@ -7,6 +7,7 @@
    wrong and what to run; exit 1 on any failure. */
 
 #include "lib.h"
+#include "stepup-compat.h"
 #include "array.h"
 #include "str.h"
 #include "stepup-config.h"
@@ -295,6 +296,29 @@ static bool arg_has(const char *args, const char *word)
 	return FALSE;
 }
 
+/* A master passdb that ends the login (pass = no) skips the stepup
+   stages: the auth process refuses to start with it. */
+static void
+check_master_passdb(struct doctor *doc, const struct doveconf_section *p)
+{
+	const char *pass = doveconf_get(p, "pass");
+	const char *success = doveconf_get(p, "result_success");
+	const char *driver = rule_or(doveconf_get(p, "driver"), "?");
+
+	if (null_strcmp(pass, "yes") == 0 ||
+	    (success != NULL && str_begins_with(success, "continue"))) {
+		report(doc, TRUE, "master passdb", t_strdup_printf(
+			"driver = %s with pass = yes: the stepup stages run "
+			"for the user logged in to", driver), NULL);
+		return;
+	}
+	report(doc, FALSE, "master passdb", t_strdup_printf(
+		"driver = %s, master = yes with pass = no: master logins would "
+		"skip the stepup stages, so the auth process does not start",
+		driver), "set pass = yes in that passdb (the master password is "
+		"then followed by the user's code) or remove it");
+}
+
 static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 {
 	ARRAY(struct doveconf_section *) passdbs;
@@ -305,7 +329,11 @@ static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 
 	t_array_init(&passdbs, 8);
 	array_foreach(&root->children, child) {
-		if (strcmp((*child)->name, "passdb") == 0)
+		if (strcmp((*child)->name, "passdb") != 0)
+			continue;
+		if (null_strcmp(doveconf_get(*child, "master"), "yes") == 0)
+			check_master_passdb(doc, *child);
+		else
 			array_push_back(&passdbs, child);
 	}
 	p = array_get(&passdbs, &count);

@@ -360,6 +360,28 @@ static const char *passdb_describe(const struct auth_passdb *p)
 	"!include line and keep the PAM passdb between the two stepup " \
 	"stages, as in doc/examples/conf.d/90-stepup.conf)"
 
+/* A master passdb with pass = no (result_success = return-ok) ends the
+   login there: the stepup stages never run for the target user (no code,
+   no login rule, no record). With pass = yes the regular chain runs for
+   the target user after it, the stepup stages too. */
+static void stepup_validate_masterdbs(const struct auth_passdb *master)
+{
+	for (; master != NULL; master = master->next) {
+		/* pass = yes is result_success = continue */
+		if (master->result_success == AUTH_DB_RULE_CONTINUE ||
+		    master->result_success == AUTH_DB_RULE_CONTINUE_OK ||
+		    master->result_success == AUTH_DB_RULE_CONTINUE_FAIL)
+			continue;
+		i_fatal("passdb stepup: %s is a master passdb with pass = no: "
+			"master logins would skip the stepup stages (no "
+			"one-time code, no login rule, no audit record); set "
+			"pass = yes in it (the regular chain, the stepup stages "
+			"too, then runs for the user logged in to: the master "
+			"password is followed by that user's code) or remove "
+			"it (doc/admin-guide.md)", passdb_describe(master));
+	}
+}
+
 /* Refuse to run with a chain that could let a login through without the
    second stage, or that could skip the password. */
 static void stepup_validate_chain(const struct auth_passdb *first)
@@ -431,8 +453,10 @@ static void stepup_passdb_init(struct passdb_module *_module)
 		(struct stepup_passdb_module *)_module;
 	struct auth *auth = auth_default_service();
 
-	if (module->args.stage == STEPUP_PASSDB_STAGE_LOGIN)
+	if (module->args.stage == STEPUP_PASSDB_STAGE_LOGIN) {
 		stepup_validate_chain(auth->passdbs);
+		stepup_validate_masterdbs(auth->masterdbs);
+	}
 }
 
 static void stepup_passdb_deinit(struct passdb_module *_module ATTR_UNUSED)

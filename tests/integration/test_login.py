@@ -4,6 +4,7 @@ an independent TOTP implementation (pyotp)."""
 
 import imaplib
 import json
+import os
 import poplib
 import socket
 import subprocess
@@ -362,3 +363,49 @@ def test_user_renamed_by_the_password_passdb_is_refused(dovecot_factory):
     ok, out = auth(dc, "alias", "aliaspw")
     assert not ok, out
     assert dc.wait_log("the user name changed between the stepup stages")
+
+
+MASTER_PASSDB = """\
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN {t}/etc/master
+  master = yes
+  pass = PASS
+}
+"""
+
+
+@pytest.mark.parametrize("pass_", ["no", "yes"])
+def test_master_passdb_runs_the_stepup_stages_or_is_refused(
+        dovecot_factory, pass_):
+    """A master passdb with pass = no would end master logins before the
+    stepup stages (no code, no rule, no record): the auth process refuses
+    to start with it. With pass = yes the stages run for the target user."""
+    from dovecot_harness import STEPUP_CHAIN
+
+    def master_file(inst):
+        with open(os.path.join(inst.t, "etc", "master"), "w") as f:
+            f.write("admin:{PLAIN}adminpw\n")
+    dc = dovecot_factory(
+        name="login-master", users=USERS,
+        policy=POLICY.replace("MODE", "enforce"),
+        passdbs=MASTER_PASSDB.replace("PASS", pass_) + STEPUP_CHAIN,
+        setup_hook=master_file,
+        extra="auth_master_user_separator = *\n"
+              "service auth {\n  process_min_avail = 1\n}\n")
+    ok, out = auth(dc, "carol*admin", "adminpw")
+    assert not ok, out
+    if pass_ == "no":
+        assert dc.wait_log("is a master passdb with pass = no: master "
+                           "logins would skip the stepup stages")
+    else:
+        # carol's rule (cabinet) needs a code and an enrollment: the
+        # master password alone is refused, as for carol herself
+        assert "enroll first" in out, out
+    r = subprocess.run([built("stepup"), "--policy", dc.policy_path,
+                        "doctor", "--dovecot-config", dc.conf, "--json"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dc.client_env())
+    checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
+    assert checks["master passdb"]["ok"] == (pass_ == "yes"), checks
+    assert checks["passdb chain"]["ok"], checks["passdb chain"]
