@@ -11,11 +11,29 @@
 #  define STEPUP_DOVECOT_24 1
 /* json_append_escaped() */
 #  include "json-generator.h"
+/* mail_vfuncs.get_binary_stream(): the properties in one struct */
+#  define STEPUP_BINARY_STREAM_PARAMS \
+	struct mail_binary_properties *bprops_r
+#  define STEPUP_BINARY_STREAM_ARGS bprops_r
+/* the passdb chain: per protocol, mechanism filters */
+#  define STEPUP_PASSDB_MECHANISMS(p) ((p)->mechanisms_filter)
+#  define STEPUP_PASSDB_NAME(p) ((p)->name)
+/* no args = in 2.4: the settings are in the passdb block */
+#  define STEPUP_PASSDB_SET_ARGS(set) ""
+#  define STEPUP_AUTH_REQUEST_PROTOCOL(req) ((req)->fields.protocol)
 #else
 #  include "json-parser.h"
 /* 2.4 gave str_begins() a third argument (the rest of the string) and
    named the two-argument form str_begins_with() */
 #  define str_begins_with(haystack, needle) str_begins(haystack, needle)
+#  define STEPUP_BINARY_STREAM_PARAMS \
+	uoff_t *size_r, unsigned int *lines_r, bool *binary_r
+#  define STEPUP_BINARY_STREAM_ARGS size_r, lines_r, binary_r
+#  define STEPUP_PASSDB_MECHANISMS(p) ((p)->mechanisms)
+#  define STEPUP_PASSDB_NAME(p) ((p)->passdb->iface.name)
+#  define STEPUP_PASSDB_SET_ARGS(set) \
+	((set)->args == NULL ? "" : (set)->args)
+#  define STEPUP_AUTH_REQUEST_PROTOCOL(req) ((req)->fields.service)
 #endif
 
 /* The stepup-approval service's glue (service/stepup-approval-*.c) and

@@ -6,6 +6,7 @@
    session's connection is watched while an open waits for one. */
 
 #include "imap-common.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "ostream.h"
 #include "module-context.h"
@@ -17,6 +18,7 @@
 #include "stepup-facts.h"
 #include "stepup-event.h"
 #include "stepup-plugin.h"
+#include "stepup-user-settings.h"
 
 /* characters of a folder name shown in the approval alert */
 #define ALERT_FOLDER_MAX 200
@@ -230,8 +232,7 @@ static void imap_stepup_client_created(struct client **clientp)
 	/* Grace period: the passdb let an unenrolled user in with the
 	   password alone and said until when. Sent before the tagged OK of
 	   the LOGIN/AUTHENTICATE. */
-	enroll_by = mail_user_plugin_getenv(client->user,
-					    STEPUP_FACT_ENROLL_BY);
+	enroll_by = stepup_user_field(client->user, STEPUP_FACT_ENROLL_BY);
 	if (enroll_by != NULL && is_date(enroll_by)) {
 		client_send_line(client, t_strdup_printf(
 			"* OK [ALERT] Two-step verification becomes mandatory "
@@ -245,7 +246,7 @@ static void imap_stepup_client_created(struct client **clientp)
 
 void imap_stepup_plugin_init(struct module *module ATTR_UNUSED)
 {
-	struct command *urlfetch = command_find("URLFETCH");
+	const struct command *urlfetch = command_find("URLFETCH");
 
 	urlfetch_func = urlfetch == NULL ? NULL : urlfetch->func;
 	command_hook_register(stepup_cmd_pre, stepup_cmd_post);

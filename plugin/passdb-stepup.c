@@ -8,6 +8,10 @@
      passdb { driver = stepup  args = policy=FILE stage=verify
               skip = unauthenticated }                             stage 2
 
+   (Dovecot 2.4: passdb stepup { }, passdb stepup_verify { driver = stepup
+   stepup_stage = verify ... }, the policy in stepup_policy; the settings
+   are read in passdb-stepup-24.c, 2.3's args in passdb-stepup-23.c.)
+
    Stage 1 never returns PASSDB_RESULT_OK in front of a passdb that still
    has to verify the password (only for an app password, which it verified
    itself and which ends the chain): an OK followed by "continue" marks the
@@ -16,6 +20,7 @@
    login through without stage 2 stops Dovecot's auth with a clear error. */
 
 #include "auth-common.h"
+#include "stepup-compat.h"
 #include "ioloop.h"
 #include "safe-memset.h"
 #include "passdb.h"
@@ -30,13 +35,9 @@
 #include "stepup-audit.h"
 #include "audit-policy.h"
 #include "stepup-login.h"
+#include "passdb-stepup.h"
 
 #define PENDING_FIELD "stepup_pending"
-
-struct stepup_passdb_module {
-	struct passdb_module module;
-	struct stepup_passdb_args args;
-};
 
 /* Shared by both stages in this process. */
 struct stepup_passdb_global {
@@ -293,15 +294,13 @@ stepup_global_state(const struct stepup_policy *policy)
 	return global->state;
 }
 
-static struct passdb_module *
-stepup_passdb_preinit(pool_t pool, const char *args)
+struct passdb_module *
+stepup_passdb_module_new(pool_t pool, const struct stepup_passdb_args *args)
 {
 	struct stepup_passdb_module *module;
-	const char *error;
 
 	module = p_new(pool, struct stepup_passdb_module, 1);
-	if (stepup_passdb_args_parse(pool, args, &module->args, &error) < 0)
-		i_fatal("passdb stepup: %s", error);
+	module->args = *args;
 	/* A password+code string must never be answered from the auth
 	   cache, and the auth process must never block. */
 	module->module.default_cache_key = NULL;
@@ -333,20 +332,32 @@ static bool is_stepup(const struct auth_passdb *p, enum stepup_passdb_stage stag
 	return m->args.stage == stage;
 }
 
-#define CHAIN_HELP \
+#ifdef STEPUP_DOVECOT_24
+#  define CHAIN_HELP \
+	" (see doc/admin-guide.md: passdb stepup { result_failure = " \
+	"return-fail  result_internalfail = return-fail }, then your " \
+	"passdbs with result_success = continue-ok, then passdb " \
+	"stepup_verify { driver = stepup  stepup_stage = verify  skip = " \
+	"never  result_failure = return-fail  " \
+	"result_internalfail = return-fail }, all without use_worker)"
+#  define STEPUP_PASSDB_USE_WORKER(p) ((p)->set->use_worker)
+#else
+#  define CHAIN_HELP \
 	" (see doc/admin-guide.md: passdb { driver = stepup  args = " \
 	"policy=FILE  result_failure = return-fail  result_internalfail = " \
 	"return-fail }, then your passdbs with result_success = continue-ok, " \
 	"then passdb { driver = stepup  args = policy=FILE stage=verify  " \
 	"skip = never  result_failure = return-fail  " \
 	"result_internalfail = return-fail })"
+#  define STEPUP_PASSDB_USE_WORKER(p) FALSE
+#endif
 
 /* A passdb as the admin wrote it: "passdb NAME { driver = D  args = A }"
    (Dovecot gives no file:line for it). */
 static const char *passdb_describe(const struct auth_passdb *p)
 {
 	const struct auth_passdb_settings *set = p->set;
-	const char *args = set->args == NULL ? "" : set->args;
+	const char *args = STEPUP_PASSDB_SET_ARGS(set);
 
 	return t_strdup_printf("passdb %s%s{ driver = %s%s%s }",
 		set->name == NULL || set->name[0] == '\0' ? "" : set->name,
@@ -359,6 +370,13 @@ static const char *passdb_describe(const struct auth_passdb *p)
 	"a PAM passdb, before conf.d/90-stepup.conf: comment out that " \
 	"!include line and keep the PAM passdb between the two stepup " \
 	"stages, as in doc/examples/conf.d/90-stepup.conf)"
+
+#ifdef STEPUP_DOVECOT_24
+/* 2.4 has no pass setting: its result_success = continue */
+#  define MASTER_PASS_YES "result_success = continue"
+#else
+#  define MASTER_PASS_YES "pass = yes"
+#endif
 
 /* A master passdb with pass = no (result_success = return-ok) ends the
    login there: the stepup stages never run for the target user (no code,
@@ -375,8 +393,9 @@ static void stepup_validate_masterdbs(const struct auth_passdb *master)
 		i_fatal("passdb stepup: %s is a master passdb with pass = no: "
 			"master logins would skip the stepup stages (no "
 			"one-time code, no login rule, no audit record); set "
-			"pass = yes in it (the regular chain, the stepup stages "
-			"too, then runs for the user logged in to: the master "
+			MASTER_PASS_YES " in it (the regular chain, the "
+			"stepup stages too, then runs for the user logged in "
+			"to: the master "
 			"password is followed by that user's code) or remove "
 			"it (doc/admin-guide.md)", passdb_describe(master));
 	}
@@ -401,7 +420,8 @@ static void stepup_validate_chain(const struct auth_passdb *first)
 	    first->result_failure != AUTH_DB_RULE_RETURN_FAIL ||
 	    first->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
 	    first->skip != AUTH_PASSDB_SKIP_NEVER ||
-	    first->mechanisms != NULL || first->username_filter != NULL) {
+	    STEPUP_PASSDB_MECHANISMS(first) != NULL ||
+	    first->username_filter != NULL) {
 		i_fatal("passdb stepup: needs result_success = return-ok, "
 			"result_failure = return-fail, result_internalfail = "
 			"return-fail and no skip, mechanisms or "
@@ -423,7 +443,7 @@ static void stepup_validate_chain(const struct auth_passdb *first)
 			i_fatal("passdb stepup: passdb %s between the two "
 				"stepup stages needs result_success = "
 				"continue-ok (has %s)" CHAIN_HELP,
-				p->passdb->iface.name,
+				STEPUP_PASSDB_NAME(p),
 				rule_name(p->result_success));
 		}
 		n++;
@@ -437,7 +457,8 @@ static void stepup_validate_chain(const struct auth_passdb *first)
 	    last->result_success != AUTH_DB_RULE_RETURN_OK ||
 	    last->result_failure != AUTH_DB_RULE_RETURN_FAIL ||
 	    last->result_internalfail != AUTH_DB_RULE_RETURN_FAIL ||
-	    last->mechanisms != NULL || last->username_filter != NULL) {
+	    STEPUP_PASSDB_MECHANISMS(last) != NULL ||
+	    last->username_filter != NULL) {
 		i_fatal("passdb stepup: stage=verify needs skip = never "
 			"(a wrong password is then a deny record) or "
 			"unauthenticated, result_success = return-ok, "
@@ -445,17 +466,28 @@ static void stepup_validate_chain(const struct auth_passdb *first)
 			"return-fail and no mechanisms or username_filter"
 			CHAIN_HELP);
 	}
+	/* Both stages share this process's nonce and state: an auth
+	   worker process would see neither. */
+	if (STEPUP_PASSDB_USE_WORKER(first) || STEPUP_PASSDB_USE_WORKER(last)) {
+		i_fatal("passdb stepup: the stepup passdbs cannot run in an "
+			"auth worker: remove use_worker = yes from passdb %s"
+			CHAIN_HELP, STEPUP_PASSDB_USE_WORKER(first) ?
+			STEPUP_PASSDB_NAME(first) : STEPUP_PASSDB_NAME(last));
+	}
 }
 
 static void stepup_passdb_init(struct passdb_module *_module)
 {
 	struct stepup_passdb_module *module =
 		(struct stepup_passdb_module *)_module;
-	struct auth *auth = auth_default_service();
+	struct auth *const *auth;
 
+	/* every chain: the default one and each protocol's */
 	if (module->args.stage == STEPUP_PASSDB_STAGE_LOGIN) {
-		stepup_validate_chain(auth->passdbs);
-		stepup_validate_masterdbs(auth->masterdbs);
+		array_foreach(&auths, auth) {
+			stepup_validate_chain((*auth)->passdbs);
+			stepup_validate_masterdbs((*auth)->masterdbs);
+		}
 	}
 }
 
@@ -490,7 +522,7 @@ stepup_request_env(struct auth_request *request,
 
 	i_zero(req_r);
 	req_r->user = request->fields.user;
-	req_r->protocol = request->fields.service;
+	req_r->protocol = STEPUP_AUTH_REQUEST_PROTOCOL(request);
 	req_r->session = request->fields.session_id;
 	req_r->remote_ip = &request->fields.remote_ip;
 	req_r->now = ioloop_time;

@@ -240,8 +240,7 @@ stepup_mail_get_stream(struct mail *_mail, bool get_body,
 static int
 stepup_mail_get_binary_stream(struct mail *_mail,
 			      const struct message_part *part,
-			      bool include_hdr, uoff_t *size_r,
-			      unsigned int *lines_r, bool *binary_r,
+			      bool include_hdr, STEPUP_BINARY_STREAM_PARAMS,
 			      struct istream **stream_r)
 {
 	struct mail_private *mail = (struct mail_private *)_mail;
@@ -251,7 +250,7 @@ stepup_mail_get_binary_stream(struct mail *_mail,
 	    stepup_mail_count_read(_mail) < 0)
 		return -1;
 	return smail->module_ctx.super.get_binary_stream(_mail, part,
-		include_hdr, size_r, lines_r, binary_r, stream_r);
+		include_hdr, STEPUP_BINARY_STREAM_ARGS, stream_r);
 }
 
 void stepup_mail_allocated(struct mail *_mail)

@@ -14,6 +14,7 @@
 #include "stepup-event.h"
 #include "stepup-audit-client.h"
 #include "stepup-reads.h"
+#include "stepup-user-settings.h"
 #include "stepup-plugin-private.h"
 
 struct stepup_user_module stepup_user_module =
@@ -83,11 +84,10 @@ static void stepup_user_deinit(struct mail_user *user)
 static void stepup_user_read_facts(struct mail_user *user,
 				   struct stepup_user *suser)
 {
-	const char *level = mail_user_plugin_getenv(user, STEPUP_FACT_LEVEL);
-	const char *mfa_time = mail_user_plugin_getenv(user,
-						       STEPUP_FACT_MFA_TIME);
-	const char *rule = mail_user_plugin_getenv(user, STEPUP_FACT_RULE);
-	const char *sig = mail_user_plugin_getenv(user, STEPUP_FACT_SIG);
+	const char *level = stepup_user_field(user, STEPUP_FACT_LEVEL);
+	const char *mfa_time = stepup_user_field(user, STEPUP_FACT_MFA_TIME);
+	const char *rule = stepup_user_field(user, STEPUP_FACT_RULE);
+	const char *sig = stepup_user_field(user, STEPUP_FACT_SIG);
 	const struct stepup_policy *policy;
 	const char *error;
 	buffer_t *key;
@@ -147,7 +147,8 @@ void stepup_mail_user_created(struct mail_user *user)
 {
 	struct mail_user_vfuncs *v = user->vlast;
 	struct stepup_user *suser;
-	const char *path;
+	struct stepup_user_settings set;
+	const char *error;
 
 	suser = p_new(user->pool, struct stepup_user, 1);
 	suser->event = stepup_event_create(user->event, NULL);
@@ -161,20 +162,19 @@ void stepup_mail_user_created(struct mail_user *user)
 		strcmp(user->service, "lda") == 0 ||
 		strcmp(user->service, "indexer-worker") == 0;
 	suser->admin = strcmp(user->service, "doveadm") == 0;
-	path = mail_user_plugin_getenv(user, "stepup_policy");
-	if (path == NULL || path[0] == '\0')
-		path = STEPUP_DEFAULT_POLICY;
-	suser->policy_cache = stepup_policy_cache_init(path, suser->event);
-	path = mail_user_plugin_getenv(user, "stepup_audit_socket");
-	if (path == NULL || path[0] == '\0')
-		path = "stepup-audit";
-	if (path[0] != '/')
-		path = t_strconcat(user->set->base_dir, "/", path, NULL);
+	if (stepup_user_settings_get(user, &set, &error) < 0) {
+		/* no policy: every protected path is refused */
+		e_error(suser->event, "settings: %s", error);
+		set.policy_path = "";
+		set.audit_socket_path = "";
+	}
+	suser->policy_cache = stepup_policy_cache_init(set.policy_path,
+						       suser->event);
 	/* the passdb's token binds the connection to this session; doveadm
 	   has none (its records are admin access) */
-	suser->audit = stepup_audit_client_init(path, user->username,
-		user->session_id,
-		mail_user_plugin_getenv(user, STEPUP_FACT_AUDIT_TOKEN));
+	suser->audit = stepup_audit_client_init(set.audit_socket_path,
+		user->username, user->session_id,
+		stepup_user_field(user, STEPUP_FACT_AUDIT_TOKEN));
 	suser->reads = stepup_reads_init();
 	p_array_init(&suser->counted, user->pool, 4);
 	p_array_init(&suser->leases, user->pool, 2);
