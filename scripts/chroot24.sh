@@ -38,6 +38,8 @@ in_chroot() {
   local script='
     set -e
     r=$1; shift
+    # a mount point, so that unshare --propagation works inside
+    mount --bind "$r" "$r"
     mount -t proc proc "$r/proc"
     mount --rbind /dev "$r/dev"
     exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing (apt-get),
-# builds with -Werror under ASan+UBSan, runs the unit tests and the
-# integration tests against a real Dovecot, and ends with one line
-# "N passed, N failed". Exit status 0 only when nothing failed.
+# builds with -Werror under ASan+UBSan, runs the unit tests, a repeatable
+# fuzz run and the integration tests against a real Dovecot: first the
+# host's Dovecot 2.3 (Debian 12), then the same suite again inside a
+# Debian 13 chroot with Dovecot 2.4 (scripts/chroot24.sh: made by
+# debootstrap on the first run, cached in /var/cache/dovecot-stepup).
+# Ends with one line "N passed, N failed" counting both; exit status 0
+# only when nothing failed in either. STEPUP_ONLY_HOST=1 runs the host's
+# pass alone (the summary then says that 2.4 did not run).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+started=$(date +%s)
 
 bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -84,9 +90,42 @@ else
   failed=$((failed + 1))
 fi
 
-if [ "$skipped" != 0 ]; then
-  echo "$passed passed, $failed failed, $skipped skipped"
+dovecot=$(dovecot --version 2>/dev/null | cut -d' ' -f1)
+summary() {
+  if [ "$3" != 0 ]; then
+    echo "$1 passed, $2 failed, $3 skipped"
+  else
+    echo "$1 passed, $2 failed"
+  fi
+}
+host_line="Dovecot $dovecot: $(summary $passed $failed $skipped) in $(( $(date +%s) - started ))s"
+
+# The second pass: the same suite in the Debian 13 chroot, against 2.4.
+if [ -z "${STEPUP_IN_CHROOT:-}" ]; then
+  if [ "${STEPUP_ONLY_HOST:-}" = 1 ]; then
+    other_line="Dovecot 2.4: not run (STEPUP_ONLY_HOST=1)"
+  else
+    echo "== the same suite against Dovecot 2.4, in a Debian 13 chroot"
+    log24="$build/test-24.log"
+    t24=$(date +%s)
+    bash scripts/chroot24.sh run bash /srv/stepup/scripts/test.sh "$@" 2>&1 |
+      tee "$log24"
+    last=$(tail -1 "$log24")
+    if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+      passed=$((passed + BASH_REMATCH[1]))
+      failed=$((failed + BASH_REMATCH[2]))
+      skipped=$((skipped + ${BASH_REMATCH[4]:-0}))
+      other_line="$(grep '^Dovecot ' "$log24" | tail -1)"
+    else
+      echo "the Dovecot 2.4 pass did not finish (see $log24)"
+      failed=$((failed + 1))
+      other_line="Dovecot 2.4: did not finish in $(( $(date +%s) - t24 ))s"
+    fi
+  fi
+  echo "$host_line"
+  echo "$other_line"
 else
-  echo "$passed passed, $failed failed"
+  echo "$host_line"
 fi
+summary $passed $failed $skipped
 [ "$failed" = 0 ] && [ "$passed" != 0 ]

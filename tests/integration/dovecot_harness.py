@@ -8,6 +8,13 @@ which a staging copy of that directory, holding the freshly built
 libauthdb_stepup.so, is bind-mounted over /usr/lib/dovecot/modules/auth;
 nothing on the system changes. Mail plugins load from the instance's own
 mail_plugin_dir.
+
+The configuration is written for the Dovecot found: 2.3 (Debian 12) or 2.4
+(Debian 13, where the plugin's settings are declared by
+libstepup_settings.so, which the config process loads from
+/usr/lib/dovecot/modules/settings: with 2.4 the module directory is
+overlaid in a private mount namespace for the master and for every
+doveconf and doveadm, see Dovecot.wrap()).
 """
 
 import glob
@@ -19,9 +26,27 @@ import subprocess
 import tempfile
 import time
 
-SYSTEM_AUTH_MODULES = "/usr/lib/dovecot/modules/auth"
+SYSTEM_MODULES = "/usr/lib/dovecot/modules"
+SYSTEM_AUTH_MODULES = SYSTEM_MODULES + "/auth"
 MAIL_UID = 65534  # nobody
 MAIL_GID = 65534
+
+
+def dovecot_version():
+    """(major, minor) of the Dovecot on PATH: "2.4.1-4 (7d8c0e5759)"."""
+    out = subprocess.run(["dovecot", "--version"], capture_output=True,
+                         text=True, check=True).stdout.split()[0]
+    major, minor = out.split(".")[:2]
+    return int(major), int(minor)
+
+
+VERSION = dovecot_version()
+DOVECOT_24 = VERSION >= (2, 4)
+
+
+def by_version(v23, v24):
+    """Configuration text (or anything) for the Dovecot found."""
+    return v24 if DOVECOT_24 else v23
 
 
 def build_dir():
@@ -64,7 +89,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-CONF_TEMPLATE = """\
+CONF_TEMPLATE_23 = """\
 instance_name = {name}
 base_dir = {t}/run
 state_dir = {t}/dstate
@@ -140,8 +165,90 @@ protocol imap {{
 {extra}
 """
 
+# Dovecot 2.4: the same instance (see doc/admin-guide.md, "Dovecot 2.4").
+CONF_TEMPLATE_24 = """\
+dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+instance_name = {name}
+base_dir = {t}/run
+state_dir = {t}/dstate
+log_path = {t}/log/dovecot.log
+protocols = imap pop3
+listen = 127.0.0.1, ::1
+ssl = no
+auth_allow_cleartext = yes
+auth_mechanisms = plain login
+auth_verbose = yes
+auth_debug = yes
+mail_debug = yes
+auth_failure_delay = 0
+auth_cache_size = 1M
+auth_cache_ttl = 1 hour
+first_valid_uid = 100
+default_vsz_limit = unlimited
+import_environment {{
+  LD_PRELOAD = %{{env:LD_PRELOAD}}
+  ASAN_OPTIONS = %{{env:ASAN_OPTIONS}}
+  UBSAN_OPTIONS = %{{env:UBSAN_OPTIONS}}
+  TZ = %{{env:TZ}}
+}}
+mail_driver = maildir
+mail_path = ~/Maildir
+mail_plugin_dir = {t}/plugins
+mail_plugins {{
+  stepup = yes
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+stepup_policy = {t}/etc/stepup.conf
+{passdbs}
+userdb passwd-file {{
+  passwd_file_path = {t}/etc/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+mail_access_groups = $SET:default_internal_group
+service stepup-audit {{
+  executable = {audit_service} {t}/etc/stepup.conf
+  user = $SET:default_internal_user
+  process_limit = 1
+  client_limit = 1000
+  unix_listener stepup-audit {{
+    mode = 0660
+    group = $SET:default_internal_group
+  }}
+}}
+protocol imap {{
+  mail_plugins {{
+    imap_stepup = yes
+  }}
+}}
+{extra}
+"""
+
 # The login chain of doc/admin-guide.md: stepup, passwd-file, stepup verify.
-STEPUP_CHAIN = """\
+STEPUP_CHAIN_23 = """\
 passdb {
   driver = stepup
   args = policy={t}/etc/stepup.conf
@@ -165,13 +272,33 @@ passdb {
 # Dovecot's LMTP on a socket in the instance's base_dir (Dovecot(lmtp=True),
 # Dovecot.lmtp_socket): local delivery, as the stepup tool's notices use it.
 LMTP_CONF = """
-protocols = $protocols lmtp
+protocols = %s
 service lmtp {
   unix_listener lmtp {
     mode = 0666
   }
 }
+""" % by_version("$protocols lmtp", "imap pop3 lmtp")
+
+STEPUP_CHAIN_24 = """\
+passdb stepup {
+  result_failure = return-fail
+  result_internalfail = return-fail
+}
+passdb passwd-file {
+  passwd_file_path = {t}/etc/passwd
+  result_success = continue-ok
+}
+passdb stepup_verify {
+  driver = stepup
+  stepup_stage = verify
+  skip = unauthenticated
+  result_failure = return-fail
+  result_internalfail = return-fail
+}
 """
+
+STEPUP_CHAIN = by_version(STEPUP_CHAIN_23, STEPUP_CHAIN_24)
 
 DEFAULT_POLICY = """\
 version = 1;
@@ -294,10 +421,20 @@ class Dovecot:
         # the build tree (a checkout in a 0700 home)
         audit_service = os.path.join(self.t, "bin", "stepup-audit")
         shutil.copy2(built("stepup-audit"), audit_service)
+        if DOVECOT_24:
+            # laid over the system's module directory (wrap())
+            over = os.path.join(self.t, "modules")
+            os.makedirs(os.path.join(over, "auth"))
+            os.makedirs(os.path.join(over, "settings"))
+            shutil.copy2(built("libauthdb_stepup.so"),
+                         os.path.join(over, "auth"))
+            shutil.copy2(built("libstepup_settings.so"),
+                         os.path.join(over, "settings"))
 
         self.imap_port = self.fixed_ports[0] or free_port()
         self.pop3_port = self.fixed_ports[1] or free_port()
-        self._write("etc/dovecot.conf", CONF_TEMPLATE.format(
+        template = by_version(CONF_TEMPLATE_23, CONF_TEMPLATE_24)
+        self._write("etc/dovecot.conf", template.format(
             name=self.name + os.path.basename(self.t), t=self.t,
             imap_port=self.imap_port, pop3_port=self.pop3_port,
             audit_service=audit_service,
@@ -305,12 +442,30 @@ class Dovecot:
         if self.setup_hook is not None:
             self.setup_hook(self)
 
+    def wrap(self, argv):
+        """argv as a Dovecot program must run to see the freshly built
+        modules: with 2.4 in a private mount namespace in which this
+        instance's modules/ is laid over the system's module directory
+        (the config process loads the settings module from there)."""
+        if not DOVECOT_24:
+            return list(argv)
+        script = ("mount -t overlay overlay -o lowerdir=%s:%s %s && "
+                  'exec "$@"' % (os.path.join(self.t, "modules"),
+                                 SYSTEM_MODULES, SYSTEM_MODULES))
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                script, "sh"] + list(argv)
+
+    def doveconf(self, *args):
+        return subprocess.run(self.wrap(["doveconf", "-c", self.conf] +
+                                        list(args)),
+                              capture_output=True, text=True, timeout=60,
+                              env=self.client_env())
+
     def start(self):
         if self.proc is not None:
             return self
         self._setup()
-        check = subprocess.run(["doveconf", "-c", self.conf, "-n"],
-                               capture_output=True, text=True)
+        check = self.doveconf("-n")
         if check.returncode != 0:
             raise RuntimeError("doveconf rejected the test config:\n" +
                                check.stderr)
@@ -322,14 +477,19 @@ class Dovecot:
                    "detect_leaks=0:abort_on_error=0 "
                    "UBSAN_OPTIONS=log_path=%s/ubsan:print_stacktrace=1 " %
                    (asan, logs, logs))
-        script = ("mount --bind %s %s && exec %sdovecot -F -c %s" %
-                  (os.path.join(self.t, "authmods"), SYSTEM_AUTH_MODULES,
-                   env, self.conf))
+        if DOVECOT_24:
+            argv = self.wrap(["sh", "-c", "exec %sdovecot -F -c %s" %
+                              (env, self.conf)])
+        else:
+            script = ("mount --bind %s %s && exec %sdovecot -F -c %s" %
+                      (os.path.join(self.t, "authmods"),
+                       SYSTEM_AUTH_MODULES, env, self.conf))
+            argv = ["unshare", "-m", "--propagation", "private", "sh",
+                    "-c", script]
         self.master_out = open(os.path.join(self.t, "log", "master.out"),
                                "w")
         self.proc = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c",
-             script], stdin=subprocess.DEVNULL, stdout=self.master_out,
+            argv, stdin=subprocess.DEVNULL, stdout=self.master_out,
             stderr=subprocess.STDOUT, start_new_session=self.detach)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -355,7 +515,7 @@ class Dovecot:
     def stop(self):
         if self.proc is None:
             return
-        subprocess.run(["doveadm", "-c", self.conf, "stop"],
+        subprocess.run(self.wrap(["doveadm", "-c", self.conf, "stop"]),
                        capture_output=True)
         try:
             self.proc.wait(timeout=15)
@@ -439,8 +599,9 @@ class Dovecot:
             env["ASAN_OPTIONS"] = "detect_leaks=0"
         return env
 
-    def doveadm(self, *args, check=False):
-        return subprocess.run(["doveadm", "-c", self.conf] + list(args),
+    def doveadm(self, *args, check=False, input=None):
+        return subprocess.run(self.wrap(["doveadm", "-c", self.conf] +
+                                        list(args)), input=input,
                               capture_output=True, text=True, check=check,
                               timeout=60, env=self.client_env())
 

@@ -11,11 +11,11 @@ import os
 import poplib
 import re
 import socket
-import subprocess
 
 import pyotp
 import pytest
 
+from dovecot_harness import by_version
 from test_login import enroll, stepup
 
 POLICY = """\
@@ -45,10 +45,17 @@ folders = (
 );
 """
 
-EXTRA = """\
+EXTRA = by_version("""\
 mail_attribute_dict = file:%h/dovecot-attributes
 imap_metadata = yes
-"""
+""", """\
+mail_attribute {
+  dict file {
+    path = %{home}/dovecot-attributes
+  }
+}
+imap_metadata = yes
+""")
 
 FOLDERS = ("Direction", "Direction/Sub", "Projects", "Projects/Secret",
            "Projects/Open", "Hidden", "Confidentiel", "Either", "Bulk",
@@ -62,9 +69,7 @@ imaplib.Commands.setdefault("GETMETADATA", ("AUTH", "SELECTED"))
 
 
 def save(dc, user, mailbox):
-    r = subprocess.run(["doveadm", "-c", dc.conf, "save", "-u", user, "-m",
-                        mailbox], input=MESSAGE, capture_output=True,
-                       text=True, timeout=60, env=dc.client_env())
+    r = dc.doveadm("save", "-u", user, "-m", mailbox, input=MESSAGE)
     assert r.returncode == 0, r.stderr
 
 
