@@ -8,8 +8,10 @@
 #                              (the packages scripts/deps.sh names)
 #   chroot24.sh run CMD...     run CMD inside it, as root, in a private
 #                              mount namespace, on a copy of this tree
-#                              (/srv/stepup, kept between runs so builds
-#                              are incremental); exit status is CMD's
+#                              (/srv/stepup/NAME-HASH, one per checkout,
+#                              kept between runs so builds are
+#                              incremental), in which CMD starts, with
+#                              STEPUP_TREE set to it; exit status is CMD's
 #   chroot24.sh path           print the chroot's directory
 #
 # Nothing outside the chroot changes: /proc and /dev are mounted in a
@@ -19,6 +21,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 root=${STEPUP_CHROOT:-/var/cache/dovecot-stepup/trixie}
 suite=trixie
 lock="$root.lock"
+# this checkout's copy inside the chroot
+tree=/srv/stepup/$(basename "$top")-$(printf '%s' "$top" | sha256sum | cut -c1-8)
 
 mirror() {
   local m=""
@@ -44,9 +48,10 @@ in_chroot() {
     mount --rbind /dev "$r/dev"
     exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
       HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive TZ=UTC \
-      STEPUP_IN_CHROOT=1 ${STEPUP_FUZZ_RUNS:+STEPUP_FUZZ_RUNS=$STEPUP_FUZZ_RUNS} \
-      "$@"'
-  unshare -m --propagation private sh -c "$script" sh "$root" "$@"
+      STEPUP_IN_CHROOT=1 STEPUP_TREE="$tree" \
+      ${STEPUP_FUZZ_RUNS:+STEPUP_FUZZ_RUNS=$STEPUP_FUZZ_RUNS} \
+      sh -c "cd \"\$STEPUP_TREE\" 2>/dev/null || cd /; exec \"\$@\"" sh "$@"'
+  tree=$tree unshare -m --propagation private sh -c "$script" sh "$root" "$@"
 }
 
 need_debootstrap() {
@@ -86,10 +91,10 @@ ensure() {
   fi
 }
 
-# Bring /srv/stepup in line with the tree: tracked and new files (not
+# Bring the copy in line with the tree: tracked and new files (not
 # what .gitignore names: the chroot keeps its own configure and builds).
 sync_tree() {
-  local dst="$root/srv/stepup" list
+  local dst="$root$tree" list
   mkdir -p "$dst"
   list=$(mktemp)
   (cd "$top" && git ls-files -co --exclude-standard -z |

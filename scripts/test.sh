@@ -108,7 +108,7 @@ if [ -z "${STEPUP_IN_CHROOT:-}" ]; then
     echo "== the same suite against Dovecot 2.4, in a Debian 13 chroot"
     log24="$build/test-24.log"
     t24=$(date +%s)
-    bash scripts/chroot24.sh run bash /srv/stepup/scripts/test.sh "$@" 2>&1 |
+    bash scripts/chroot24.sh run bash scripts/test.sh "$@" 2>&1 |
       tee "$log24"
     last=$(tail -1 "$log24")
     if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then

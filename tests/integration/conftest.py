@@ -24,8 +24,8 @@ def dovecot_factory(request):
     checked for sanitizer reports when the module ends."""
     started = []
 
-    def start(**kwargs):
-        inst = Dovecot(**kwargs)
+    def start(cls=Dovecot, **kwargs):
+        inst = cls(**kwargs)
         _running.append(inst)
         started.append(inst)
         return inst.start()
