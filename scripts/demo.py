@@ -182,11 +182,9 @@ def folder_step_up(dc, stepup, totp):
     step("Folder step-up: the Direction folder needs a two-step login of "
          "at most 15 minutes (folder rule 'direction')")
     dc.doveadm("mailbox", "create", "-u", "demo", "Direction", check=True)
-    subprocess.run(["doveadm", "-c", dc.conf, "save", "-u", "demo", "-m",
-                    "Direction"], check=True, text=True, env=dc.client_env(),
-                   capture_output=True,
-                   input="From: minister@example.org\r\nSubject: "
-                   "budget\r\n\r\nThe draft budget.\r\n")
+    dc.doveadm("save", "-u", "demo", "-m", "Direction", check=True,
+               input="From: minister@example.org\r\nSubject: "
+               "budget\r\n\r\nThe draft budget.\r\n")
     app = run_json(stepup + ["app-password", "add", "demo", "--label",
                              "phone", "--json"], env=dc.client_env())[
                                  "password"]
@@ -546,8 +544,11 @@ def stop_sandbox(root):
     pidfile = os.path.join(root, "run", "master.pid")
     if not os.path.exists(conf):
         return False
-    subprocess.run(["doveadm", "-c", conf, "stop"], capture_output=True,
-                   timeout=60)
+    # with Dovecot 2.4, doveadm must see the demo's settings module
+    inst = Dovecot(root=root)
+    inst.t = root
+    subprocess.run(inst.wrap(["doveadm", "-c", conf, "stop"]),
+                   capture_output=True, timeout=60)
     for _ in range(100):
         if not os.path.exists(pidfile):
             break
