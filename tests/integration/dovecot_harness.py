@@ -89,6 +89,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The instance's own ports (both versions, also test_admin_guide.py).
+LISTENERS = """\
+service imap-login {{
+  inet_listener imap {{
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+"""
+
 CONF_TEMPLATE_23 = """\
 instance_name = {name}
 base_dir = {t}/run
@@ -120,22 +140,7 @@ userdb {{
   driver = passwd-file
   args = {t}/etc/passwd
 }}
-service imap-login {{
-  inet_listener imap {{
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = {pop3_port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
+{listeners}
 # Dovecot's per-IP auth penalty would slow every test after a failed
 # login; the plugin's own per-account lockout is what the tests measure.
 service anvil {{
@@ -207,22 +212,7 @@ stepup_policy = {t}/etc/stepup.conf
 userdb passwd-file {{
   passwd_file_path = {t}/etc/passwd
 }}
-service imap-login {{
-  inet_listener imap {{
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = {pop3_port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
+{listeners}
 service anvil {{
   unix_listener anvil-auth-penalty {{
     mode = 0
@@ -436,11 +426,15 @@ class Dovecot:
         template = by_version(CONF_TEMPLATE_23, CONF_TEMPLATE_24)
         self._write("etc/dovecot.conf", template.format(
             name=self.name + os.path.basename(self.t), t=self.t,
-            imap_port=self.imap_port, pop3_port=self.pop3_port,
+            listeners=self.listeners(),
             audit_service=audit_service,
             passdbs=self.fmt(self.passdbs), extra=self.fmt(self.extra)))
         if self.setup_hook is not None:
             self.setup_hook(self)
+
+    def listeners(self):
+        return LISTENERS.format(imap_port=self.imap_port,
+                                pop3_port=self.pop3_port)
 
     def wrap(self, argv):
         """argv as a Dovecot program must run to see the freshly built

@@ -65,26 +65,6 @@ import_environment {{
   UBSAN_OPTIONS = %{{env:UBSAN_OPTIONS}}
 }}
 """
-LISTENERS = """\
-service imap-login {{
-  inet_listener imap {{
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = {pop3_port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
-"""
-
-
 def guide_configuration():
     """The indented block after "A test pastes exactly this into a stock
     Debian N" in the admin guide, for the Dovecot found."""
@@ -147,11 +127,10 @@ class StockDovecot(Dovecot):
                               "executable = %s " % built("stepup-audit"))
         with open(os.path.join(stock, "conf.d", "99-stepup.conf"), "w") as f:
             f.write(guide)
-        local = by_version(LOCAL_23, LOCAL_24) + LISTENERS
+        local = by_version(LOCAL_23, LOCAL_24).format(
+            name="guide" + os.path.basename(self.t), t=self.t)
         with open(os.path.join(stock, "local.conf"), "w") as f:
-            f.write(local.format(name="guide" + os.path.basename(self.t),
-                                 t=self.t, imap_port=self.imap_port,
-                                 pop3_port=self.pop3_port))
+            f.write(local + self.listeners())
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
                         "-nodes", "-subj", "/CN=localhost", "-days", "2",
                         "-keyout", os.path.join(self.t, "etc", "key.pem"),
