@@ -97,9 +97,15 @@ sync_tree() {
   local dst="$root$tree" list
   mkdir -p "$dst"
   list=$(mktemp)
-  (cd "$top" && git ls-files -co --exclude-standard -z |
-    xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) \
-    > "$list"
+  if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+    (cd "$top" && git ls-files -co --exclude-standard -z |
+      xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh)
+  else
+    # an unpacked tarball: everything but builds and autotools output
+    (cd "$top" && find . -type f ! -path './build*' ! -path './_demo/*' \
+      ! -path './autom4te.cache/*' ! -name configure ! -name Makefile.in \
+      ! -name aclocal.m4 ! -path './m4/l*' -print0)
+  fi > "$list"
   if [ -f "$dst/.stepup-manifest" ]; then
     # files gone from the tree go from the copy too
     tr '\0' '\n' < "$dst/.stepup-manifest" | sort > "$list.old"
