@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="
-  gcc make pkg-config autoconf automake libtool clang
+  gcc make pkg-config autoconf automake libtool clang libclang-rt-dev
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev dovecot-lucene
   liboath-dev oathtool libconfig-dev libcurl4-openssl-dev libqrencode-dev
   libssl-dev libcrypt-dev
