@@ -15,8 +15,15 @@ runs=${2:-}
 limit="-max_total_time=$secs"
 [ -z "$runs" ] || limit="-max_total_time=$secs -runs=$runs -seed=1"
 build="$top/build-fuzz"
-CC=clang bash "$top/scripts/build.sh" "$build" --with-fuzzer=clang \
-  --enable-sanitizers CC=clang >/dev/null
+buildlog=$(mktemp)
+if ! CC=clang bash "$top/scripts/build.sh" "$build" --with-fuzzer=clang \
+  --enable-sanitizers CC=clang > "$buildlog" 2>&1; then
+  echo "fuzz: the clang build failed:"
+  tail -30 "$buildlog"
+  rm -f "$buildlog"
+  exit 1
+fi
+rm -f "$buildlog"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$build"
