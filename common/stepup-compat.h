@@ -21,6 +21,9 @@
 /* no args = in 2.4: the settings are in the passdb block */
 #  define STEPUP_PASSDB_SET_ARGS(set) ""
 #  define STEPUP_AUTH_REQUEST_PROTOCOL(req) ((req)->fields.protocol)
+/* imap_get_error_string() lost its command argument */
+#  define STEPUP_IMAP_ERROR_STRING(cmd, error, code) \
+	imap_get_error_string(error, code)
 #else
 #  include "json-parser.h"
 /* 2.4 gave str_begins() a third argument (the rest of the string) and
@@ -34,6 +37,8 @@
 #  define STEPUP_PASSDB_SET_ARGS(set) \
 	((set)->args == NULL ? "" : (set)->args)
 #  define STEPUP_AUTH_REQUEST_PROTOCOL(req) ((req)->fields.service)
+#  define STEPUP_IMAP_ERROR_STRING(cmd, error, code) \
+	imap_get_error_string(cmd, error, code)
 #endif
 
 /* The stepup-approval service's glue (service/stepup-approval-*.c) and

@@ -158,7 +158,7 @@ static void stepup_urlfetch_count(struct client_command_context *cmd,
 		if (stepup_plugin_count_url_read(user, url->mailbox, url->uid,
 						 &code, &error) < 0) {
 			sclient->refusal = p_strdup(cmd->pool,
-				imap_get_error_string(cmd, error, code));
+				STEPUP_IMAP_ERROR_STRING(cmd, error, code));
 			cmd->func = stepup_cmd_refused;
 			return;
 		}
@@ -201,7 +201,7 @@ static void stepup_cmd_post(struct client_command_context *cmd)
 	    strcmp(cmd->sync->tagline, "NO [SERVERBUG] "
 		   STEPUP_MSG_FETCH_LIMIT) != 0)
 		return;
-	tagline = p_strdup(cmd->pool, imap_get_error_string(cmd,
+	tagline = p_strdup(cmd->pool, STEPUP_IMAP_ERROR_STRING(cmd,
 		STEPUP_MSG_FETCH_LIMIT, MAIL_ERROR_LIMIT));
 	cmd->sync->tagline = tagline;
 	cmd->tagline_reply = tagline;

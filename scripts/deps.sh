@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
   gcc make pkg-config autoconf automake libtool clang libclang-rt-dev
-  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev dovecot-lucene
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
   liboath-dev oathtool libconfig-dev libcurl4-openssl-dev libqrencode-dev
   libssl-dev libcrypt-dev
   python3 python3-pytest python3-pyotp
@@ -18,6 +18,13 @@ PACKAGES="
 # stepup-approval is not built yet)
 [ -n "${STEPUP_IN_CHROOT:-}" ] ||
   PACKAGES="$PACKAGES chromium chromium-driver python3-selenium"
+# a full-text search backend for the tests: Dovecot 2.4 (Debian 13) has
+# no lucene, flatcurve instead
+. /etc/os-release
+case "${VERSION_ID:-}" in
+  12) PACKAGES="$PACKAGES dovecot-lucene" ;;
+  *) PACKAGES="$PACKAGES dovecot-flatcurve" ;;
+esac
 
 # the stepup-audit socket's group (doc/admin-guide.md): the shipped
 # 90-stepup.conf gives it to the mail processes

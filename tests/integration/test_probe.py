@@ -4,6 +4,7 @@ in CREATE's answer, the read-refusal path of fetch_limit (every FETCH item,
 URLFETCH, CATENATE, SEARCH), the audit service trusting the user a mail
 process names, and full-text search of guarded folders."""
 
+import glob
 import imaplib
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import pyotp
 import pytest
 
+from dovecot_harness import by_version
 from test_folders import command, untimed
 from test_login import enroll
 
@@ -44,7 +46,7 @@ folders = (
 );
 """
 
-EXTRA = """\
+EXTRA = by_version("""\
 namespace alias {
   prefix = Alias/
   separator = /
@@ -57,7 +59,26 @@ protocol imap {
   imap_urlauth_host = *
   imap_metadata = yes
 }
-"""
+""", """\
+namespace alias {
+  prefix = Alias/
+  separator = /
+  mail_driver = maildir
+  mail_path = ~/Maildir
+  mail_index_path = ~/alias-index
+  list = yes
+  subscriptions = no
+}
+mail_attribute {
+  dict file {
+    path = %{home}/dovecot-attributes
+  }
+}
+protocol imap {
+  imap_urlauth_host = *
+  imap_metadata = yes
+}
+""")
 
 FOLDERS = ("Secret", "Proj", "Proj/Secret", "Proj/Deny", "Proj/Open",
            "Hidden", "Hidden/Sub", "Appr", "Bulk", "Open", "Solo",
@@ -76,9 +97,7 @@ for name in ("GETMETADATA", "GENURLAUTH", "URLFETCH", "NOTIFY", "XLIST"):
 
 
 def save(dc, user, mailbox, text=MESSAGE):
-    r = subprocess.run(["doveadm", "-c", dc.conf, "save", "-u", user, "-m",
-                        mailbox], input=text, capture_output=True,
-                       text=True, timeout=60, env=dc.client_env())
+    r = dc.doveadm("save", "-u", user, "-m", mailbox, input=text)
     assert r.returncode == 0, r.stderr
 
 
@@ -526,7 +545,9 @@ folders = (
 );
 """
 
-FTS_EXTRA = """\
+# Dovecot 2.3: lucene (dovecot-lucene); 2.4 has flatcurve instead
+# (dovecot-flatcurve)
+FTS_EXTRA = by_version("""\
 protocol indexer-worker {
   mail_plugins = $mail_plugins fts fts_lucene
 }
@@ -537,7 +558,31 @@ plugin {
   fts = lucene
   fts_lucene = whitespace_chars=@.
 }
-"""
+""", """\
+protocol indexer-worker {
+  mail_plugins {
+    fts = yes
+    fts_flatcurve = yes
+  }
+}
+protocol imap {
+  mail_plugins {
+    fts = yes
+    fts_flatcurve = yes
+  }
+}
+fts flatcurve {
+}
+# the subject "s" is one letter
+fts_flatcurve_min_term_size = 1
+language en {
+  default = yes
+}
+language_tokenizers = generic email-address
+""")
+FTS_PLUGIN = by_version("lib21_fts_lucene_plugin.so",
+                        "lib21_fts_flatcurve_plugin.so")
+FTS_INDEXES = by_version("lucene-indexes/*", ".*/fts-flatcurve")
 
 
 @pytest.fixture(scope="module")
@@ -548,7 +593,7 @@ def dc_fts(dovecot_factory):
     # Dovecot's own FTS plugins (dovecot-core, dovecot-lucene: fts-squat
     # of 2.3.19 crashes the imap process when it opens a folder), beside
     # the built ones
-    for so in ("lib20_fts_plugin.so", "lib21_fts_lucene_plugin.so"):
+    for so in ("lib20_fts_plugin.so", FTS_PLUGIN):
         shutil.copy2(os.path.join("/usr/lib/dovecot/modules", so),
                      dc.fmt("{t}/plugins"))
     fill(dc, ("Secret", "Bulk", "Open"), ("Secret", "Open"))
@@ -569,7 +614,7 @@ def test_indexer_builds_full_text_indexes_of_guarded_folders(dc_fts):
     assert "stepup: open deny" not in log and "This folder" not in log
     assert not [r for r in audit_records(dc)
                 if r["service"] == "indexer-worker"]
-    assert os.listdir(dc.fmt("{t}/mail/tot/Maildir/lucene-indexes"))
+    assert glob.glob(dc.fmt("{t}/mail/tot/Maildir/" + FTS_INDEXES))
 
 
 def test_full_text_search_is_guarded_like_a_read(dc_fts):
