@@ -5,6 +5,7 @@ user logs in over STARTTLS, the chain ran, a guarded folder is refused
 and recorded. Also: doveconf shows the plugin's settings, and a misspelt
 one is an error."""
 
+import glob
 import imaplib
 import json
 import os
@@ -127,6 +128,12 @@ class StockDovecot(Dovecot):
                               "executable = %s " % built("stepup-audit"))
         with open(os.path.join(stock, "conf.d", "99-stepup.conf"), "w") as f:
             f.write(guide)
+        # the stock configuration may load Dovecot's own mail plugins
+        # (the FTS package's 90-fts.conf): beside the built ones
+        for so in glob.glob("/usr/lib/dovecot/modules/*.so"):
+            dest = os.path.join(self.t, "plugins", os.path.basename(so))
+            if not os.path.exists(dest):
+                shutil.copy2(so, dest)
         local = by_version(LOCAL_23, LOCAL_24).format(
             name="guide" + os.path.basename(self.t), t=self.t)
         with open(os.path.join(stock, "local.conf"), "w") as f:

@@ -13,6 +13,7 @@ import threading
 import pyotp
 import pytest
 
+from dovecot_harness import by_version
 from test_login import enroll
 
 POLICY = """\
@@ -76,7 +77,9 @@ def test_held_lock_delays_only_that_user(dc):
         waiting.start()
         # once alice's password is checked (the code is next), another
         # user logs in, greeting included
-        assert dc.wait_log("passwd-file(alice", mark)
+        assert dc.wait_log(by_version("passwd-file(alice",
+                                      "passwd-file: lookup: user=alice"),
+                           mark)
         ok, text = login(dc, "bob", "bobpw" + bob, HOLD_SECS - 2)
         assert ok, text
         waiting.join(HOLD_SECS)
