@@ -8,6 +8,7 @@
 
 #define _GNU_SOURCE
 #include "lib.h"
+#include "stepup-compat.h"
 #include "str.h"
 #include "stepup-cli.h"
 #include "cli-common.h"
@@ -96,7 +97,7 @@ void stepup_cli_output_finish(int exit_status)
 	str = t_str_new(last_error_len + 16);
 	for (line = t_strsplit(last_error, "\n"); *line != NULL; line++) {
 		msg = *line;
-		if (str_begins(msg, "stepup: "))
+		if (str_begins_with(msg, "stepup: "))
 			msg += 8;
 		if (msg[0] == '\0')
 			continue;

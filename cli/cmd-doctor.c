@@ -14,6 +14,7 @@
 #include "stepup-cli.h"
 #include "cli-common.h"
 #include "doveconf-read.h"
+#include "doveconf-dialect.h"
 #include "stepup-policy.h"
 #include "stepup-facts.h"
 
@@ -141,7 +142,7 @@ service_user(const struct doveconf_section *root, const char *service)
 
 	if (internal == NULL)
 		internal = "dovecot";
-	if (user == NULL || strcmp(user, "$default_internal_user") == 0)
+	if (user == NULL || doveconf_is_internal_user(user))
 		return internal;
 	return user;
 }
@@ -173,21 +174,16 @@ mail_users(const struct doveconf_section *root, const char *mail_user,
 		return;
 	}
 	array_foreach(&root->children, child) {
-		const char *driver, *args, *const *w, *file = NULL;
+		const char *driver, *file;
 		char line[1024];
 		FILE *f;
 
 		if (strcmp((*child)->name, "userdb") != 0)
 			continue;
-		driver = doveconf_get(*child, "driver");
-		args = doveconf_get(*child, "args");
-		if (driver == NULL || strcmp(driver, "passwd-file") != 0 ||
-		    args == NULL)
+		driver = doveconf_db_driver(root, *child);
+		if (driver == NULL || strcmp(driver, "passwd-file") != 0)
 			continue;
-		for (w = t_strsplit_spaces(args, " "); *w != NULL; w++) {
-			if ((*w)[0] == '/')
-				file = *w;
-		}
+		file = doveconf_passwd_file(root, *child);
 		if (file == NULL || (f = fopen(file, "r")) == NULL)
 			continue;
 		while (fgets(line, sizeof(line), f) != NULL &&
@@ -284,26 +280,16 @@ static const char *rule_or(const char *v, const char *def)
 	return v == NULL ? def : v;
 }
 
-static bool arg_has(const char *args, const char *word)
-{
-	const char *const *w;
-
-	for (w = t_strsplit_spaces(args == NULL ? "" : args, " ");
-	     *w != NULL; w++) {
-		if (strcmp(*w, word) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 /* A master passdb that ends the login (pass = no) skips the stepup
-   stages: the auth process refuses to start with it. */
+   stages: the auth process refuses to start with it. (2.4 has no pass:
+   result_success = continue is its pass = yes.) */
 static void
-check_master_passdb(struct doctor *doc, const struct doveconf_section *p)
+check_master_passdb(struct doctor *doc, const struct doveconf_section *root,
+		    const struct doveconf_section *p)
 {
 	const char *pass = doveconf_get(p, "pass");
 	const char *success = doveconf_get(p, "result_success");
-	const char *driver = rule_or(doveconf_get(p, "driver"), "?");
+	const char *driver = rule_or(doveconf_db_driver(root, p), "?");
 
 	if (null_strcmp(pass, "yes") == 0 ||
 	    (success != NULL && str_begins_with(success, "continue"))) {
@@ -315,8 +301,11 @@ check_master_passdb(struct doctor *doc, const struct doveconf_section *p)
 	report(doc, FALSE, "master passdb", t_strdup_printf(
 		"driver = %s, master = yes with pass = no: master logins would "
 		"skip the stepup stages, so the auth process does not start",
-		driver), "set pass = yes in that passdb (the master password is "
-		"then followed by the user's code) or remove it");
+		driver), t_strconcat(DOVECONF_FIX(root,
+		"set pass = yes in that passdb",
+		"set result_success = continue in that passdb"), " (the "
+		"master password is then followed by the user's code) or "
+		"remove it", NULL));
 }
 
 static void check_chain(struct doctor *doc, const struct doveconf_section *root)
@@ -332,7 +321,7 @@ static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 		if (strcmp((*child)->name, "passdb") != 0)
 			continue;
 		if (null_strcmp(doveconf_get(*child, "master"), "yes") == 0)
-			check_master_passdb(doc, *child);
+			check_master_passdb(doc, root, *child);
 		else
 			array_push_back(&passdbs, child);
 	}
@@ -340,15 +329,18 @@ static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 	if (count < 3) {
 		report(doc, FALSE, "passdb chain", t_strdup_printf(
 			"%u passdb(s): needs stepup, your passdb, stepup "
-			"stage=verify", count), "see doc/examples/conf.d/"
-			"90-stepup.conf and doc/admin-guide.md section 2");
+			"stage=verify", count), DOVECONF_FIX(root,
+			"see doc/examples/conf.d/90-stepup.conf and "
+			"doc/admin-guide.md section 2",
+			"see doc/examples/conf.d/90-stepup-2.4.conf and "
+			"doc/admin-guide.md section 2b"));
 		return;
 	}
 	first = p[0];
 	last = p[count - 1];
-	driver = rule_or(doveconf_get(first, "driver"), "?");
+	driver = rule_or(doveconf_db_driver(root, first), "?");
 	if (strcmp(driver, "stepup") != 0 ||
-	    arg_has(doveconf_get(first, "args"), "stage=verify")) {
+	    doveconf_passdb_is_verify(root, first)) {
 		report(doc, FALSE, "passdb chain", t_strdup_printf(
 			"the first passdb is driver = %s, not stepup", driver),
 			strcmp(driver, "pam") == 0 ? "on Debian, comment out "
@@ -368,7 +360,7 @@ static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 		return;
 	}
 	for (i = 1; i + 1 < count; i++) {
-		driver = rule_or(doveconf_get(p[i], "driver"), "?");
+		driver = rule_or(doveconf_db_driver(root, p[i]), "?");
 		if (strcmp(rule_or(doveconf_get(p[i], "result_success"),
 				   "return-ok"), "continue-ok") != 0) {
 			report(doc, FALSE, "passdb chain", t_strdup_printf(
@@ -378,8 +370,9 @@ static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 			return;
 		}
 	}
-	if (strcmp(rule_or(doveconf_get(last, "driver"), "?"), "stepup") != 0 ||
-	    !arg_has(doveconf_get(last, "args"), "stage=verify") ||
+	if (strcmp(rule_or(doveconf_db_driver(root, last), "?"),
+		   "stepup") != 0 ||
+	    !doveconf_passdb_is_verify(root, last) ||
 	    (strcmp(rule_or(doveconf_get(last, "skip"), "never"),
 		    "never") != 0 &&
 	     strcmp(rule_or(doveconf_get(last, "skip"), "never"),
@@ -387,9 +380,11 @@ static void check_chain(struct doctor *doc, const struct doveconf_section *root)
 		report(doc, FALSE, "passdb chain", t_strdup_printf(
 			"the last passdb is driver = %s, not stepup "
 			"stage=verify with skip = never (or unauthenticated)",
-			rule_or(doveconf_get(last, "driver"), "?")),
-			"end the chain with the stage=verify passdb of "
-			"doc/examples/conf.d/90-stepup.conf");
+			rule_or(doveconf_db_driver(root, last), "?")),
+			DOVECONF_FIX(root, "end the chain with the stage=verify "
+			"passdb of doc/examples/conf.d/90-stepup.conf",
+			"end the chain with the passdb stepup_verify of "
+			"doc/examples/conf.d/90-stepup-2.4.conf"));
 		return;
 	}
 	report(doc, TRUE, "passdb chain", t_strdup_printf(
@@ -402,7 +397,6 @@ static void check_settings(struct doctor *doc,
 {
 	const char *mechs = rule_or(doveconf_get(root, "auth_mechanisms"),
 				    "plain");
-	const char *plugins = rule_or(doveconf_get(root, "mail_plugins"), "");
 	const struct doveconf_section *imap = doveconf_find(root, "protocol",
 							    "imap");
 	const struct doveconf_section *svc = doveconf_find(root, "service",
@@ -424,15 +418,18 @@ static void check_settings(struct doctor *doc,
 	} else {
 		report(doc, TRUE, "auth_mechanisms", mechs, NULL);
 	}
-	if (!arg_has(plugins, "stepup")) {
+	if (!doveconf_plugin_loaded(root, root, "stepup")) {
 		report(doc, FALSE, "mail_plugins", "stepup is not loaded: no "
-		       "folder rules", "mail_plugins = $mail_plugins stepup");
+		       "folder rules", DOVECONF_FIX(root,
+		       "mail_plugins = $mail_plugins stepup",
+		       "mail_plugins { stepup = yes }"));
 	} else if (imap == NULL ||
-		   !arg_has(doveconf_get(imap, "mail_plugins"),
-			    "imap_stepup")) {
+		   !doveconf_plugin_loaded(root, imap, "imap_stepup")) {
 		report(doc, FALSE, "mail_plugins", "imap_stepup is not loaded "
-		       "for IMAP (no grace-period ALERT)", "protocol imap { "
-		       "mail_plugins = $mail_plugins imap_stepup }");
+		       "for IMAP (no grace-period ALERT)", DOVECONF_FIX(root,
+		       "protocol imap { mail_plugins = $mail_plugins "
+		       "imap_stepup }", "protocol imap { mail_plugins { "
+		       "imap_stepup = yes } }"));
 	} else {
 		report(doc, TRUE, "mail_plugins", "stepup, imap_stepup", NULL);
 	}
@@ -440,8 +437,11 @@ static void check_settings(struct doctor *doc,
 	    doveconf_find(svc, "unix_listener", "stepup-audit") == NULL) {
 		report(doc, FALSE, "service stepup-audit", "missing or without "
 		       "executable and unix_listener stepup-audit: guarded "
-		       "folders are refused", "copy the service block of "
-		       "doc/examples/conf.d/90-stepup.conf");
+		       "folders are refused", DOVECONF_FIX(root,
+		       "copy the service block of "
+		       "doc/examples/conf.d/90-stepup.conf",
+		       "copy the service block of "
+		       "doc/examples/conf.d/90-stepup-2.4.conf"));
 	} else {
 		report(doc, TRUE, "service stepup-audit",
 		       doveconf_get(svc, "executable"), NULL);
@@ -627,7 +627,6 @@ int cmd_doctor(struct stepup_cli *cli, int argc, char *argv[])
 	ARRAY_TYPE(const_string) ids;
 	ARRAY(struct doctor_user) mail;
 	struct doctor_user auth, writers[2], u;
-	const struct doveconf_section *plugin;
 	struct doveconf_section *root;
 	struct stepup_policy *policy;
 	struct doctor doc;
@@ -652,10 +651,9 @@ int cmd_doctor(struct stepup_cli *cli, int argc, char *argv[])
 	}
 	root = doveconf_parse(pool_datastack_create(), str_c(out));
 
-	plugin = doveconf_find(root, "plugin", NULL);
-	policy_path = cli->policy_explicit || plugin == NULL ||
-		doveconf_get(plugin, "stepup_policy") == NULL ?
-		cli->policy_path : doveconf_get(plugin, "stepup_policy");
+	policy_path = cli->policy_explicit ||
+		doveconf_stepup_policy(root) == NULL ?
+		cli->policy_path : doveconf_stepup_policy(root);
 
 	(void)user_by_name(service_user(root, "auth"), &auth);
 	writers[0] = auth;
