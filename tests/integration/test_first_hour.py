@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from dovecot_harness import built
+from dovecot_harness import DOVECOT_24, built, by_version
 
 
 def run_stepup(policy, *args, stdin=None, env=None):
@@ -347,7 +347,8 @@ def demo_checkout(parent):
     os.makedirs(os.path.join(clone, "build"))
     for name in ("stepup", "stepup-audit", "libauthdb_stepup.so",
                  "lib90_stepup_plugin.so", "lib95_imap_stepup_plugin.so") + \
-            (("stepup-approval",) if has_approval_service() else ()):
+            (("stepup-approval",) if has_approval_service() else ()) + \
+            (("libstepup_settings.so",) if DOVECOT_24 else ()):
         subprocess.run(["cp", built(name), os.path.join(clone, "build")],
                        check=True)
     return clone
@@ -454,9 +455,11 @@ def test_demo_from_0700_home_twice_after_kill_and_from_tmp():
 
 # -- item 4: Debian's stock conf.d layout
 
+# Debian 12's (2.3) or Debian 13's (2.4) stock layout, with the example
+# written for it
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "doc", "examples", "conf.d",
-    "90-stepup.conf")
+    by_version("90-stepup.conf", "90-stepup-2.4.conf"))
 
 
 def debian_conf_d(comment_out_pam):
@@ -477,9 +480,19 @@ def debian_conf_d(comment_out_pam):
     with open(EXAMPLE) as f:
         chain = f.read().split("# A one-time code travels")[0]
     chain = chain.replace("/etc/dovecot/stepup.conf", "{t}/etc/stepup.conf")
-    chain = chain.replace("  driver = pam\n",
-                          "  driver = passwd-file\n"
-                          "  args = scheme=PLAIN {t}/etc/passwd\n")
+    if DOVECOT_24:
+        # the harness sets stepup_policy and the userdb itself
+        chain = chain.replace("stepup_policy = {t}/etc/stepup.conf\n", "")
+        chain = chain.replace("userdb passwd {\n}\n", "")
+        assert "passdb pam {\n" in chain
+        chain = chain.replace("passdb pam {\n",
+                              "passdb passwd-file {\n"
+                              "  passwd_file_path = {t}/etc/passwd\n")
+    else:
+        assert "  driver = pam\n" in chain
+        chain = chain.replace("  driver = pam\n",
+                              "  driver = passwd-file\n"
+                              "  args = scheme=PLAIN {t}/etc/passwd\n")
     return d, chain
 
 
@@ -491,7 +504,8 @@ def test_debian_pam_passdb_first_is_named_at_start(dovecot_factory):
             extra="service auth {\n  process_min_avail = 1\n}\n")
         # at start, before any login
         assert dc.wait_log("must be the first passdb, but the first is "
-                           "passdb { driver = pam }")
+                           + by_version("passdb { driver = pam }",
+                                        "passdb pam { driver = pam }"))
         assert "comment out that !include" in dc.log()
     finally:
         subprocess.run(["rm", "-rf", d])
@@ -781,9 +795,19 @@ def test_policy_check_refuses_a_0600_policy(cli_env, tmp_path):
 
 # -- stepup doctor: items 2, 4, 5, 8, 9, each caught with its fix
 
+def run_doctor(dc, *args):
+    """stepup doctor as an admin runs it (with 2.4, its doveconf must see
+    the instance's settings module: Dovecot.wrap())"""
+    return subprocess.run(dc.wrap([built("stepup"), "--policy",
+                                   dc.policy_path, "doctor",
+                                   "--dovecot-config", dc.conf] +
+                                  list(args)),
+                          capture_output=True, text=True, timeout=60,
+                          env=dc.client_env())
+
+
 def doctor(dc, *extra):
-    r = run_stepup(dc.policy_path, "doctor", "--dovecot-config", dc.conf,
-                   "--json", *extra, env=dc.client_env())
+    r = run_doctor(dc, "--json", *extra)
     doc = json.loads(r.stdout)
     return r.returncode, {c["check"]: c for c in doc["checks"]}
 
@@ -825,8 +849,7 @@ def test_doctor_passes_a_good_setup_and_names_each_mistake(dovecot_factory):
     assert rc == 1 and not checks["audit log"]["ok"]
     assert checks["audit log"]["fix"] == \
         "install -d -o dovecot -g dovecot -m 0700 " + missing
-    r = run_stepup(dc.policy_path, "doctor", "--dovecot-config", dc.conf,
-                   env=dc.client_env())
+    r = run_doctor(dc)
     assert r.returncode == 1 and "FAIL  audit log" in r.stdout
     assert "      fix: install -d" in r.stdout
 
