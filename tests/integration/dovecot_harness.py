@@ -282,7 +282,7 @@ passdb passwd-file {
 passdb stepup_verify {
   driver = stepup
   stepup_stage = verify
-  skip = unauthenticated
+  skip = never
   result_failure = return-fail
   result_internalfail = return-fail
 }

@@ -20,7 +20,7 @@ import pyotp
 import pytest
 
 from approval_endpoint import Endpoint
-from dovecot_harness import built
+from dovecot_harness import built, by_version
 from test_login import SourceIMAP4, enroll
 
 KEY = b"approval-key-of-the-tests-0123456789abcdef"
@@ -582,8 +582,9 @@ def dc_odd(dovecot_factory, ep, keydir):
                  '  { name = "rest";')
     dc = dovecot_factory(
         name="aprodd", users={ODD_USER: "oddpw", "plain": "plainpw"},
-        policy=policy, extra="mail_location = maildir:~/Maildir:LAYOUT=fs\n"
-        "auth_username_chars =\n")
+        policy=policy, extra=by_version(
+            "mail_location = maildir:~/Maildir:LAYOUT=fs\n",
+            "mailbox_list_layout = fs\n") + "auth_username_chars =\n")
     return dc
 
 
