@@ -14,11 +14,20 @@ int stepup_audit_json_members(const char *text,
 	struct istream *input;
 	struct json_istream *jinput;
 	struct json_node node;
+	size_t size = strlen(text);
+	/* as 2.3's parser: no string longer than the record itself (the
+	   default limits would refuse a long uids list or reason) */
+	struct json_limits limits = {
+		.max_name_size = I_MAX(size, 1),
+		.max_string_size = I_MAX(size, 1),
+		.max_nesting = JSON_DEFAULT_MAX_NESTING,
+		.max_list_items = I_MAX(size, 1),
+	};
 	const char *error = NULL;
 	int ret = 0;
 
-	input = i_stream_create_from_data(text, strlen(text));
-	jinput = json_istream_create_object(input, NULL, 0);
+	input = i_stream_create_from_data(text, size);
+	jinput = json_istream_create_object(input, &limits, 0);
 	while (ret == 0 && json_istream_read_next(jinput, &node) > 0) {
 		if (json_node_is_end(&node))
 			break;
