@@ -60,6 +60,10 @@ need_debootstrap() {
     debootstrap >/dev/null
 }
 
+# The chroot is shared by every checkout on the machine: making it or
+# installing packages into it holds $lock exclusively; a run holds it
+# shared (runs of several checkouts go on side by side, each on its own
+# copy of its tree, and no run sees packages change under it).
 ensure() {
   [ "$(id -u)" = 0 ] || { echo "chroot24: must run as root" >&2; exit 2; }
   mkdir -p "$(dirname "$root")"
@@ -125,6 +129,8 @@ case "${1:-}" in
   run)
     shift
     ensure
+    # keep the lock, shared, while CMD runs (fd 9 stays open)
+    flock -s -w 1800 9 || { echo "chroot24: $lock is held" >&2; exit 1; }
     sync_tree
     in_chroot "$@"
     ;;
