@@ -4,8 +4,8 @@
 /* The few Dovecot APIs that changed in name or place between 2.3 and 2.4,
    spelled the 2.4 way. Include after lib.h. Where the APIs differ in kind
    (settings, the passdb's preinit, the JSON reader) there is one file per
-   version instead (plugin/stepup-settings-2N.c, audit/audit-json-2N.c),
-   chosen by configure. */
+   version instead (plugin/NAME-23.c and NAME-24.c, audit/audit-json-2N.c),
+   chosen by configure; doc/DESIGN.md lists them. */
 
 #if DOVECOT_PREREQ(2, 4, 0)
 #  define STEPUP_DOVECOT_24 1
