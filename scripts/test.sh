@@ -87,6 +87,13 @@ xml="$build/pytest.xml"
 rm -f "$xml"
 /usr/bin/python3 -m pytest "$top/tests/integration" -q -rfEs -p no:cacheprovider --durations=8 \
   --junitxml="$xml" "$@"
+pytest_rc=$?
+if [ "$pytest_rc" -gt 1 ]; then
+  # interrupted, or an internal or usage error: the report counts only
+  # what ran
+  echo "pytest stopped early (exit status $pytest_rc)"
+  failed=$((failed + 1))
+fi
 if [ -f "$xml" ]; then
   read -r ip if is < <(/usr/bin/python3 - "$xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
