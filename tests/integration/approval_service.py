@@ -16,17 +16,18 @@ import time
 
 import pytest
 
-from dovecot_harness import built, free_port
+from dovecot_harness import (APPROVAL_SERVICE_24_PENDING, DOVECOT_24,
+                             built, free_port)
 
 
 def require_service():
-    """Skip where the service is not built (Dovecot 2.4 builds)."""
+    """Skip where the service is not built or not configured."""
+    if DOVECOT_24:
+        pytest.skip(APPROVAL_SERVICE_24_PENDING)
     try:
         built("stepup-approval")
     except FileNotFoundError:
-        pytest.skip("stepup-approval is not built: not yet ported to "
-                    "Dovecot 2.4 (service/Makefile.inc: if !DOVECOT_24; "
-                    "branch i18svc)")
+        pytest.skip("stepup-approval is not built (Dovecot 2.3 only)")
 
 SERVICE_ARGS = "auth_master_socket=stepup-approval-master"
 
