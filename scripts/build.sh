@@ -8,7 +8,8 @@ shift
 opts="--with-dovecot=/usr/lib/dovecot $*"
 
 cd "$top"
-if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+# (also when an interrupted autoreconf left configure without its helpers)
+if [ ! -x configure ] || [ ! -f build-aux/install-sh ] || [ configure.ac -nt configure ]; then
   autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; exit 1; }
 fi
 mkdir -p "$build"

@@ -60,15 +60,34 @@ need_debootstrap() {
     debootstrap >/dev/null
 }
 
-# The chroot is shared by every checkout on the machine: making it or
-# installing packages into it holds $lock exclusively; a run holds it
-# shared (runs of several checkouts go on side by side, each on its own
-# copy of its tree, and no run sees packages change under it).
+# The chroot is shared by every checkout on the machine. A run holds
+# $lock shared (runs of several checkouts go on side by side, each on its
+# own copy of its tree); making the chroot or installing packages into it
+# holds it exclusively, so no run sees packages change under it. Every
+# deps.sh whose packages are installed is remembered (by its sha256 in
+# .stepup-deps): packages are only ever added, so checkouts with
+# different deps.sh do not take turns reinstalling.
+deps_sum() {
+  sha256sum "$top/scripts/deps.sh" | cut -d' ' -f1
+}
+
+chroot_ready() {
+  [ -f "$root/.stepup-bootstrapped" ] &&
+    grep -qx "$(deps_sum)" "$root/.stepup-deps" 2>/dev/null
+}
+
+take_lock() {
+  flock "$@" -w 1800 9 || { echo "chroot24: $lock is held" >&2; exit 1; }
+}
+
+# Leaves $lock held shared on fd 9.
 ensure() {
   [ "$(id -u)" = 0 ] || { echo "chroot24: must run as root" >&2; exit 2; }
   mkdir -p "$(dirname "$root")"
   exec 9> "$lock"
-  flock -w 1800 9 || { echo "chroot24: $lock is held" >&2; exit 1; }
+  take_lock -s
+  chroot_ready && return 0
+  take_lock -x
   if [ ! -f "$root/.stepup-bootstrapped" ]; then
     need_debootstrap
     rm -rf "$root"
@@ -83,16 +102,15 @@ ensure() {
     touch "$root/.stepup-bootstrapped"
   fi
   # the same packages as on the host, installed by the same script
-  local sum
-  sum=$(sha256sum "$top/scripts/deps.sh" | cut -d' ' -f1)
-  if [ "$(cat "$root/.stepup-deps" 2>/dev/null)" != "$sum" ]; then
+  if ! chroot_ready; then
     mkdir -p "$root/srv/stepup-deps"
     cp "$top/scripts/deps.sh" "$root/srv/stepup-deps/deps.sh"
     echo "chroot24: installing packages in $root" >&2
     in_chroot bash /srv/stepup-deps/deps.sh
     in_chroot apt-get clean
-    echo "$sum" > "$root/.stepup-deps"
+    deps_sum >> "$root/.stepup-deps"
   fi
+  take_lock -s
 }
 
 # Bring the copy in line with the tree: tracked and new files (not
@@ -128,9 +146,8 @@ case "${1:-}" in
   path) echo "$root" ;;
   run)
     shift
+    # the lock stays held, shared, while CMD runs (fd 9 stays open)
     ensure
-    # keep the lock, shared, while CMD runs (fd 9 stays open)
-    flock -s -w 1800 9 || { echo "chroot24: $lock is held" >&2; exit 1; }
     sync_tree
     in_chroot "$@"
     ;;
