@@ -36,8 +36,8 @@ CASES = {
     "worker": (
         by_version(with_first("  skip = authenticated\n"),
                    STEPUP_CHAIN.replace(
-                       "  skip = unauthenticated\n",
-                       "  skip = unauthenticated\n  use_worker = yes\n")),
+                       "  skip = never\n",
+                       "  skip = never\n  use_worker = yes\n")),
         by_version("and no skip, mechanisms or username_filter",
                    "cannot run in an auth worker: remove use_worker = yes "
                    "from passdb stepup_verify")),
