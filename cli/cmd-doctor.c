@@ -222,7 +222,7 @@ static const char *mail_access_groups(const struct doveconf_section *root)
 	for (name = t_strsplit_spaces(groups, " ,"); *name != NULL; name++) {
 		if (str_len(str) > 0)
 			str_append_c(str, ' ');
-		str_append(str, strcmp(*name, "$default_internal_group") != 0 ?
+		str_append(str, !doveconf_is_internal_group(*name) ?
 			   *name : internal == NULL ? "dovecot" : internal);
 	}
 	return str_len(str) == 0 ? NULL : str_c(str);

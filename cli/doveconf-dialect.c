@@ -89,3 +89,9 @@ bool doveconf_is_internal_user(const char *value)
 	return strcmp(value, "$default_internal_user") == 0 ||
 		strcmp(value, "$SET:default_internal_user") == 0;
 }
+
+bool doveconf_is_internal_group(const char *value)
+{
+	return strcmp(value, "$default_internal_group") == 0 ||
+		strcmp(value, "$SET:default_internal_group") == 0;
+}

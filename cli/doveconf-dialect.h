@@ -33,8 +33,10 @@ bool doveconf_plugin_loaded(const struct doveconf_section *root,
 			    const char *name);
 /* The stepup_policy setting, or NULL. */
 const char *doveconf_stepup_policy(const struct doveconf_section *root);
-/* Whether value names the internal user ($default_internal_user). */
+/* Whether value names the internal user ($default_internal_user) or
+   group ($default_internal_group). */
 bool doveconf_is_internal_user(const char *value);
+bool doveconf_is_internal_group(const char *value);
 
 /* A fix spelled for the Dovecot that printed root. */
 #define DOVECONF_FIX(root, fix23, fix24) \

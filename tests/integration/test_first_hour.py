@@ -640,9 +640,7 @@ def test_debian_layout_audit_log_private_to_its_writers(dovecot_factory):
             passdbs="!include %s/10-auth.conf\n%s" % (d, chain),
             policy=GUARDED.replace("KEY", "{t}/etc/session.key"),
             extra=example_audit_service())
-        out = subprocess.run(["doveconf", "-c", dc.conf, "-h",
-                              "mail_access_groups"], capture_output=True,
-                             text=True).stdout.split()
+        out = dc.doveconf("-h", "mail_access_groups").stdout.split()
         assert out == ["stepup-audit"]
         m = imaplib.IMAP4("127.0.0.1", dc.imap_port, timeout=10)
         try:
