@@ -13,7 +13,7 @@ import time
 import pyotp
 import pytest
 
-from dovecot_harness import built
+from dovecot_harness import built, by_version
 
 POLICY = """\
 version = 1;
@@ -365,7 +365,7 @@ def test_user_renamed_by_the_password_passdb_is_refused(dovecot_factory):
     assert dc.wait_log("the user name changed between the stepup stages")
 
 
-MASTER_PASSDB = """\
+MASTER_PASSDB_23 = """\
 passdb {
   driver = passwd-file
   args = scheme=PLAIN {t}/etc/master
@@ -373,6 +373,15 @@ passdb {
   pass = PASS
 }
 """
+# 2.4 has no pass: result_success = continue is pass = yes
+MASTER_PASSDB_24 = """\
+passdb master {
+  driver = passwd-file
+  passwd_file_path = {t}/etc/master
+  master = yes
+PASS}
+"""
+MASTER_PASS_24 = {"yes": "  result_success = continue\n", "no": ""}
 
 
 @pytest.mark.parametrize("pass_", ["no", "yes"])
@@ -389,7 +398,10 @@ def test_master_passdb_runs_the_stepup_stages_or_is_refused(
     dc = dovecot_factory(
         name="login-master", users=USERS,
         policy=POLICY.replace("MODE", "enforce"),
-        passdbs=MASTER_PASSDB.replace("PASS", pass_) + STEPUP_CHAIN,
+        passdbs=by_version(MASTER_PASSDB_23.replace("PASS", pass_),
+                           MASTER_PASSDB_24.replace(
+                               "PASS", MASTER_PASS_24[pass_])) +
+        STEPUP_CHAIN,
         setup_hook=master_file,
         extra="auth_master_user_separator = *\n"
               "service auth {\n  process_min_avail = 1\n}\n")
@@ -402,8 +414,10 @@ def test_master_passdb_runs_the_stepup_stages_or_is_refused(
         # carol's rule (cabinet) needs a code and an enrollment: the
         # master password alone is refused, as for carol herself
         assert "enroll first" in out, out
-    r = subprocess.run([built("stepup"), "--policy", dc.policy_path,
-                        "doctor", "--dovecot-config", dc.conf, "--json"],
+    # (with 2.4 doctor's doveconf must see the settings module: wrap())
+    r = subprocess.run(dc.wrap([built("stepup"), "--policy",
+                                dc.policy_path, "doctor", "--dovecot-config",
+                                dc.conf, "--json"]),
                        capture_output=True, text=True, timeout=60,
                        env=dc.client_env())
     checks = {c["check"]: c for c in json.loads(r.stdout)["checks"]}
