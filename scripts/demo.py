@@ -36,7 +36,9 @@ import pyotp
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-from dovecot_harness import DOVECOT_24, Dovecot, built  # noqa: E402
+from dovecot_harness import Dovecot, built  # noqa: E402
+# the service's block, in the configuration of the Dovecot found
+import approval_service as asvc  # noqa: E402
 
 ROOT = os.environ.get("STEPUP_DEMO_DIR", "/run/stepup-demo")
 # where older versions kept the sandbox
@@ -62,38 +64,11 @@ approval = {
 """ % (HTTPS_PORT, OFFICER)
 APPROVAL_RULE = ('  { name = "hr"; mailbox = "Confidentiel"; '
                  'require = "approval"; grant = "15m"; },\n')
-APPROVAL_CONF = """\
-ssl = yes
-ssl_cert = <{t}/etc/approval-cert.pem
-ssl_key = <{t}/etc/approval-key.pem
-service stepup-approval {
-  executable = %s {t}/etc/stepup.conf auth_master_socket=stepup-approval-master
-  user = $default_internal_user
-  process_limit = 1
-  process_min_avail = 1
-  inet_listener https {
-    address = 127.0.0.1
-    port = %d
-    ssl = yes
-  }
-  unix_listener stepup-approval {
-    mode = 0600
-  }
-}
-service auth {
-  unix_listener stepup-approval-master {
-    mode = 0600
-    user = $default_internal_user
-  }
-}
-"""
 
 
 def approval_service():
     """The approval service's executable, or None where this build has
-    none or cannot configure it yet (APPROVAL_SERVICE_24_PENDING)."""
-    if DOVECOT_24:
-        return None
+    none."""
     try:
         return built("stepup-approval")
     except FileNotFoundError:
@@ -401,7 +376,7 @@ def start():
     dc = Dovecot(name="stepup-demo", users=USERS,
                  policy=sample_policy(approval), root=ROOT,
                  imap_port=IMAP_PORT, pop3_port=POP3_PORT, detach=True,
-                 extra=APPROVAL_CONF % (approval, HTTPS_PORT)
+                 extra=asvc.service_extra(HTTPS_PORT, asvc.SERVICE_ARGS)
                  if approval else "",
                  setup_hook=approval_files if approval else None)
     try:

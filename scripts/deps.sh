@@ -14,10 +14,8 @@ PACKAGES="
 "
 # the Debian 13 chroot the suite runs in a second time (scripts/chroot24.sh)
 [ -n "${STEPUP_IN_CHROOT:-}" ] || PACKAGES="$PACKAGES debootstrap"
-# the approval page's browser tests (headless; not in the 2.4 chroot, where
-# stepup-approval is not built yet)
-[ -n "${STEPUP_IN_CHROOT:-}" ] ||
-  PACKAGES="$PACKAGES chromium chromium-driver python3-selenium"
+# the approval page's browser tests (headless; in the 2.4 chroot too)
+PACKAGES="$PACKAGES chromium chromium-driver python3-selenium"
 # a full-text search backend for the tests: Dovecot 2.4 (Debian 13) has
 # no lucene, flatcurve instead
 . /etc/os-release

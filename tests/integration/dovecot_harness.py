@@ -44,14 +44,6 @@ VERSION = dovecot_version()
 DOVECOT_24 = VERSION >= (2, 4)
 
 
-# stepup-approval builds against 2.4, but the tests and the demo still
-# write its 2.3 configuration (ssl_cert = <FILE ...): with 2.4 they do
-# without it until that has its 2.4 form (branch i18svc), and say so.
-APPROVAL_SERVICE_24_PENDING = (
-    "the stepup-approval test configuration is 2.3's; its Dovecot 2.4 "
-    "form is pending (branch i18svc)")
-
-
 def by_version(v23, v24):
     """Configuration text (or anything) for the Dovecot found."""
     return v24 if DOVECOT_24 else v23

@@ -339,6 +339,7 @@ def demo_checkout(parent):
         os.path.abspath(__file__))))
     clone = tempfile.mkdtemp(prefix="su-clone-", dir=parent)
     for rel in ("scripts/demo.py", "tests/integration/dovecot_harness.py",
+                "tests/integration/approval_service.py",
                 "doc/examples/stepup.conf"):
         os.makedirs(os.path.join(clone, os.path.dirname(rel)),
                     exist_ok=True)
@@ -355,8 +356,6 @@ def demo_checkout(parent):
 
 
 def has_approval_service():
-    if DOVECOT_24:
-        return False    # APPROVAL_SERVICE_24_PENDING
     try:
         built("stepup-approval")
         return True
