@@ -22,6 +22,7 @@ from test_login import enroll
 
 DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                    "..", "..", "doc", "approvals.md")
+GUIDE = os.path.join(os.path.dirname(DOC), "admin-guide.md")
 
 USERS = {"carol": "carolpw"}
 
@@ -39,6 +40,13 @@ def code_blocks():
             elif block is not None:
                 block += line
     return blocks
+
+
+def service_lines(block):
+    """The service blocks' lines, without comments and indentation."""
+    block = block[block.index("service stepup-approval {"):]
+    lines = (line.split("#")[0].strip() for line in block.splitlines())
+    return [line for line in lines if line]
 
 
 def doc_block():
@@ -124,3 +132,16 @@ def test_guide_block_signs_an_approver_in(dc):
     # the approver's list, with the pending request
     assert rid in text
     assert dc.wait_log("carol signed in as approver")
+
+
+def test_admin_guide_2_4_block_is_the_approvals_guide_one():
+    """doc/admin-guide.md's 2.4 section shows the block tested above."""
+    text = open(GUIDE, encoding="utf-8").read()
+    part = text[text.index("**The approval service on 2.4**"):]
+    part = part[:part.index("\n## ")]
+    guide = "\n".join(line[4:] for line in part.splitlines()
+                      if line.startswith("    "))
+    doc = [b for b in code_blocks() if b.startswith("# ") and
+           "Dovecot 2.4" in b.splitlines()[0]]
+    assert len(doc) == 1
+    assert service_lines(guide) == service_lines(doc[0])
